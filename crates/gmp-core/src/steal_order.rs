@@ -1,0 +1,150 @@
+//! The order in which a searching M visits the other Ps: Go's `randomOrder`.
+//!
+//! Each search starts at a random P and walks with a random stride that is
+//! co-prime to the number of Ps, so it visits every P exactly once, and two Ms
+//! that start searching at the same moment almost never walk in lockstep (which
+//! would make them fight over the same victim).
+
+use crate::error::ConfigError;
+
+/// Precomputed co-prime strides for `count` Ps.
+#[derive(Debug, Clone)]
+pub struct StealOrder {
+    count: u32,
+    coprimes: Vec<u32>,
+}
+
+impl StealOrder {
+    /// The order for `count` Ps; `count` must be at least 1.
+    pub fn new(count: usize) -> Result<Self, ConfigError> {
+        if count == 0 {
+            return Err(ConfigError::ZeroProcs);
+        }
+        let count = u32::try_from(count).map_err(|_| ConfigError::CapacityOutOfRange(count))?;
+        let coprimes = (1..=count).filter(|&i| gcd(i, count) == 1).collect();
+        Ok(StealOrder { count, coprimes })
+    }
+
+    /// The number of Ps.
+    pub fn count(&self) -> usize {
+        self.count as usize
+    }
+
+    /// A walk over all Ps, chosen by `random`.
+    pub fn start(&self, random: u32) -> StealWalk {
+        StealWalk {
+            count: self.count,
+            pos: random % self.count,
+            inc: self.coprimes[(random / self.count) as usize % self.coprimes.len()],
+            left: self.count,
+        }
+    }
+}
+
+/// One walk over every P; yields P indices.
+#[derive(Debug, Clone)]
+pub struct StealWalk {
+    count: u32,
+    pos: u32,
+    inc: u32,
+    left: u32,
+}
+
+impl Iterator for StealWalk {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let here = self.pos;
+        self.pos = ((u64::from(self.pos) + u64::from(self.inc)) % u64::from(self.count)) as u32;
+        Some(here as usize)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for StealWalk {}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// A small, fast, per-thread random source (Go's `fastrand`, here wyrand).
+///
+/// Not for cryptography: it picks steal victims and randomises schedules.
+#[derive(Debug, Clone)]
+pub struct FastRand {
+    state: u64,
+}
+
+impl FastRand {
+    /// A generator seeded with `seed` (any value, zero included).
+    pub fn new(seed: u64) -> Self {
+        FastRand { state: seed }
+    }
+
+    /// The next 32 random bits.
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        self.state = self.state.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.state) * u128::from(self.state ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64 ^ t as u64) as u32
+    }
+
+    /// A value in `0..n` (`n > 0`), by Lemire's multiply-shift.
+    #[inline]
+    pub fn below(&mut self, n: u32) -> u32 {
+        ((u64::from(self.next_u32()) * u64::from(n)) >> 32) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_walk_visits_every_p_once() {
+        for count in 1..=33 {
+            let order = StealOrder::new(count).unwrap();
+            let mut rand = FastRand::new(count as u64);
+            for _ in 0..200 {
+                let mut seen: Vec<usize> = order.start(rand.next_u32()).collect();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..count).collect::<Vec<_>>(), "count {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn walks_differ() {
+        let order = StealOrder::new(8).unwrap();
+        let mut rand = FastRand::new(7);
+        let firsts: std::collections::HashSet<Vec<usize>> = (0..64)
+            .map(|_| order.start(rand.next_u32()).collect())
+            .collect();
+        assert!(firsts.len() > 8, "only {} distinct walks", firsts.len());
+    }
+
+    #[test]
+    fn zero_procs_is_refused() {
+        assert_eq!(StealOrder::new(0).unwrap_err(), ConfigError::ZeroProcs);
+    }
+
+    #[test]
+    fn below_stays_in_range() {
+        let mut rand = FastRand::new(1);
+        for n in 1..100 {
+            for _ in 0..100 {
+                assert!(rand.below(n) < n);
+            }
+        }
+    }
+}
