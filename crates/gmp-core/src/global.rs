@@ -27,7 +27,9 @@ pub struct Global<T: Item> {
     /// Mirrors `state.items.len()`; written only under the lock.
     len: AtomicUsize,
     state: Mutex<State>,
-    _items: PhantomData<T>,
+    /// Holds `T`s as tokens and hands out no `&T`; with `T: Send` (a bound of
+    /// `Item`) that makes the queue `Send + Sync`, whatever `T`'s `Sync`.
+    _items: PhantomData<fn() -> T>,
 }
 
 struct State {

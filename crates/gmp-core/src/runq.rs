@@ -128,7 +128,9 @@ pub(crate) struct Inner<T: Item> {
     runnext: AtomicPtr<()>,
     mask: u64,
     buf: Box<[AtomicPtr<()>]>,
-    _items: PhantomData<T>,
+    /// Holds `T`s as tokens and hands out no `&T`; with `T: Send` (a bound of
+    /// `Item`) that makes the queue `Send + Sync`, whatever `T`'s `Sync`.
+    _items: PhantomData<fn() -> T>,
 }
 
 /// The owner's handle on a P's run queue. See the [module docs](self).

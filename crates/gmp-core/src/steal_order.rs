@@ -80,7 +80,7 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 /// A small, fast, per-thread random source (Go's `fastrand`, here wyrand).
 ///
 /// Not for cryptography: it picks steal victims and randomises schedules.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct FastRand {
     state: u64,
 }

@@ -1,0 +1,58 @@
+//! Running one future on the calling thread, parking it while the future waits.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+/// Wakes a thread parked in `block_on`.
+struct ThreadWaker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: whatever the waker's caller did happens before the parked
+        // thread's next poll (pairs with the Acquire swap in `block_on`).
+        if !self.notified.swap(true, Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+thread_local! {
+    /// One waker per thread, reused by every `block_on` on it.
+    static WAKER: (Arc<ThreadWaker>, Waker) = {
+        let tw = Arc::new(ThreadWaker {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+        });
+        let waker = Waker::from(tw.clone());
+        (tw, waker)
+    };
+}
+
+/// Polls `future` on this thread until it is ready, parking in between.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    WAKER.with(|(tw, waker)| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+            // Acquire: see `wake_by_ref`.
+            while !tw.notified.swap(false, Acquire) {
+                thread::park();
+            }
+        }
+    })
+}

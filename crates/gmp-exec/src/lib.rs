@@ -1,0 +1,111 @@
+//! gmp's async scheduler: Go's G/M/P model running Rust futures.
+//!
+//! Each spawned future is a **G** (a [task](crate::task) in one allocation).
+//! **Ms** are OS threads that run the scheduling loop; each must hold a **P** to
+//! run Gs, and there are exactly `procs` Ps (Go's `GOMAXPROCS`). A P owns a
+//! lock-free run queue with a `runnext` slot (from `gmp-core`); a G spawned or
+//! woken on an M goes to that M's P and runs next, inheriting the time slice,
+//! so message-passing pairs run back to back on one core. Idle Ms steal half
+//! of another P's queue; when there is nothing to steal they give their P back
+//! and park, costing no CPU; a submission that finds an idle P and no spinning M
+//! wakes one. The [scheduler essay](crate::sched) walks through it with Go's
+//! names (`schedule`, `findrunnable`, `wakep`, `startm`, `stopm`).
+//!
+//! The public surface is tokio's, so `tokio::spawn` can become
+//! `gmp_exec::spawn`:
+//!
+//! ```
+//! let rt = gmp_exec::Runtime::builder().procs(2).build().unwrap();
+//! rt.block_on(async {
+//!     let handles: Vec<_> = (0..10u64)
+//!         .map(|i| gmp_exec::spawn(async move { i * i }))
+//!         .collect();
+//!     let mut sum = 0;
+//!     for h in handles {
+//!         sum += h.await.unwrap();
+//!     }
+//!     assert_eq!(sum, 285);
+//! });
+//! ```
+//!
+//! Outside any runtime, [`spawn`] and [`block_on`] use a default runtime started
+//! on first use, as Go and smol do.
+//!
+//! | Go (`runtime/proc.go`) | here |
+//! | --- | --- |
+//! | `g`, `casgstatus`, `goexit0` | [`task`]: the cell, its state word, `complete` |
+//! | `newproc`, `runqput(.., next=true)`, `ready` | `Shared::spawn`, `Worker::spawn_local`, `Worker::schedule_local` |
+//! | `schedule`, `execute`, `findrunnable`, `resetspinning` | `sched::worker` |
+//! | `wakep`, `startm`, `newm`, `stopm`, `pidleput`/`pidleget` | `sched::idle` |
+//! | `allgs` | the live-task registry (`task::registry`) |
+//! | `GOMAXPROCS` | [`Builder::procs`], `GMP_MAXPROCS` |
+
+#![warn(missing_docs)]
+
+mod block_on;
+mod blocking;
+mod context;
+mod runtime;
+pub(crate) mod sched;
+mod sync;
+pub mod task;
+mod yield_now;
+
+use std::future::Future;
+use std::panic::Location;
+
+pub use context::EnterGuard;
+pub use runtime::{Builder, Handle, Runtime, UnhandledPanic, MAXPROCS_ENV};
+pub use task::{AbortHandle, Id, JoinError, JoinHandle};
+pub use yield_now::{yield_now, YieldNow};
+
+/// Spawns a future as a new task (a G) and returns its [`JoinHandle`].
+///
+/// On one of a runtime's Ms the task goes to that M's P and runs next; inside
+/// a `block_on` or `enter` it goes to that runtime; anywhere else, to the
+/// default runtime, which starts on first use.
+///
+/// ```
+/// let handle = gmp_exec::spawn(async { "from the default runtime" });
+/// assert_eq!(gmp_exec::block_on(handle).unwrap(), "from the default runtime");
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let location = Location::caller();
+    context::with_current_shared(|shared| shared.spawn(future, location))
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool, whose
+/// threads are not Ms: the Ps keep running async tasks meanwhile.
+///
+/// ```
+/// let len = gmp_exec::block_on(gmp_exec::spawn_blocking(|| {
+///     std::fs::read_to_string("/proc/self/status").map(|s| s.len()).unwrap_or(0)
+/// }))
+/// .unwrap();
+/// # let _ = len;
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let location = Location::caller();
+    context::with_current_shared(|shared| runtime::spawn_blocking_on(shared, f, location))
+}
+
+/// Runs a future to completion on the calling thread, in the current runtime's
+/// context (the default runtime outside any other).
+///
+/// # Panics
+///
+/// If called from inside a runtime's M, or inside another `block_on`.
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    Handle::current().block_on(future)
+}

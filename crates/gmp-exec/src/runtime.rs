@@ -1,0 +1,445 @@
+//! `Builder`, `Runtime` and `Handle`: tokio's shapes over Go's scheduler.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::num::NonZeroUsize;
+use std::panic::Location;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::blocking::BlockingTask;
+use crate::context;
+use crate::sched::worker::Worker;
+use crate::sched::Shared;
+use crate::sync::Arc;
+use crate::task::{self, JoinHandle};
+
+/// The environment variable that sets the default number of Ps (Go's
+/// `GOMAXPROCS`).
+pub const MAXPROCS_ENV: &str = "GMP_MAXPROCS";
+
+/// What happens when a task panics. Either way the panic is caught and its
+/// `JoinHandle` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// Keep running the other tasks (tokio's default).
+    #[default]
+    Ignore,
+    /// Abort the process, as an unrecovered panic in a goroutine does in Go.
+    Abort,
+}
+
+/// The settings a runtime was built with.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) procs: usize,
+    pub(crate) name: String,
+    pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) max_threads: usize,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) abort_on_panic: bool,
+}
+
+/// Builds a [`Runtime`] with custom settings.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::builder()
+///     .procs(2)
+///     .thread_name("my-app")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+#[must_use]
+pub struct Builder {
+    procs: Option<usize>,
+    name: String,
+    thread_name: Option<Arc<dyn Fn(usize) -> String + Send + Sync>>,
+    max_threads: usize,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    stack_size: Option<usize>,
+    unhandled_panic: UnhandledPanic,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: as many Ps as the machine has parallelism
+    /// (or `GMP_MAXPROCS`), threads named `gmp-m0`, `gmp-m1`, …
+    pub fn new() -> Builder {
+        Builder {
+            procs: None,
+            name: "gmp".to_string(),
+            thread_name: None,
+            max_threads: 10_000,
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+            stack_size: None,
+            unhandled_panic: UnhandledPanic::Ignore,
+        }
+    }
+
+    /// The number of Ps: how many Gs run at once (Go's `GOMAXPROCS`). Must be at
+    /// least 1; `build` reports 0 as an error.
+    pub fn procs(mut self, procs: usize) -> Self {
+        self.procs = Some(procs);
+        self
+    }
+
+    /// tokio's name for [`procs`](Self::procs), for ported code.
+    pub fn worker_threads(self, n: usize) -> Self {
+        self.procs(n)
+    }
+
+    /// The prefix of thread names: Ms are `<name>-m<i>`, blocking-pool threads
+    /// `<name>-blocking-<i>`.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// A function naming each M thread (given the M's number).
+    pub fn thread_name_fn(mut self, f: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.thread_name = Some(Arc::new(f));
+        self
+    }
+
+    /// The most M threads the runtime may start (Go's `SetMaxThreads`;
+    /// default 10 000). Ms beyond the Ps appear when Ps are handed off from
+    /// blocked threads.
+    pub fn max_threads(mut self, n: usize) -> Self {
+        self.max_threads = n;
+        self
+    }
+
+    /// The most threads the `spawn_blocking` pool may start (default 512).
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits before it exits
+    /// (default 10 s).
+    pub fn thread_keep_alive(mut self, d: Duration) -> Self {
+        self.keep_alive = d;
+        self
+    }
+
+    /// The stack size of every thread the runtime starts.
+    pub fn thread_stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// What a task panic does (default: [`UnhandledPanic::Ignore`]).
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// Builds the runtime. No thread starts until there is work.
+    ///
+    /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
+    /// positive integer, or a thread limit is 0.
+    pub fn build(&self) -> io::Result<Runtime> {
+        let procs = match self.procs {
+            Some(0) => {
+                return Err(invalid(
+                    "procs must be at least 1 (a runtime needs a P to run anything)",
+                ))
+            }
+            Some(n) => n,
+            None => procs_from_env()?,
+        };
+        if self.max_threads == 0 || self.max_blocking_threads == 0 {
+            return Err(invalid(
+                "max_threads and max_blocking_threads must be at least 1",
+            ));
+        }
+        let name = self.name.clone();
+        let thread_name = match &self.thread_name {
+            Some(f) => f.clone(),
+            None => Arc::new(move |id| format!("{name}-m{id}")),
+        };
+        let config = Config {
+            procs,
+            name: self.name.clone(),
+            thread_name,
+            max_threads: self.max_threads,
+            max_blocking_threads: self.max_blocking_threads,
+            keep_alive: self.keep_alive,
+            stack_size: self.stack_size,
+            abort_on_panic: self.unhandled_panic == UnhandledPanic::Abort,
+        };
+        let shared = Shared::new(config)?;
+        Ok(Runtime {
+            handle: Handle { shared },
+        })
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("procs", &self.procs)
+            .field("name", &self.name)
+            .field("max_threads", &self.max_threads)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("keep_alive", &self.keep_alive)
+            .field("stack_size", &self.stack_size)
+            .field("unhandled_panic", &self.unhandled_panic)
+            .finish()
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.into())
+}
+
+/// `GMP_MAXPROCS` if set, else the machine's available parallelism.
+fn procs_from_env() -> io::Result<usize> {
+    match std::env::var(MAXPROCS_ENV) {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(invalid(format!(
+                "{MAXPROCS_ENV}={v:?} is not a positive integer (the number of Ps to run)"
+            ))),
+        },
+        Err(std::env::VarError::NotUnicode(v)) => Err(invalid(format!(
+            "{MAXPROCS_ENV}={v:?} is not a positive integer (the number of Ps to run)"
+        ))),
+        Err(std::env::VarError::NotPresent) => Ok(std::thread::available_parallelism()
+            .map(NonZeroUsize::get)
+            .unwrap_or(1)),
+    }
+}
+
+/// A gmp runtime: `procs` Ps, the Ms that run them, and a blocking pool.
+///
+/// Dropping it shuts it down: it stops taking work, drops every task's future
+/// (queued, parked on a waker, or anything else), and joins its threads.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     let a = gmp_exec::spawn(async { 20 });
+///     let b = gmp_exec::spawn(async { 22 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder::new`]).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder for custom settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A handle to this runtime, usable from any thread.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// The number of Ps.
+    pub fn procs(&self) -> usize {
+        self.handle.shared.procs()
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on the blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// Runs `future` to completion on the calling thread; tasks it spawns run on
+    /// this runtime's Ms.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a runtime's M (it would block a thread that runs
+    /// other tasks) or from inside another `block_on`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Shuts down, waiting at most `timeout` for tasks that are inside a poll
+    /// (a task that blocks its thread); those are cancelled when their poll
+    /// returns. Returns false if it stopped waiting.
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let shared = self.handle.shared.clone();
+        std::mem::forget(self);
+        check_not_own_worker(&shared);
+        shared.shutdown(Some(timeout))
+    }
+}
+
+fn check_not_own_worker(shared: &Shared) {
+    if Worker::with_current(|w| w.is_some_and(|w| w.is_m_of(shared))) {
+        panic!(
+            "a gmp Runtime was dropped (or shut down) from inside one of its own tasks: \
+             shutdown waits for every M, including this one; drop it from outside the runtime"
+        );
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        check_not_own_worker(&self.handle.shared);
+        self.handle.shared.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("procs", &self.procs())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cheap, clonable reference to a runtime, usable from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The runtime of the current context: the one whose M this is, or whose
+    /// `block_on` or `enter` is active, or else the default runtime (started on
+    /// first use, as Go and smol do).
+    pub fn current() -> Handle {
+        context::with_current_shared(|shared| Handle {
+            shared: shared.clone(),
+        })
+    }
+
+    /// Like [`current`](Self::current), but `None` instead of falling back to
+    /// the default runtime.
+    pub fn try_current() -> Option<Handle> {
+        context::try_with_current_shared(|shared| Handle {
+            shared: shared.clone(),
+        })
+    }
+
+    /// Spawns a task on this runtime (see [`crate::spawn`]).
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, Location::caller())
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool (see
+    /// [`crate::spawn_blocking`]).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        spawn_blocking_on(&self.shared, f, Location::caller())
+    }
+
+    /// Runs `future` to completion on the calling thread, in this runtime's
+    /// context (see [`Runtime::block_on`]).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if Worker::with_current(|w| w.is_some()) {
+            panic!(
+                "block_on was called from inside a gmp runtime's worker (an M): it would \
+                 block a thread that runs other tasks; .await the future instead, or move \
+                 the blocking code to spawn_blocking"
+            );
+        }
+        let _enter = context::enter(&self.shared, true);
+        crate::block_on::block_on(future)
+    }
+
+    /// Makes this runtime the current one on this thread until the guard drops:
+    /// `gmp_exec::spawn` then spawns here.
+    pub fn enter(&self) -> context::EnterGuard {
+        context::enter(&self.shared, false)
+    }
+
+    /// The number of Ps.
+    pub fn procs(&self) -> usize {
+        self.shared.procs()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("procs", &self.procs())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn spawn_blocking_on<F, R>(
+    shared: &Arc<Shared>,
+    f: F,
+    location: &'static Location<'static>,
+) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let id = shared.goids.next_id();
+    let pool = std::ptr::NonNull::from(&*shared.blocking);
+    // SAFETY: the pool outlives its tasks' schedulable lifetime: queued tasks are
+    // cancelled by its shutdown, running ones hold the pool through their
+    // thread, and a blocking task is never idle (it cannot be woken later).
+    let (notified, handle) = unsafe { task::new_task(BlockingTask::new(f), pool, id, location) };
+    // Blocking tasks are not registered: drop the registry's reference.
+    notified.header().state.ref_dec();
+    crate::task::Schedule::schedule(&*shared.blocking, notified);
+    handle
+}
+
+/// The process-wide default runtime, started on first use and never shut down.
+pub(crate) fn default_shared() -> &'static Arc<Shared> {
+    static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+    &DEFAULT
+        .get_or_init(|| {
+            Runtime::builder()
+                .thread_name("gmp-default")
+                .build()
+                .unwrap_or_else(|e| panic!("gmp could not start its default runtime: {e}"))
+        })
+        .handle
+        .shared
+}

@@ -1,0 +1,363 @@
+//! Who sleeps and who spins: Go's idle P list (`pidle`), idle M list (`midle`),
+//! `npidle`, `nmspinning`, and `wakep` / `startm` / `stopm` / `newm`.
+//!
+//! The lists sit under one lock (Go's `sched.lock`), taken only when an M gives
+//! up its P or one is started; the two counters are read without it on every
+//! submission, so they are atomics mirrored under the lock. The StoreLoad
+//! argument that ties them to the queues is in the [scheduler essay](super).
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::{Duration, Instant};
+
+use crate::sync::{lock, thread, Arc, AtomicUsize, Condvar, Mutex};
+use crate::task::Header;
+
+#[cfg(loom)]
+use loom::sync::atomic::AtomicPtr;
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicPtr;
+
+use super::Shared;
+
+/// An M: one OS thread of the scheduler (Go's `m`).
+pub(crate) struct M {
+    pub(crate) id: usize,
+    thread: thread::Thread,
+    /// What a parked M is woken with: 0 nothing yet, [`EXIT`], or a P
+    /// (`(p + 1) << 2`, plus [`SPINNING`] if it starts as a spinning M). Written by
+    /// `start_m` (Release) and read by the M itself (Acquire): that pair hands the
+    /// P over.
+    wake: AtomicUsize,
+    /// The G this M is running now (Go's `m.curg`), or null.
+    pub(crate) curg: AtomicPtr<Header>,
+}
+
+const EXIT: usize = 1;
+const SPINNING: usize = 2;
+
+/// Why a parked M woke up.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Run with this P, spinning (looking for work) or not.
+    P { p: usize, spinning: bool },
+    /// The runtime is shutting down.
+    Exit,
+}
+
+impl M {
+    /// An M for the calling thread.
+    pub(crate) fn for_current_thread(id: usize) -> M {
+        M {
+            id,
+            thread: thread::current(),
+            wake: AtomicUsize::new(0),
+            curg: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Go's `notesleep(&m.park)`: waits for `start_m` or shutdown.
+    fn park(&self) -> Wake {
+        loop {
+            // Acquire: pairs with the Release in `unpark`, so the P's state
+            // written by its previous owner is visible to us.
+            let w = self.wake.swap(0, Acquire);
+            match w {
+                0 => thread::park(),
+                EXIT => return Wake::Exit,
+                w => {
+                    return Wake::P {
+                        p: (w >> 2) - 1,
+                        spinning: w & SPINNING != 0,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Go's `notewakeup(&m.park)`.
+    fn unpark(&self, wake: Wake) {
+        let w = match wake {
+            Wake::Exit => EXIT,
+            Wake::P { p, spinning } => ((p + 1) << 2) | if spinning { SPINNING } else { 0 },
+        };
+        // Release: see `park`.
+        self.wake.store(w, Release);
+        self.thread.unpark();
+    }
+}
+
+/// The idle lists and counters (the parts of Go's `schedt` about sleeping).
+pub(crate) struct Idle {
+    set: Mutex<IdleSet>,
+    /// Threads leaving signal here, for shutdown to wait on.
+    exited: Condvar,
+    /// Go's `sched.npidle`: Ps on the idle list.
+    pub(crate) npidle: AtomicUsize,
+    /// Go's `sched.nmspinning`: Ms looking for work while holding a P.
+    pub(crate) nmspinning: AtomicUsize,
+}
+
+struct IdleSet {
+    pidle: Vec<usize>,
+    midle: Vec<Arc<M>>,
+    /// Every M ever started that has not exited (Go's `allm`).
+    allm: Vec<Arc<M>>,
+    /// M threads started and not yet exited.
+    threads: usize,
+    next_m_id: usize,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    shutdown: bool,
+    /// Shutdown stopped waiting for the Ms still running: the last one to exit
+    /// does the cleanup.
+    abandoned: bool,
+}
+
+impl Idle {
+    /// All `procs` Ps start idle; no M exists until there is work.
+    pub(crate) fn new(procs: usize) -> Idle {
+        Idle {
+            set: Mutex::new(IdleSet {
+                // Popped from the back: P 0 is handed out first.
+                pidle: (0..procs).rev().collect(),
+                midle: Vec::new(),
+                allm: Vec::new(),
+                threads: 0,
+                next_m_id: 0,
+                handles: Vec::new(),
+                shutdown: false,
+                abandoned: false,
+            }),
+            exited: Condvar::new(),
+            npidle: AtomicUsize::new(procs),
+            nmspinning: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Shared {
+    /// Go's `wakep`: if there is an idle P and nobody is spinning, start a
+    /// spinning M. Called after every submission.
+    #[inline]
+    pub(crate) fn wake_p(&self) {
+        // Relaxed: the caller's fence (or its P's own M) carries the ordering;
+        // see the scheduler essay.
+        if self.idle.npidle.load(Relaxed) == 0 || self.idle.nmspinning.load(Relaxed) != 0 {
+            return;
+        }
+        self.wake_p_slow();
+    }
+
+    #[cold]
+    fn wake_p_slow(&self) {
+        if self
+            .idle
+            .nmspinning
+            .compare_exchange(0, 1, SeqCst, Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        self.start_m(None, true);
+    }
+
+    /// Go's `startm`: runs `p` (or an idle P) on an idle M, or on a new one. A
+    /// `spinning` start was already counted in `nmspinning` by the caller, and is
+    /// uncounted here if it cannot happen.
+    pub(crate) fn start_m(&self, p: Option<usize>, spinning: bool) {
+        let mut set = lock(&self.idle.set);
+        let p = match p {
+            Some(p) => p,
+            None => match pidle_get(&mut set, &self.idle) {
+                Some(p) => p,
+                None => {
+                    drop(set);
+                    if spinning {
+                        self.idle.nmspinning.fetch_sub(1, SeqCst);
+                    }
+                    return;
+                }
+            },
+        };
+        if let Some(m) = set.midle.pop() {
+            drop(set);
+            m.unpark(Wake::P { p, spinning });
+            return;
+        }
+        let started = self.new_m(set, p, spinning);
+        if !started {
+            let mut set = lock(&self.idle.set);
+            pidle_put(&mut set, &self.idle, p);
+            drop(set);
+            if spinning {
+                self.idle.nmspinning.fetch_sub(1, SeqCst);
+            }
+        }
+    }
+
+    /// Go's `newm`: a new thread that starts with `p`. Consumes the lock guard;
+    /// false if no thread may or can be started.
+    fn new_m(
+        &self,
+        mut set: crate::sync::MutexGuard<'_, IdleSet>,
+        p: usize,
+        spinning: bool,
+    ) -> bool {
+        if set.shutdown || set.threads >= self.config.max_threads {
+            return false;
+        }
+        let Some(shared) = self.me.upgrade() else {
+            return false;
+        };
+        set.threads += 1;
+        let id = set.next_m_id;
+        set.next_m_id += 1;
+        drop(set);
+
+        let mut builder = std::thread::Builder::new().name((self.config.thread_name)(id));
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let spawned = builder.spawn(move || {
+            let m = Arc::new(M::for_current_thread(id));
+            let registered = {
+                let mut set = lock(&shared.idle.set);
+                if set.shutdown {
+                    false
+                } else {
+                    set.allm.push(m.clone());
+                    true
+                }
+            };
+            if registered {
+                super::worker::run(&shared, &m, p, spinning);
+            } else {
+                // Shutdown began before we ran: the P stays idle for the drain.
+                let mut set = lock(&shared.idle.set);
+                pidle_put(&mut set, &shared.idle, p);
+                drop(set);
+                if spinning {
+                    shared.idle.nmspinning.fetch_sub(1, SeqCst);
+                }
+            }
+            let mut set = lock(&shared.idle.set);
+            set.allm.retain(|other| !Arc::ptr_eq(other, &m));
+            set.threads -= 1;
+            let last_abandoned = set.threads == 0 && set.abandoned;
+            drop(set);
+            shared.idle.exited.notify_all();
+            if last_abandoned {
+                // Shutdown gave up waiting for us; nobody else is left to do it.
+                shared.cancel_everything();
+            }
+        });
+        let mut set = lock(&self.idle.set);
+        match spawned {
+            Ok(handle) => {
+                set.handles.push(handle);
+                true
+            }
+            Err(e) => {
+                set.threads -= 1;
+                drop(set);
+                eprintln!("gmp: could not start an M thread: {e}");
+                false
+            }
+        }
+    }
+
+    /// Go's `stopm`: parks the calling M until `start_m` hands it a P. `None`
+    /// means the runtime is shutting down.
+    pub(crate) fn stop_m(&self, m: &Arc<M>) -> Option<(usize, bool)> {
+        {
+            let mut set = lock(&self.idle.set);
+            if set.shutdown {
+                return None;
+            }
+            set.midle.push(m.clone());
+        }
+        match m.park() {
+            Wake::P { p, spinning } => Some((p, spinning)),
+            Wake::Exit => None,
+        }
+    }
+
+    /// Go's `pidleput`: puts `p` on the idle list (its M has let go of it).
+    pub(crate) fn release_p(&self, p: usize) {
+        let mut set = lock(&self.idle.set);
+        pidle_put(&mut set, &self.idle, p);
+    }
+
+    /// Go's `pidleget`.
+    pub(crate) fn acquire_idle_p(&self) -> Option<usize> {
+        let mut set = lock(&self.idle.set);
+        pidle_get(&mut set, &self.idle)
+    }
+
+    /// Shutdown, first half: no M parks any more, and the parked ones wake to
+    /// exit.
+    pub(crate) fn wake_all_for_exit(&self) {
+        let idle = {
+            let mut set = lock(&self.idle.set);
+            set.shutdown = true;
+            std::mem::take(&mut set.midle)
+        };
+        for m in idle {
+            m.unpark(Wake::Exit);
+        }
+    }
+
+    /// Shutdown, second half: waits for every M thread to exit (at most
+    /// `timeout`), then joins them. True if all exited; false if it stopped
+    /// waiting, which hands the cleanup to the last M to exit.
+    pub(crate) fn wait_threads(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut set = lock(&self.idle.set);
+        while set.threads > 0 {
+            match deadline {
+                None => {
+                    set = self
+                        .idle
+                        .exited
+                        .wait(set)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        // Decided under the lock, so exactly one thread (this
+                        // one now, or the last M later) does the cleanup.
+                        set.abandoned = true;
+                        return false;
+                    }
+                    set = self
+                        .idle
+                        .exited
+                        .wait_timeout(set, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        let handles = std::mem::take(&mut set.handles);
+        drop(set);
+        for h in handles {
+            // A thread that exited cannot fail to join except by panicking, and
+            // M threads do not unwind (task panics are caught).
+            let _ = h.join();
+        }
+        true
+    }
+}
+
+fn pidle_put(set: &mut IdleSet, idle: &Idle, p: usize) {
+    debug_assert!(!set.pidle.contains(&p), "P {p} put on the idle list twice");
+    set.pidle.push(p);
+    // SeqCst: the giving-up M's StoreLoad (scheduler essay).
+    idle.npidle.fetch_add(1, SeqCst);
+}
+
+fn pidle_get(set: &mut IdleSet, idle: &Idle) -> Option<usize> {
+    let p = set.pidle.pop()?;
+    idle.npidle.fetch_sub(1, SeqCst);
+    Some(p)
+}

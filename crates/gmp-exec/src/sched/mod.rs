@@ -1,0 +1,349 @@
+//! The scheduler: Go's `runtime/proc.go` for futures.
+//!
+//! # Vocabulary
+//!
+//! * **G** — a task ([`crate::task`]): a future in a cell, with a notified
+//!   reference when runnable.
+//! * **M** — an OS thread that runs the scheduling loop ([`worker`]). It runs Gs
+//!   only while it holds a P; without one it spins looking for work or parks.
+//! * **P** — a processor: the right to run Gs, with its own run queue (ring plus
+//!   `runnext`, from gmp-core), G-id cache and slice of the live-task registry.
+//!   There are exactly `procs` (Go's `GOMAXPROCS`).
+//! * **sched** — [`Shared`]: the global run queue, the idle P and M lists, the
+//!   spinning count, the steal order.
+//!
+//! # Where a G goes
+//!
+//! * Spawned or woken **on an M that holds a P of this runtime**: that P's
+//!   `runnext` (Go's `runqput(p, gp, next=true)` in `newproc` and `ready`); the
+//!   previous `runnext` moves to the tail of the ring; a full ring spills half
+//!   to the global queue.
+//! * Woken **while it runs** (it woke itself: `yield_now`): after the poll, the
+//!   tail of the ring, so every other local G runs first.
+//! * Spawned or woken **anywhere else** (another thread, another runtime): the
+//!   global queue, then `wake_p`.
+//!
+//! # Where an M looks (`schedule` and `find_runnable`)
+//!
+//! 1. One schedule tick in 61, the global queue first, so that a P whose local
+//!    work never runs out still serves it.
+//! 2. Its P's `runnext`, then the ring. A G taken from `runnext` *inherits the
+//!    time slice*: it does not start a new tick of Go's `schedtick`; after
+//!    [`RUNNEXT_STREAK_MAX`] inherited Gs in a row, the ring goes first once, so a
+//!    pair of Gs waking each other cannot starve the rest of the queue.
+//! 3. Its fair share of the global queue (`min(len/procs + 1, len)`).
+//! 4. (The netpoller, once it exists.)
+//! 5. Stealing: four passes over all other Ps in a random co-prime order,
+//!    taking half of a ring, and `runnext` only in the last pass.
+//! 6. Give up: release the P to the idle list and re-check (below), then park.
+//!
+//! # Spinning Ms and the one rule that keeps work from being stranded
+//!
+//! An M looking for work without finding it is *spinning*. Go's rule, kept here:
+//! **when work is submitted and there is an idle P and no spinning M, start one**
+//! ([`Shared::wake_p`]). To keep spinning cheap, at most half of the busy Ps may
+//! have a spinning M, and a spinning M that finds work stops spinning and wakes
+//! another spinner if there is none (`reset_spinning`), so that bursts fan out
+//! one M at a time instead of waking every thread at once.
+//!
+//! Two racing patterns must not lose work:
+//!
+//! * *Submitter:* (a) put a G on a queue; (b) StoreLoad barrier; (c) read
+//!   `nmspinning` and `npidle`; wake an M if needed.
+//! * *M giving up:* (a) drop `nmspinning` (and put its P on the idle list);
+//!   (b) StoreLoad barrier; (c) look at the queues once more.
+//!
+//! With a `SeqCst` fence at both (b)s, at least one side sees the other: either
+//! the submitter sees the spinner gone and wakes an M, or the spinner sees the G.
+//! Go's global queue sits under the same lock as the idle P list; ours has its own
+//! lock (so remote spawns do not contend with parking Ms), so every M that gives
+//! up its P re-checks the global queue after the fence, not only spinning ones.
+//! Submissions to a running P's *own* queue need no such care: that P's M will
+//! run them; waking a spinner is only about parallelism.
+//!
+//! # Ownership of a P
+//!
+//! A P's [`PCore`] is touched only by the M that has *wired* it (Go's
+//! `acquirep`/`wirep`): an M gets a P from the idle list under the idle lock, or
+//! handed over through [`M`]'s wake word by `start_m`, and gives it back the same
+//! way. Both transfers synchronise (a mutex, or a Release store read with
+//! Acquire), so the next owner sees everything the previous one did.
+
+pub(crate) mod idle;
+pub(crate) mod shutdown;
+pub(crate) mod worker;
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, SeqCst};
+
+use gmp_core::free::{GoidCache, GoidGen};
+use gmp_core::global::Global;
+use gmp_core::runq::{self, Local, Stealer};
+use gmp_core::steal_order::StealOrder;
+
+use crate::blocking::BlockingPool;
+use crate::runtime::Config;
+use crate::sync::{fence, lock, Arc, AtomicBool, Mutex, Weak};
+use crate::task::registry::{Registry, RegistryOwner};
+use crate::task::{self, Header, JoinHandle, Notified, Schedule};
+
+use self::idle::Idle;
+use self::worker::Worker;
+
+/// After this many Gs in a row taken from `runnext` (each inheriting the time
+/// slice), the next pick comes from the ring. Go bounds the same chain by time
+/// (sysmon preempts a G after 10 ms); a count needs no timer and bounds the
+/// wait of the ring's head to a few hundred microseconds.
+pub(crate) const RUNNEXT_STREAK_MAX: u32 = 512;
+
+/// The global queue is served first every this many ticks (Go: 61).
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+
+/// Go's `schedt`: everything the Ms share.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) ps: Box<[P]>,
+    pub(crate) global: Global<Notified>,
+    pub(crate) idle: Idle,
+    pub(crate) order: StealOrder,
+    pub(crate) goids: GoidGen,
+    /// Tasks spawned from outside any worker register here.
+    remote_registry: Registry,
+    remote_owner: Mutex<RegistryOwner>,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) blocking: Arc<BlockingPool>,
+    /// This `Shared`'s own `Arc`, to hand clones to new Ms.
+    pub(crate) me: Weak<Shared>,
+}
+
+/// Go's `p`. See "Ownership of a P" in the module docs.
+pub(crate) struct P {
+    pub(crate) stealer: Stealer<Notified>,
+    pub(crate) registry: Registry,
+    core: UnsafeCell<PCore>,
+}
+
+/// The part of a P that only its current M touches.
+pub(crate) struct PCore {
+    pub(crate) runq: Local<Notified>,
+    pub(crate) goids: GoidCache,
+    pub(crate) registry: RegistryOwner,
+    /// Counts every G run; drives the 1-in-61 global check.
+    pub(crate) tick: u32,
+    /// Consecutive Gs taken from `runnext`.
+    pub(crate) runnext_streak: u32,
+}
+
+// SAFETY: `core` is only accessed by the M that has wired the P, and wiring
+// transfers synchronise (module docs); every other field is `Sync`.
+unsafe impl Sync for P {}
+
+impl P {
+    /// The owner's state.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the M that holds this P, and does not let two returned
+    /// borrows overlap (nor run user code while one is alive).
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn core(&self) -> &mut PCore {
+        // SAFETY: the caller's contract.
+        unsafe { &mut *self.core.get() }
+    }
+}
+
+/// Registry slots encode the registry (a P's id, or `procs` for the remote
+/// one) in the high 32 bits and the index in the low 32.
+fn slot_code(registry: usize, index: usize) -> u64 {
+    (registry as u64) << 32 | index as u64
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {
+        let procs = config.procs;
+        let order = StealOrder::new(procs)?;
+        let ps = (0..procs)
+            .map(|_| {
+                let (local, stealer) = runq::new();
+                P {
+                    stealer,
+                    registry: Registry::new(),
+                    core: UnsafeCell::new(PCore {
+                        runq: local,
+                        goids: GoidCache::new(),
+                        registry: RegistryOwner::new(),
+                        tick: 0,
+                        runnext_streak: 0,
+                    }),
+                }
+            })
+            .collect();
+        let blocking = Arc::new(BlockingPool::new(&config));
+        blocking.init();
+        Ok(Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            idle: Idle::new(procs),
+            config,
+            ps,
+            global: Global::new(),
+            order,
+            goids: GoidGen::new(),
+            remote_registry: Registry::new(),
+            remote_owner: Mutex::new(RegistryOwner::new()),
+            shutdown: AtomicBool::new(false),
+            blocking,
+        }))
+    }
+
+    pub(crate) fn procs(&self) -> usize {
+        self.ps.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        // Acquire: pairs with the SeqCst store in `shutdown`.
+        self.shutdown.load(Acquire)
+    }
+
+    fn registry(&self, code: u64) -> (&Registry, usize) {
+        let which = (code >> 32) as usize;
+        let index = (code & u32::MAX as u64) as usize;
+        let registry = if which == self.procs() {
+            &self.remote_registry
+        } else {
+            &self.ps[which].registry
+        };
+        (registry, index)
+    }
+
+    pub(crate) fn remote_registry(&self) -> &Registry {
+        &self.remote_registry
+    }
+
+    /// Go's `newproc`: creates a G for `future` and makes it runnable.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if self.is_shutdown() {
+            return self.spawn_cancelled(future, location);
+        }
+        let sched = NonNull::from(&**self);
+        let local = Worker::with_current(|w| match w {
+            Some(w) if w.is_for(self) => w.spawn_local(future, sched, location),
+            _ => Err(future),
+        });
+        match local {
+            Ok(handle) => handle,
+            Err(future) => self.spawn_remote(future, sched, location),
+        }
+    }
+
+    /// A spawn from a thread that holds no P of this runtime: the global queue.
+    fn spawn_remote<F>(
+        &self,
+        future: F,
+        sched: NonNull<Shared>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = self.goids.next_id();
+        // SAFETY: `sched` is this runtime's `Shared`, which outlives its tasks'
+        // schedulable lifetime (see `shutdown`).
+        let (notified, handle) = unsafe { task::new_task(future, sched, id, location) };
+        let header = NonNull::from(notified.header());
+        let index = lock(&self.remote_owner).register(&self.remote_registry, header);
+        // SAFETY: the task is not published yet.
+        unsafe {
+            notified
+                .header()
+                .set_registry_slot(slot_code(self.procs(), index))
+        };
+        self.inject(notified);
+        handle
+    }
+
+    /// After shutdown: a task that never runs; its handle reports cancellation.
+    fn spawn_cancelled<F>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = self.goids.next_id();
+        let sched = NonNull::from(self);
+        // SAFETY: the task is never scheduled: its notified reference is
+        // cancelled right here, and it is not registered (`release` finds its
+        // slot code out of range and reports no registry reference).
+        let (notified, handle) = unsafe { task::new_task(future, sched, id, location) };
+        // The registry's reference is never handed to a registry: drop it.
+        notified.header().state.ref_dec();
+        drop(notified);
+        handle
+    }
+
+    /// Puts a G on the global queue and makes sure an M will look (Go's
+    /// `globrunqput` + `wakep`). If the runtime is shut down, the G is released
+    /// for shutdown to cancel.
+    pub(crate) fn inject(&self, task: Notified) {
+        match self.global.push(task) {
+            Ok(()) => {
+                // The submitter's StoreLoad barrier (module docs).
+                fence(SeqCst);
+                self.wake_p();
+            }
+            Err(task) => task.release_closed(),
+        }
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, task: Notified) {
+        let task = Worker::with_current(|w| match w {
+            Some(w) if w.is_for_ptr(self) => w.schedule_local(task, true),
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            self.inject(task);
+        }
+    }
+
+    fn yield_now(&self, task: Notified) {
+        let task = Worker::with_current(|w| match w {
+            Some(w) if w.is_for_ptr(self) => w.schedule_local(task, false),
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            self.inject(task);
+        }
+    }
+
+    fn release(&self, task: &Header) -> usize {
+        let code = task.registry_slot();
+        if code == u64::MAX {
+            return 0;
+        }
+        let (registry, index) = self.registry(code);
+        usize::from(registry.forget(index, task))
+    }
+
+    fn unhandled_panic(&self) {
+        if self.config.abort_on_panic {
+            eprintln!("gmp: a task panicked and the runtime's panic policy is abort");
+            std::process::abort();
+        }
+    }
+}

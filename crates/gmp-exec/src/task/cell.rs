@@ -1,0 +1,466 @@
+//! The cell's layout and the harness: what an M does to poll, complete, cancel
+//! and free a task. All of the task's `unsafe` lives here and in `waker.rs`.
+//!
+//! # Invariants of `Cell<F, S>`
+//!
+//! * The cell is allocated by `new_task` as a `Box<Cell<F, S>>` and freed by
+//!   `dealloc` when the reference count (in the state word) reaches zero.
+//! * `header` is the first field (`repr(C)`), so a `NonNull<Header>` can be cast
+//!   back to the cell by the functions of this cell's vtable, which are
+//!   monomorphised for exactly `F` and `S`.
+//! * `stage` is accessed only under rule 1 of the [task essay](super).
+//! * `scheduler` points to a value that outlives every moment at which this
+//!   task can be scheduled (it is not complete, or a notified reference is in
+//!   flight); the runtime's shutdown sequence upholds that.
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::num::NonZeroU64;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::join::JoinError;
+use super::state::{State, TransitionToIdle, TransitionToRunning};
+use super::waker::waker_ref;
+use super::{Id, JoinHandle, Notified};
+
+/// What a task needs from whoever runs it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queues a notified task (a wake, an abort).
+    fn schedule(&self, task: Notified);
+
+    /// Requeues a task that was woken while it ran, behind the other runnable
+    /// tasks (it yielded).
+    fn yield_now(&self, task: Notified);
+
+    /// The task completed: forget it in the live-task registry. Returns the
+    /// number of references the registry held (0 or 1).
+    fn release(&self, task: &Header) -> usize;
+
+    /// A task's poll panicked (the panic is already caught and will reach its
+    /// `JoinHandle`); a scheduler may choose to abort the process instead.
+    fn unhandled_panic(&self) {}
+}
+
+/// The type-erased half of a task, first in every cell.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    vtable: &'static Vtable,
+    /// Go's `goid`.
+    pub(crate) id: u64,
+    /// Where the task sits in the scheduler's registry; written once by the
+    /// spawner before the task is published, read by whoever completes it.
+    registry_slot: UnsafeCell<u64>,
+    /// The `spawn` call site (Go's `gopc`).
+    pub(crate) location: &'static Location<'static>,
+    /// Rule 3 of the task essay.
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// The monomorphised operations of one cell type.
+pub(crate) struct Vtable {
+    /// Runs the task with the notified reference it is handed.
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Submits a notified reference to the task's scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Frees the cell.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// `JoinHandle::poll`: writes `Poll<Result<T, JoinError>>` to `dst` if ready.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// `JoinHandle::drop` when the fast path did not apply.
+    pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
+    /// A notified reference that will never run: cancel the task.
+    pub(crate) cancel_notified: unsafe fn(NonNull<Header>),
+    /// Shutdown's sweep, with one reference.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: NonNull<S>,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+impl Header {
+    pub(crate) fn vtable(&self) -> &'static Vtable {
+        self.vtable
+    }
+
+    /// The task's id.
+    pub(crate) fn task_id(&self) -> Id {
+        Id(NonZeroU64::new(self.id).expect("task ids start at 1"))
+    }
+
+    /// Records the registry slot.
+    ///
+    /// # Safety
+    ///
+    /// Called only by the spawner, before the task is published (queued or its
+    /// `JoinHandle` returned).
+    pub(crate) unsafe fn set_registry_slot(&self, slot: u64) {
+        // SAFETY: the caller is the only thread that can see the task yet.
+        unsafe { *self.registry_slot.get() = slot }
+    }
+
+    /// The registry slot recorded at spawn.
+    pub(crate) fn registry_slot(&self) -> u64 {
+        // SAFETY: written once before publication; publication (a Release store
+        // of a queue or of the state word) orders it before any read.
+        unsafe { *self.registry_slot.get() }
+    }
+}
+
+/// Allocates a task for `future`, scheduled by `scheduler`: returns its notified
+/// reference, its `JoinHandle` and a raw pointer for the spawner to register.
+///
+/// # Safety
+///
+/// `scheduler` must satisfy the `scheduler` invariant of the module docs.
+pub(crate) unsafe fn new_task<F, S>(
+    future: F,
+    scheduler: NonNull<S>,
+    id: u64,
+    location: &'static Location<'static>,
+) -> (Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell::<F, S> {
+        header: Header {
+            state: State::new(),
+            vtable: vtable::<F, S>(),
+            id,
+            registry_slot: UnsafeCell::new(u64::MAX),
+            location,
+            join_waker: UnsafeCell::new(None),
+        },
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    // The initial state holds three references: registry (the spawner's to
+    // give), JoinHandle, notified.
+    (Notified(ptr), JoinHandle::from_raw(ptr))
+}
+
+fn vtable<F, S>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    struct Holder<F, S>(PhantomData<(F, S)>);
+    impl<F, S> Holder<F, S>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        const VTABLE: Vtable = Vtable {
+            poll: poll::<F, S>,
+            schedule: schedule::<F, S>,
+            dealloc: dealloc::<F, S>,
+            try_read_output: try_read_output::<F, S>,
+            drop_join_handle_slow: drop_join_handle_slow::<F, S>,
+            cancel_notified: cancel_notified::<F, S>,
+            shutdown: shutdown::<F, S>,
+        };
+    }
+    &Holder::<F, S>::VTABLE
+}
+
+/// Turns a header pointer back into its cell.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>` with exactly these parameters
+/// (guaranteed when called through the cell's own vtable).
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: `header` is the first field of the `repr(C)` cell.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+impl<F: Future, S: Schedule> Cell<F, S> {
+    fn scheduler(&self) -> &S {
+        // SAFETY: the `scheduler` invariant: whoever can reach this (an M
+        // running the task, a waker submitting it) does so while it is live.
+        unsafe { self.scheduler.as_ref() }
+    }
+
+    /// The stage, under rule 1.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the right to the stage (rule 1) for the borrow's length.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn stage(&self) -> &mut Stage<F> {
+        // SAFETY: rule 1 makes the caller the only one touching the stage.
+        unsafe { &mut *self.stage.get() }
+    }
+
+    /// Replaces the stage, dropping what was there; a panic from that drop
+    /// (a future's or an output's `Drop`) is returned, not propagated.
+    ///
+    /// # Safety
+    ///
+    /// As for [`stage`](Self::stage).
+    unsafe fn set_stage(&self, new: Stage<F>) -> Option<Box<dyn Any + Send>> {
+        // SAFETY: the caller holds the right to the stage.
+        let slot = unsafe { self.stage() };
+        let old = std::mem::replace(slot, new);
+        panic::catch_unwind(AssertUnwindSafe(move || drop(old))).err()
+    }
+}
+
+/// Runs the task with the notified reference it is handed (Go's `execute`).
+unsafe fn poll<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: called through this cell's vtable with a reference we own.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        TransitionToRunning::Success => {}
+        TransitionToRunning::Cancelled => {
+            // SAFETY: the transition gave us RUNNING.
+            unsafe { cancel_and_complete(cell) };
+            return;
+        }
+        TransitionToRunning::Failed => return,
+        TransitionToRunning::Dealloc => {
+            // SAFETY: that was the last reference.
+            unsafe { dealloc::<F, S>(ptr) };
+            return;
+        }
+    }
+
+    let waker = waker_ref(ptr);
+    let mut cx = Context::from_waker(&waker);
+    let res = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: we hold RUNNING, so we own the stage.
+        match unsafe { cell.stage() } {
+            // SAFETY: the future lives in the heap cell and never moves until
+            // it is dropped in place by `set_stage`.
+            Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+            _ => unreachable!("a task is polled only while its future exists"),
+        }
+    }));
+    match res {
+        Ok(Poll::Ready(out)) => {
+            // SAFETY: we hold RUNNING.
+            unsafe { complete(cell, Ok(out)) }
+        }
+        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+            TransitionToIdle::Ok => {}
+            TransitionToIdle::OkNotified => cell.scheduler().yield_now(Notified(ptr)),
+            // SAFETY: that was the last reference.
+            TransitionToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
+            // SAFETY: we still hold RUNNING.
+            TransitionToIdle::Cancelled => unsafe { cancel_and_complete(cell) },
+        },
+        Err(payload) => {
+            cell.scheduler().unhandled_panic();
+            // The future panicked inside `poll`; drop it (a second panic from
+            // its `Drop` is dropped: the first one is the story).
+            let id = cell.header.task_id();
+            // SAFETY: we hold RUNNING.
+            unsafe {
+                let _ = cell.set_stage(Stage::Consumed);
+                complete(cell, Err(JoinError::panic(id, payload)));
+            }
+        }
+    }
+}
+
+/// Drops the future and completes the task as cancelled.
+///
+/// # Safety
+///
+/// The caller holds RUNNING and one reference, both consumed.
+unsafe fn cancel_and_complete<F, S>(cell: &Cell<F, S>)
+where
+    F: Future,
+    S: Schedule,
+{
+    let id = cell.header.task_id();
+    // SAFETY: the caller holds RUNNING.
+    let out = match unsafe { cell.set_stage(Stage::Consumed) } {
+        None => Err(JoinError::cancelled(id)),
+        Some(payload) => Err(JoinError::panic(id, payload)),
+    };
+    // SAFETY: as above.
+    unsafe { complete(cell, out) }
+}
+
+/// Stores the output, wakes the `JoinHandle`, leaves the registry, and drops
+/// the runner's reference (Go's `goexit0`).
+///
+/// # Safety
+///
+/// The caller holds RUNNING and one reference, both consumed.
+unsafe fn complete<F, S>(cell: &Cell<F, S>, output: Result<F::Output, JoinError>)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: we hold RUNNING; dropping the future first (if it still exists)
+    // keeps its resources from outliving its completion.
+    unsafe {
+        let _ = cell.set_stage(Stage::Consumed);
+        let _ = cell.set_stage(Stage::Finished(output));
+    }
+    let prev = cell.header.state.transition_to_complete();
+    if !prev.is_join_interested() {
+        // Nobody will read the output: rule 1 makes it ours to drop.
+        // SAFETY: COMPLETE is set by us and JOIN_INTEREST was clear.
+        let _ = unsafe { cell.set_stage(Stage::Consumed) };
+    } else if prev.is_join_waker_set() {
+        // SAFETY: rule 3: JOIN_WAKER is set and we just set COMPLETE, so the
+        // field is only ever read from now on.
+        if let Some(waker) = unsafe { &*cell.header.join_waker.get() } {
+            waker.wake_by_ref();
+        }
+    }
+    let refs = 1 + cell.scheduler().release(&cell.header);
+    if cell.header.state.ref_dec_n(refs) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(NonNull::from(&cell.header)) }
+    }
+}
+
+unsafe fn schedule<F, S>(ptr: NonNull<Header>)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: called through this cell's vtable by the holder of a fresh
+    // notified reference, while the task is not complete (scheduler invariant).
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler().schedule(Notified(ptr));
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone, so nothing else can touch the cell,
+    // which `new_task` allocated as this exact `Box` type.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    // A panicking `Drop` of a leftover output or waker must not unwind out of a
+    // waker or a JoinHandle's drop; the box's memory is freed on that path too.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+}
+
+unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: called through the vtable by the `JoinHandle`, which holds a
+    // reference and JOIN_INTEREST.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !can_read_output(&cell.header, waker) {
+        return;
+    }
+    // SAFETY: rule 1: COMPLETE and JOIN_INTEREST make the stage the JoinHandle's.
+    let out = match std::mem::replace(unsafe { cell.stage() }, Stage::Consumed) {
+        Stage::Finished(out) => out,
+        _ => panic!("JoinHandle polled after it returned its output"),
+    };
+    // SAFETY: `dst` is the `JoinHandle`'s `Poll<Result<F::Output, JoinError>>`.
+    unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(out) };
+}
+
+/// The `JoinHandle`'s side of rule 3: true if the output is ready; otherwise
+/// makes sure `waker` will be woken when it is.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if snapshot.is_join_waker_set() {
+        // SAFETY: rule 3: while JOIN_WAKER is set and the task is not complete,
+        // the field is not written by anyone, so reading it is fine.
+        let same = unsafe { &*header.join_waker.get() }
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker));
+        if same {
+            return false;
+        }
+        // Take the field back to replace it; if the task completed meanwhile,
+        // the output is ready.
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    // SAFETY: rule 3: JOIN_WAKER is clear, so the field is ours.
+    unsafe { *header.join_waker.get() = Some(waker.clone()) };
+    // Err: completed before we could publish the waker, which will not be read.
+    header.state.set_join_waker().is_err()
+}
+
+unsafe fn drop_join_handle_slow<F, S>(ptr: NonNull<Header>)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: called through the vtable by the `JoinHandle`, with its reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.unset_join_interested().is_err() {
+        // Complete: rule 1 makes the output ours to drop (a panic in its
+        // `Drop` stays here, like the drop of an output nobody joined).
+        // SAFETY: COMPLETE and JOIN_INTEREST give the JoinHandle the stage.
+        let _ = unsafe { cell.set_stage(Stage::Consumed) };
+    }
+    if cell.header.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}
+
+unsafe fn cancel_notified<F, S>(ptr: NonNull<Header>)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: called through this cell's vtable with a notified reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        TransitionToRunning::Success | TransitionToRunning::Cancelled => {
+            // SAFETY: the transition gave us RUNNING.
+            unsafe { cancel_and_complete(cell) }
+        }
+        TransitionToRunning::Failed => {}
+        // SAFETY: that was the last reference.
+        TransitionToRunning::Dealloc => unsafe { dealloc::<F, S>(ptr) },
+    }
+}
+
+unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: called through this cell's vtable with a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        // SAFETY: we took RUNNING; our reference is the runner's.
+        unsafe { cancel_and_complete(cell) }
+    } else if cell.header.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}

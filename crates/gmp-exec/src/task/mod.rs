@@ -1,0 +1,215 @@
+//! The task cell: one allocation per G holding its header, its future and, once
+//! it finishes, its output.
+//!
+//! # References
+//!
+//! A task is reference-counted; the count lives in the [state word](state). Four
+//! kinds of reference exist:
+//!
+//! 1. the **registry** reference: the scheduler's record of every live G (Go's
+//!    `allgs`), so that shutdown can find Gs parked on wakers held elsewhere;
+//!    dropped when the G completes;
+//! 2. the **`JoinHandle`**;
+//! 3. **wakers**, one reference each;
+//! 4. the **notified** reference ([`Notified`]): the right to be run, held by a
+//!    run queue, an M, or a waker on its way to a queue. There is at most one.
+//!
+//! A new task starts with three: registry, `JoinHandle`, notified.
+//!
+//! # State bits
+//!
+//! * `RUNNING` — an M (or shutdown) holds the right to touch the stage: to poll
+//!   or drop the future and to store the output. Set only by turning the
+//!   notified reference into the M's reference (`transition_to_running`), or by
+//!   shutdown on an idle task.
+//! * `NOTIFIED` — the notified reference exists. While `RUNNING`, it may also mean
+//!   "woken during this poll": then no extra reference exists, and the M's own
+//!   reference becomes the notified one when the poll returns (a yield).
+//! * `COMPLETE` — the future is gone for good; the stage holds the output, a
+//!   cancellation or a panic. Never cleared.
+//! * `JOIN_INTEREST` — a `JoinHandle` exists.
+//! * `JOIN_WAKER` — see rule 3.
+//! * `CANCELLED` — abort or shutdown asked for the future to be dropped.
+//!
+//! # Rules
+//!
+//! 1. The stage (future or output) may be touched only by the holder of
+//!    `RUNNING`, or, once `COMPLETE` is set, by the `JoinHandle` if
+//!    `JOIN_INTEREST` is set and otherwise by whoever set `COMPLETE`.
+//! 2. A poll never overlaps another poll: only `transition_to_running` sets
+//!    `RUNNING`, and it needs the unique notified reference and an idle task.
+//! 3. The join waker field belongs to the `JoinHandle` while `JOIN_WAKER` is
+//!    clear. While it is set and the task is not complete, nobody writes it and
+//!    the `JoinHandle` can only take it back by clearing the bit with a CAS. Once
+//!    `COMPLETE` is set, the field is only read (to wake it) and is dropped with
+//!    the cell.
+//! 4. Whoever drops the last reference frees the cell; the field values left in
+//!    it (output, waker) are dropped then.
+//! 5. A wake of a task that is `RUNNING` sets `NOTIFIED` and queues nothing: the
+//!    M requeues it once the poll returns, behind the other Gs of its P. A task
+//!    that wakes itself — `yield_now` — is therefore requeued exactly once and
+//!    never polled twice at the same time.
+//!
+//! # Go
+//!
+//! The states mirror Go's `_Grunnable` (`NOTIFIED`), `_Grunning` (`RUNNING`),
+//! `_Gwaiting` (neither) and `_Gdead` (`COMPLETE`; the cell's memory returns to
+//! the allocator when the last reference goes). Go's `casgstatus` is our
+//! `transition_to_*`.
+
+mod cell;
+mod join;
+pub(crate) mod registry;
+pub(crate) mod state;
+mod waker;
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::ptr::NonNull;
+
+pub(crate) use cell::{new_task, Header, Schedule};
+pub use join::{AbortHandle, JoinError, JoinHandle};
+
+/// A task's id (Go's `goid`): unique within the process, never zero.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(pub(crate) NonZeroU64);
+
+impl Id {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.0)
+    }
+}
+
+/// The notified reference: the right to run a task once. See the module docs.
+///
+/// Consumed by [`Notified::run`] (an M runs it) or by
+/// [`Notified::release_closed`] (its queue was closed at shutdown). Dropping it
+/// otherwise means nobody will ever run the task, so the drop cancels it.
+pub(crate) struct Notified(NonNull<Header>);
+
+// SAFETY: a task's header is only touched through its atomic state word and the
+// rules above, and its future and output are `Send`; the notified reference can
+// be run on any thread.
+unsafe impl Send for Notified {}
+
+impl Notified {
+    /// Polls the task (or cancels it, if aborted); consumes the reference.
+    pub(crate) fn run(self) {
+        let ptr = self.0;
+        std::mem::forget(self);
+        // SAFETY: `ptr` is a live task (we held a reference) and the notified
+        // reference is handed to `poll`, which consumes it.
+        unsafe { (ptr.as_ref().vtable().poll)(ptr) }
+    }
+
+    /// Gives the reference back without running the task, because the queue it
+    /// was headed for is closed; runtime shutdown cancels the task.
+    pub(crate) fn release_closed(self) {
+        let ptr = self.0;
+        std::mem::forget(self);
+        // SAFETY: we own one reference and the notified bit stands for it.
+        unsafe {
+            if ptr.as_ref().state.drop_notified() {
+                (ptr.as_ref().vtable().dealloc)(ptr);
+            }
+        }
+    }
+
+    /// The task's header.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: we hold a reference, so the cell is alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // SAFETY: we own the notified reference; `cancel_notified` consumes it.
+        unsafe { (self.0.as_ref().vtable().cancel_notified)(self.0) }
+    }
+}
+
+// SAFETY: `into_raw` forgets the reference into the header pointer (never null)
+// and `from_raw` takes it back; the queues never dereference the pointer.
+unsafe impl gmp_core::Item for Notified {
+    #[inline]
+    fn into_raw(self) -> NonNull<()> {
+        let ptr = self.0;
+        std::mem::forget(self);
+        ptr.cast()
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        Notified(ptr.cast())
+    }
+}
+
+impl fmt::Debug for Notified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Notified({})", self.header().id)
+    }
+}
+
+/// A counted reference that grants nothing but keeping the cell alive; used by
+/// shutdown's sweep and by diagnostics.
+pub(crate) struct TaskRef(NonNull<Header>);
+
+// SAFETY: as for `Notified`: the header is only accessed through atomics.
+unsafe impl Send for TaskRef {}
+
+impl TaskRef {
+    /// Takes over one reference that the caller owns.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live task and the caller transfers one of its references.
+    pub(crate) unsafe fn from_owned(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef(ptr)
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: we hold a reference, so the cell is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Shutdown: cancels the task unless an M is polling it or it is complete.
+    /// Consumes this reference.
+    pub(crate) fn shutdown(self) {
+        let ptr = self.0;
+        std::mem::forget(self);
+        // SAFETY: live task; `shutdown` consumes the reference we hand it.
+        unsafe { (ptr.as_ref().vtable().shutdown)(ptr) }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        self.header().state.ref_inc();
+        TaskRef(self.0)
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe {
+            if self.0.as_ref().state.ref_dec() {
+                (self.0.as_ref().vtable().dealloc)(self.0);
+            }
+        }
+    }
+}

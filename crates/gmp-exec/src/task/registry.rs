@@ -1,0 +1,227 @@
+//! The live-task registry (Go's `allgs`): how shutdown finds a G parked on a
+//! waker that something else holds, to drop its future.
+//!
+//! A registry is a slab of atomic pointers, one per live task, owned by one P
+//! (plus one, under a lock, for tasks spawned from outside any worker). The
+//! costs sit where the hot path can afford them:
+//!
+//! * **Register** (on spawn, by the P's owner): pop a free index from a private
+//!   stack and store the task pointer. No atomic RMW, no lock.
+//! * **Forget** (on completion, by whichever M completes the task, often on
+//!   another P): one `Release` store of null into the slot. No RMW, no lock, and
+//!   no neighbouring task's memory touched (a linked list would write two).
+//! * **Recycle** (owner, when its free stack is empty): scan a window of slots
+//!   for nulls, eight per cache line, and only grow when the window is full.
+//!
+//! Slots live in chunks of geometrically growing size (64, 128, 256, …) that
+//! never move, so a remote store never races a reallocation; the table of chunk
+//! pointers has a fixed 32 entries.
+//!
+//! Each slot holds one task reference ("the registry reference"). Shutdown's
+//! sweep, which runs when no M is left, takes every non-null pointer out of the
+//! slots and cancels those tasks.
+
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+use crate::sync::AtomicUsize;
+use crate::task::{Header, TaskRef};
+
+#[cfg(loom)]
+use loom::sync::atomic::AtomicPtr;
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicPtr;
+
+const BASE: usize = 64;
+const CHUNKS: usize = 32;
+/// Slots examined per recycle scan before the registry grows instead.
+const SCAN_WINDOW: usize = 512;
+
+type Slot = AtomicPtr<Header>;
+
+/// The shared half: the slots. Any thread may forget a task.
+pub(crate) struct Registry {
+    chunks: [AtomicPtr<Slot>; CHUNKS],
+    /// Slots handed out so far (`[0, allocated)` may hold tasks); grows only.
+    allocated: AtomicUsize,
+}
+
+/// The owner's half: which slots are free. Only the P's owner touches it.
+pub(crate) struct RegistryOwner {
+    free: Vec<u32>,
+    scan_from: usize,
+}
+
+/// (chunk, offset) of slot `index`.
+fn locate(index: usize) -> (usize, usize) {
+    let chunk = (usize::BITS - 1 - (index / BASE + 1).leading_zeros()) as usize;
+    let start = BASE * ((1 << chunk) - 1);
+    (chunk, index - start)
+}
+
+fn chunk_len(chunk: usize) -> usize {
+    BASE << chunk
+}
+
+impl Registry {
+    pub(crate) fn new() -> Registry {
+        Registry {
+            chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            allocated: AtomicUsize::new(0),
+        }
+    }
+
+    fn slot(&self, index: usize) -> &Slot {
+        let (chunk, offset) = locate(index);
+        // Acquire: pairs with the Release that published the chunk.
+        let base = self.chunks[chunk].load(Acquire);
+        assert!(!base.is_null(), "registry slot {index} was never allocated");
+        debug_assert!(offset < chunk_len(chunk));
+        // SAFETY: chunk `chunk` holds `chunk_len(chunk)` slots, allocated once by
+        // `grow` and never freed before the registry is dropped; `offset` is in
+        // range by construction of `locate`.
+        unsafe { &*base.add(offset) }
+    }
+
+    /// Allocates the next chunk if `index` falls beyond the allocated ones.
+    /// Called only by the owner.
+    fn ensure(&self, index: usize) {
+        let (chunk, _) = locate(index);
+        if !self.chunks[chunk].load(Acquire).is_null() {
+            return;
+        }
+        let slots: Box<[Slot]> = (0..chunk_len(chunk))
+            .map(|_| AtomicPtr::new(ptr::null_mut()))
+            .collect();
+        let raw = Box::into_raw(slots).cast::<Slot>();
+        // Release: the chunk's initialised slots before its pointer.
+        self.chunks[chunk].store(raw, Release);
+    }
+
+    /// Forgets the task in `index` if it is still there; true if this call took
+    /// the registry's reference (the caller must then drop it).
+    pub(crate) fn forget(&self, index: usize, task: &Header) -> bool {
+        let slot = self.slot(index);
+        // A slot is cleared either by its task's completer (here: a plain store,
+        // the cheap path every completion takes) or by shutdown's sweep, never
+        // by both at once: the sweep runs only when no M is left to complete
+        // anything, and a cancellation the sweep itself causes finds the slot
+        // already empty.
+        if ptr::eq(slot.load(Relaxed), task) {
+            // Release: everything the completer did to the task happens before
+            // the sweep (which Acquire-loads slots) sees the slot empty.
+            slot.store(ptr::null_mut(), Release);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes every registered task out (shutdown's sweep). Each returned
+    /// `TaskRef` carries the registry's reference.
+    pub(crate) fn take_all(&self) -> Vec<TaskRef> {
+        let mut out = Vec::new();
+        for index in 0..self.allocated.load(Acquire) {
+            let slot = self.slot(index);
+            // Acquire: pairs with the Release in `register`/`forget`.
+            let task = slot.swap(ptr::null_mut(), AcqRel);
+            if let Some(task) = NonNull::new(task) {
+                // SAFETY: a non-null slot holds the registry's reference, which
+                // the swap moved to us.
+                out.push(unsafe { TaskRef::from_owned(task) });
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        for (chunk, ptr) in self.chunks.iter_mut().enumerate() {
+            let raw = ptr.load(Relaxed);
+            if !raw.is_null() {
+                let slice = ptr::slice_from_raw_parts_mut(raw, chunk_len(chunk));
+                // SAFETY: allocated by `ensure` as a boxed slice of this length.
+                drop(unsafe { Box::from_raw(slice) });
+            }
+        }
+    }
+}
+
+impl RegistryOwner {
+    pub(crate) fn new() -> RegistryOwner {
+        RegistryOwner {
+            free: Vec::new(),
+            scan_from: 0,
+        }
+    }
+
+    /// Registers `task` (taking over the registry reference the spawner holds)
+    /// and returns its index.
+    ///
+    /// Called only by the owner of `registry`.
+    pub(crate) fn register(&mut self, registry: &Registry, task: NonNull<Header>) -> usize {
+        let index = match self.free.pop() {
+            Some(i) => i as usize,
+            None => self.refill(registry),
+        };
+        // Release: the task's initialised header before the sweep can see it.
+        registry.slot(index).store(task.as_ptr(), Release);
+        index
+    }
+
+    /// Finds free slots: scans a window of handed-out slots for ones that
+    /// completers cleared; if fewer than one in eight was free, also hands out a
+    /// batch of fresh slots (half as many again as exist), so a scan costs at most
+    /// eight slot reads per registration, amortised.
+    #[cold]
+    fn refill(&mut self, registry: &Registry) -> usize {
+        let allocated = registry.allocated.load(Relaxed);
+        let window = SCAN_WINDOW.min(allocated);
+        for _ in 0..window {
+            if self.scan_from >= allocated {
+                self.scan_from = 0;
+            }
+            let i = self.scan_from;
+            self.scan_from += 1;
+            if registry.slot(i).load(Relaxed).is_null() {
+                self.free.push(i as u32);
+            }
+        }
+        if self.free.len() < window / 8 || self.free.is_empty() {
+            let batch = BASE.max(allocated / 2);
+            let end = allocated + batch;
+            assert!(
+                end <= u32::MAX as usize,
+                "more than 4 billion live tasks on one P"
+            );
+            for i in (allocated..end).rev() {
+                registry.ensure(i);
+                self.free.push(i as u32);
+            }
+            // Release: the new chunks are published before `allocated` covers them.
+            registry.allocated.store(end, Release);
+        }
+        self.free
+            .pop()
+            .expect("refill always finds or makes a free slot") as usize
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_maps_indices_into_geometric_chunks() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(63), (0, 63));
+        assert_eq!(locate(64), (1, 0));
+        assert_eq!(locate(191), (1, 127));
+        assert_eq!(locate(192), (2, 0));
+        for i in 0..100_000 {
+            let (c, o) = locate(i);
+            assert!(o < chunk_len(c), "index {i}");
+        }
+    }
+}

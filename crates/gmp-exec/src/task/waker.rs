@@ -1,0 +1,72 @@
+//! The task waker: the task's header pointer behind one static vtable, so
+//! `will_wake` sees through clones and every waker costs one reference.
+//!
+//! Waking goes through the header's vtable to the task's own scheduler. Rule 5
+//! of the [task essay](super) makes a wake during a poll cost nothing but one
+//! bit; a wake of an idle task turns the waker's reference into the notified one.
+
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use super::state::TransitionToNotified;
+use super::Header;
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// A waker for the task at `ptr` that borrows the M's reference instead of
+/// taking one: valid while the M polls the task.
+pub(crate) fn waker_ref(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
+    // SAFETY: the vtable's contract holds for a live task pointer; wrapping it in
+    // `ManuallyDrop` means no reference is released for it (none was taken).
+    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr().cast(), &VTABLE)) })
+}
+
+/// # Safety (for all four functions)
+///
+/// `data` is the header pointer of a live task, and each waker owns one of its
+/// references (except the borrowed `waker_ref`, which is never dropped).
+unsafe fn header<'a>(data: *const ()) -> &'a Header {
+    // SAFETY: see above.
+    unsafe { &*data.cast::<Header>() }
+}
+
+unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live task (the waker being cloned holds a reference).
+    unsafe { header(data) }.state.ref_inc();
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    // SAFETY: this waker owns a reference, which the transition consumes.
+    let header = unsafe { header(data) };
+    let ptr = NonNull::from(header);
+    match header.state.transition_to_notified_by_val() {
+        TransitionToNotified::DoNothing => {}
+        // SAFETY: the waker's reference became the notified reference.
+        TransitionToNotified::Submit => unsafe { (header.vtable().schedule)(ptr) },
+        // SAFETY: that was the last reference.
+        TransitionToNotified::Dealloc => unsafe { (header.vtable().dealloc)(ptr) },
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: the waker holds (or borrows) a reference for the call's length.
+    let header = unsafe { header(data) };
+    match header.state.transition_to_notified_by_ref() {
+        TransitionToNotified::DoNothing | TransitionToNotified::Dealloc => {}
+        // SAFETY: the transition took a new reference for the notified one.
+        TransitionToNotified::Submit => unsafe {
+            (header.vtable().schedule)(NonNull::from(header))
+        },
+    }
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: this waker owns a reference, released here.
+    let header = unsafe { header(data) };
+    if header.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { (header.vtable().dealloc)(NonNull::from(header)) }
+    }
+}
