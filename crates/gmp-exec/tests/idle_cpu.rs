@@ -1,0 +1,61 @@
+//! Parked Ms cost no CPU: after a burst of work, an idle runtime's threads
+//! accumulate no CPU time.
+
+use std::time::{Duration, Instant};
+
+use gmp_exec::Runtime;
+
+/// utime + stime, in clock ticks, of this process's threads named `prefix…`.
+fn cpu_ticks(prefix: &str) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else {
+            continue;
+        };
+        if !comm.trim().starts_with(prefix) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the `(comm)`; utime and stime are the 12th and 13th.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        total += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    }
+    total
+}
+
+#[test]
+fn an_idle_runtime_uses_no_cpu() {
+    let rt = Runtime::builder()
+        .procs(2)
+        .thread_name("idlecpu")
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let hs: Vec<_> = (0..10_000)
+            .map(|i| gmp_exec::spawn(async move { i }))
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    // The Ms spin briefly, then park. Measure over a window well after that.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_millis(100) {
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+    let before = cpu_ticks("idlecpu");
+    let window = Instant::now();
+    while window.elapsed() < Duration::from_millis(500) {
+        std::thread::park_timeout(Duration::from_millis(500));
+    }
+    let after = cpu_ticks("idlecpu");
+    // One tick is 10 ms; a parked M accrues none. Allow one for a tick boundary.
+    assert!(
+        after - before <= 1,
+        "idle Ms used {} ticks in 500 ms",
+        after - before
+    );
+}

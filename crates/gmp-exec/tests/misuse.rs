@@ -1,0 +1,75 @@
+//! Misuse fails loudly, with a message that names it; bad settings are errors.
+
+use std::sync::{Arc, Mutex};
+
+use gmp_exec::Runtime;
+
+fn panic_message(err: gmp_exec::JoinError) -> String {
+    let payload = err.into_panic();
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn block_on_inside_a_task_panics_with_a_message() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let handle = rt.handle().clone();
+    let err = rt
+        .block_on(rt.spawn(async move { handle.block_on(async {}) }))
+        .unwrap_err();
+    let msg = panic_message(err);
+    assert!(
+        msg.contains("block_on was called from inside a gmp runtime's worker"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn nested_block_on_panics_with_a_message() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { rt.block_on(async {}) })
+    }));
+    let payload = result.unwrap_err();
+    let msg = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap();
+    assert!(msg.contains("inside another block_on"), "{msg}");
+    // The thread is usable again afterwards.
+    assert_eq!(rt.block_on(async { 3 }), 3);
+}
+
+#[test]
+fn dropping_a_runtime_inside_its_own_task_panics_with_a_message() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let handle = rt.handle().clone();
+    let slot = Arc::new(Mutex::new(Some(rt)));
+    let s = slot.clone();
+    let h = handle.spawn(async move {
+        let rt = s.lock().unwrap().take();
+        drop(rt);
+    });
+    let err = futures::executor::block_on(h).unwrap_err();
+    let msg = panic_message(err);
+    assert!(
+        msg.contains("dropped (or shut down) from inside one of its own tasks"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn zero_procs_is_an_error() {
+    let err = Runtime::builder().procs(0).build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        err.to_string().contains("procs must be at least 1"),
+        "{err}"
+    );
+    let err = Runtime::builder().max_threads(0).build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}

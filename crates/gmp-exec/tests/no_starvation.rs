@@ -1,0 +1,128 @@
+//! Fairness on one P: no pattern of local work can keep a waiting G from
+//! running — not a task that respawns itself, not one that yields forever, not
+//! a pair that keeps waking each other through `runnext`.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use gmp_exec::Runtime;
+
+/// Generous: the point is that the G runs at all; it normally does in
+/// microseconds.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn respawn_forever(stop: Arc<AtomicBool>) {
+    if stop.load(SeqCst) {
+        return;
+    }
+    gmp_exec::spawn(async move { respawn_forever(stop) });
+}
+
+#[test]
+fn a_task_that_respawns_itself_cannot_starve_the_global_queue() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = mpsc::channel();
+    let s = stop.clone();
+    rt.spawn(async move {
+        started_tx.send(()).unwrap();
+        respawn_forever(s);
+    });
+    started_rx.recv().unwrap();
+    // From outside: this G waits in the global queue.
+    let (ran_tx, ran_rx) = mpsc::channel();
+    rt.spawn(async move { ran_tx.send(()).unwrap() });
+    let ran = ran_rx.recv_timeout(PATIENCE);
+    stop.store(true, SeqCst);
+    ran.expect("the global queue was starved by a self-respawning task");
+}
+
+#[test]
+fn a_yield_loop_cannot_starve_a_local_task() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let s = stop.clone();
+    rt.spawn(async move {
+        gmp_exec::spawn(async move { ran_tx.send(()).unwrap() });
+        while !s.load(SeqCst) {
+            gmp_exec::yield_now().await;
+        }
+    });
+    let ran = ran_rx.recv_timeout(PATIENCE);
+    stop.store(true, SeqCst);
+    ran.expect("a yielding task starved a runnable one");
+}
+
+#[test]
+fn a_runnext_ping_pong_cannot_starve_the_ring() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let s = stop.clone();
+    rt.spawn(async move {
+        let (a_tx, a_rx) = async_pair();
+        let (b_tx, b_rx) = async_pair();
+        let s2 = s.clone();
+        // Two Gs that wake each other forever: each wake puts the other in
+        // runnext, which inherits the time slice.
+        gmp_exec::spawn(ping(a_rx, b_tx, s2));
+        gmp_exec::spawn(ping(b_rx, a_tx.clone(), s.clone()));
+        a_tx.send(());
+        // Queued behind them in the ring.
+        gmp_exec::spawn(async move { ran_tx.send(()).unwrap() });
+    });
+    let ran = ran_rx.recv_timeout(PATIENCE);
+    stop.store(true, SeqCst);
+    ran.expect("a runnext ping-pong starved the ring");
+}
+
+async fn ping(rx: Rx, tx: Tx, stop: Arc<AtomicBool>) {
+    while !stop.load(SeqCst) {
+        rx.recv().await;
+        tx.send(());
+    }
+}
+
+type Tx = Arc<Slot>;
+type Rx = Arc<Slot>;
+
+/// A one-slot signal with a waker: the smallest ping-pong channel.
+struct Slot {
+    state: std::sync::Mutex<(bool, Option<std::task::Waker>)>,
+}
+
+fn async_pair() -> (Tx, Rx) {
+    let s = Arc::new(Slot {
+        state: std::sync::Mutex::new((false, None)),
+    });
+    (s.clone(), s)
+}
+
+impl Slot {
+    fn send(&self, _: ()) {
+        let waker = {
+            let mut st = self.state.lock().unwrap();
+            st.0 = true;
+            st.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    async fn recv(&self) {
+        std::future::poll_fn(|cx| {
+            let mut st = self.state.lock().unwrap();
+            if st.0 {
+                st.0 = false;
+                std::task::Poll::Ready(())
+            } else {
+                st.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
