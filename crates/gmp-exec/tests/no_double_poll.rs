@@ -94,6 +94,7 @@ fn a_wake_during_the_poll_requeues_exactly_once() {
                 // Three wakes inside one poll: one requeue.
                 cx.waker().wake_by_ref();
                 cx.waker().wake_by_ref();
+                #[allow(clippy::waker_clone_wake)] // the by-value path on purpose
                 cx.waker().clone().wake();
                 return Poll::Pending;
             }
