@@ -21,3 +21,128 @@ unsafe impl gmp_core::Item for Token {
         Token(ptr.as_ptr() as usize - 1)
     }
 }
+
+pub mod rt;
+
+/// The median of `samples` (the mean of the middle two for an even count).
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    assert!(!samples.is_empty(), "median of no samples");
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let n = samples.len();
+    if n % 2 == 1 {
+        samples[n / 2]
+    } else {
+        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+    }
+}
+
+/// This process's resident set size in bytes (Linux: `/proc/self/statm`).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("statm's second field is the resident page count");
+    pages * 4096
+}
+
+/// Results by (shape, procs) and runtime, printed as a Markdown table with the
+/// ratios that matter: ours against the best peer and against tokio.
+pub struct Table {
+    columns: Vec<String>,
+    rows: Vec<(String, usize)>,
+    cells: std::collections::HashMap<(String, usize, String), f64>,
+}
+
+impl Table {
+    /// A table with these runtime columns, in this order.
+    pub fn new(columns: &[&str]) -> Table {
+        Table {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+            cells: Default::default(),
+        }
+    }
+
+    /// Records one cell.
+    pub fn record(&mut self, shape: &str, procs: usize, runtime: &str, value: f64) {
+        let row = (shape.to_string(), procs);
+        if !self.rows.contains(&row) {
+            self.rows.push(row);
+        }
+        self.cells
+            .insert((shape.to_string(), procs, runtime.to_string()), value);
+    }
+
+    /// The value of one cell, if recorded.
+    pub fn get(&self, shape: &str, procs: usize, runtime: &str) -> Option<f64> {
+        self.cells
+            .get(&(shape.to_string(), procs, runtime.to_string()))
+            .copied()
+    }
+
+    /// Renders the table; `ours / best peer` and `ours / reference` columns
+    /// (lower is better).
+    pub fn markdown(&self, ours: &str, reference: &str) -> String {
+        let mut out = String::new();
+        out.push_str("| shape | procs | unit |");
+        for c in &self.columns {
+            out.push_str(&format!(" {c} |"));
+        }
+        out.push_str(&format!(" {ours} / best peer | {ours} / {reference} |\n"));
+        out.push_str("| --- | ---: | --- |");
+        for _ in &self.columns {
+            out.push_str(" ---: |");
+        }
+        out.push_str(" ---: | ---: |\n");
+        let mut rows = self.rows.clone();
+        rows.sort_by(|a, b| (shape_order(&a.0), a.1).cmp(&(shape_order(&b.0), b.1)));
+        for (shape, procs) in &rows {
+            let unit = if shape.contains("memory") {
+                "B/task"
+            } else {
+                "ns/op"
+            };
+            out.push_str(&format!("| {shape} | {procs} | {unit} |"));
+            for c in &self.columns {
+                match self.get(shape, *procs, c) {
+                    Some(v) => out.push_str(&format!(" {v:.0} |")),
+                    None => out.push_str(" — |"),
+                }
+            }
+            let mine = self.get(shape, *procs, ours);
+            let best_peer = self
+                .columns
+                .iter()
+                .filter(|c| c.as_str() != ours)
+                .filter_map(|c| self.get(shape, *procs, c))
+                .min_by(|a, b| a.total_cmp(b));
+            let reference = self.get(shape, *procs, reference);
+            let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                _ => "—".to_string(),
+            };
+            out.push_str(&format!(
+                " {} | {} |\n",
+                ratio(mine, best_peer),
+                ratio(mine, reference)
+            ));
+        }
+        out
+    }
+}
+
+fn shape_order(shape: &str) -> usize {
+    [
+        "spawn_many_local",
+        "spawn_many_remote",
+        "yield_many",
+        "chained_spawn",
+        "ping_pong",
+        "park_memory",
+    ]
+    .iter()
+    .position(|s| *s == shape)
+    .unwrap_or(usize::MAX)
+}

@@ -32,7 +32,7 @@ impl Harness {
         let m = &mut self.ps[p].2;
         if m.ring.len() < cap {
             m.ring.push_back(id);
-            Pushed::Local
+            Pushed::Ring
         } else {
             let half = cap / 2;
             self.model_global.extend(m.ring.drain(..half));
@@ -54,7 +54,7 @@ impl Harness {
                 let id = self.fresh();
                 let got = self.ps[p].0.push_next(Box::new(id), &self.global);
                 let want = match self.ps[p].2.next.replace(id) {
-                    None => Pushed::Local,
+                    None => Pushed::Runnext,
                     Some(old) => self.push_back_model(p, old),
                 };
                 assert_eq!(got, want);

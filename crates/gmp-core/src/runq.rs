@@ -47,7 +47,10 @@
 //!
 //! `runnext` can be stolen, but only as Go does it: on the *last* stealing pass,
 //! when the ring is empty, and only after the owner has had a few microseconds to
-//! run it ([`StealRunnext::AfterGrace`]). Both halves matter. tokio's LIFO slot was
+//! run it ([`StealRunnext::AfterGrace`]). If `runnext` changed during the grace,
+//! its owner is busy running what it readies: the thief looks at the ring once
+//! more (an owner in a spawning loop has queued more by then) and otherwise
+//! leaves that P alone (an owner in a ping-pong needs no help). Both halves matter. tokio's LIFO slot was
 //! never stealable, and a CPU-bound task parked in it stalls for as long as the
 //! task ahead of it runs (tokio-rs/tokio#4941 and its follow-ups); its first
 //! stealable version let thieves grab the slot on every pass and, by breaking up
@@ -101,11 +104,16 @@ pub enum StealRunnext {
     AfterGrace,
 }
 
-/// What `push_back`/`push_next` did.
+/// What `push_back`/`push_next` did, so a scheduler can tell whether other Ms
+/// could now find work to steal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
-    /// The item went into the P's own ring (or `runnext`).
-    Local,
+    /// `push_next` found `runnext` empty: the item sits in `runnext` and the
+    /// ring did not change (nothing new for a thief to take soon).
+    Runnext,
+    /// An item went into the P's ring (the pushed one, or for `push_next` the
+    /// `runnext` it displaced).
+    Ring,
     /// The ring was full: this many items (half the ring plus one) moved to
     /// the global queue in one batch.
     Overflow(usize),
@@ -332,7 +340,7 @@ impl<T: Item> Local<T> {
     pub fn push_back(&mut self, item: T, global: &Global<T>) -> Pushed {
         let raw = Raw(item.into_raw());
         match self.try_push(raw) {
-            Ok(()) => Pushed::Local,
+            Ok(()) => Pushed::Ring,
             Err(head) => self.push_slow(raw, head, global),
         }
     }
@@ -369,7 +377,7 @@ impl<T: Item> Local<T> {
                 Err(back) => raw = back,
             }
             match self.try_push(raw) {
-                Ok(()) => return Pushed::Local,
+                Ok(()) => return Pushed::Ring,
                 Err(h) => head = h,
             }
         }
@@ -386,7 +394,7 @@ impl<T: Item> Local<T> {
         // pairs with a thief's CAS so that, if it took the old value, we see null.
         let old = self.inner.runnext.swap(raw.as_ptr(), AcqRel);
         match NonNull::new(old) {
-            None => Pushed::Local,
+            None => Pushed::Runnext,
             // SAFETY: the swap moved the old token out of `runnext`, which owned it.
             Some(old) => self.push_back(unsafe { T::from_raw(old) }, global),
         }
@@ -519,6 +527,7 @@ fn grab<T: Item>(
     room: u64,
     runnext: StealRunnext,
 ) -> Option<u64> {
+    let mut look_again = true;
     loop {
         // Acquire on both: `tail` publishes the slots we copy; `head` pairs with
         // the Release CAS of other consumers.
@@ -536,13 +545,18 @@ fn grab<T: Item>(
             if runnext == StealRunnext::AfterGrace {
                 let next = src.runnext.load(Acquire);
                 if !next.is_null() {
-                    if !runnext_grace(src, next) {
-                        // The owner ran (or replaced) it meanwhile: look again.
+                    if runnext_grace(src, next) {
+                        let item = src.take_runnext(next)?;
+                        dst.slot(dst_tail).store(item.into_raw().as_ptr(), Relaxed);
+                        return Some(1);
+                    }
+                    // The owner ran or replaced it: it is active. If it also
+                    // queued work meanwhile (a spawning loop does), steal that;
+                    // if not (a ping-pong pair), leave this P alone.
+                    if look_again {
+                        look_again = false;
                         continue;
                     }
-                    let item = src.take_runnext(next)?;
-                    dst.slot(dst_tail).store(item.into_raw().as_ptr(), Relaxed);
-                    return Some(1);
                 }
             }
             return None;
@@ -566,16 +580,20 @@ fn grab<T: Item>(
 }
 
 /// Gives the victim a few microseconds to run its own `runnext` (Go's
-/// `usleep(3)` in `runqgrab`); true if it is still `next` afterwards.
+/// `usleep(3)` in `runqgrab`); true if it is still `next` afterwards. Polls the
+/// victim's line only every few hundred nanoseconds, so that a thief waiting out
+/// the grace does not slow down the owner, who writes `runnext` all the time.
 fn runnext_grace<T: Item>(src: &Inner<T>, next: *mut ()) -> bool {
     #[cfg(not(loom))]
     {
         let start = std::time::Instant::now();
         while start.elapsed() < RUNNEXT_GRACE {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
             if src.runnext.load(Relaxed) != next {
                 return false;
             }
-            std::hint::spin_loop();
         }
     }
     #[cfg(loom)]

@@ -19,7 +19,7 @@ fn ring_is_fifo() {
     let global = Global::new();
     let (mut local, _) = runq::new::<G>();
     for i in 0..10 {
-        assert_eq!(local.push_back(Box::new(i), &global), Pushed::Local);
+        assert_eq!(local.push_back(Box::new(i), &global), Pushed::Ring);
     }
     assert_eq!(local.len(), 10);
     assert_eq!(pop_all(&mut local), (0..10).collect::<Vec<_>>());
@@ -43,8 +43,12 @@ fn older_runnext_is_kicked_to_the_tail() {
     let global = Global::new();
     let (mut local, _) = runq::new::<G>();
     local.push_back(Box::new(1), &global);
-    local.push_next(Box::new(2), &global);
-    local.push_next(Box::new(3), &global);
+    assert_eq!(local.push_next(Box::new(2), &global), Pushed::Runnext);
+    assert_eq!(
+        local.push_next(Box::new(3), &global),
+        Pushed::Ring,
+        "2 was displaced"
+    );
     assert_eq!(pop_all(&mut local), vec![3, 1, 2]);
 }
 
@@ -53,7 +57,7 @@ fn full_ring_spills_half_plus_one_to_global() {
     let global = Global::new();
     let (mut local, _) = runq::with_capacity::<G>(8).unwrap();
     for i in 0..8 {
-        assert_eq!(local.push_back(Box::new(i), &global), Pushed::Local);
+        assert_eq!(local.push_back(Box::new(i), &global), Pushed::Ring);
     }
     assert!(local.is_full());
     assert_eq!(local.push_back(Box::new(8), &global), Pushed::Overflow(5));

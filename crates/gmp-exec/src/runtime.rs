@@ -423,7 +423,8 @@ where
     // SAFETY: the pool outlives its tasks' schedulable lifetime: queued tasks are
     // cancelled by its shutdown, running ones hold the pool through their
     // thread, and a blocking task is never idle (it cannot be woken later).
-    let (notified, handle) = unsafe { task::new_task(BlockingTask::new(f), pool, id, location) };
+    let (notified, handle) =
+        unsafe { task::new_task(BlockingTask::new(f), pool, id, location, None) };
     // Blocking tasks are not registered: drop the registry's reference.
     notified.header().state.ref_dec();
     crate::task::Schedule::schedule(&*shared.blocking, notified);

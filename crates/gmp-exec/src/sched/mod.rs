@@ -41,7 +41,10 @@
 //!
 //! An M looking for work without finding it is *spinning*. Go's rule, kept here:
 //! **when work is submitted and there is an idle P and no spinning M, start one**
-//! ([`Shared::wake_p`]). To keep spinning cheap, at most half of the busy Ps may
+//! ([`Shared::wake_p`]) — with one refinement: a G that lands in an empty
+//! `runnext` is not stealable work yet (its own M runs it next, and thieves
+//! leave `runnext` alone for a grace), so it wakes nobody; a ping-pong pair then
+//! costs no futex wake-ups at all. To keep spinning cheap, at most half of the busy Ps may
 //! have a spinning M, and a spinning M that finds work stops spinning and wakes
 //! another spinner if there is none (`reset_spinning`), so that bursts fan out
 //! one M at a time instead of waking every thread at once.
@@ -87,6 +90,7 @@ use gmp_core::steal_order::StealOrder;
 use crate::blocking::BlockingPool;
 use crate::runtime::Config;
 use crate::sync::{fence, lock, Arc, AtomicBool, Mutex, Weak};
+use crate::task::alloc::PFree;
 use crate::task::registry::{Registry, RegistryOwner};
 use crate::task::{self, Header, JoinHandle, Notified, Schedule};
 
@@ -135,6 +139,8 @@ pub(crate) struct PCore {
     pub(crate) tick: u32,
     /// Consecutive Gs taken from `runnext`.
     pub(crate) runnext_streak: u32,
+    /// Dead task cells for reuse (Go's `p.gFree`).
+    pub(crate) free: PFree,
 }
 
 // SAFETY: `core` is only accessed by the M that has wired the P, and wiring
@@ -177,6 +183,7 @@ impl Shared {
                         registry: RegistryOwner::new(),
                         tick: 0,
                         runnext_streak: 0,
+                        free: PFree::new(),
                     }),
                 }
             })
@@ -260,7 +267,7 @@ impl Shared {
         let id = self.goids.next_id();
         // SAFETY: `sched` is this runtime's `Shared`, which outlives its tasks'
         // schedulable lifetime (see `shutdown`).
-        let (notified, handle) = unsafe { task::new_task(future, sched, id, location) };
+        let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
         let header = NonNull::from(notified.header());
         let index = lock(&self.remote_owner).register(&self.remote_registry, header);
         // SAFETY: the task is not published yet.
@@ -288,7 +295,7 @@ impl Shared {
         // SAFETY: the task is never scheduled: its notified reference is
         // cancelled right here, and it is not registered (`release` finds its
         // slot code out of range and reports no registry reference).
-        let (notified, handle) = unsafe { task::new_task(future, sched, id, location) };
+        let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
         // The registry's reference is never handed to a registry: drop it.
         notified.header().state.ref_dec();
         drop(notified);

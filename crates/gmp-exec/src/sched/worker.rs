@@ -9,10 +9,11 @@ use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
-use gmp_core::runq::StealRunnext;
+use gmp_core::runq::{Pushed, StealRunnext};
 use gmp_core::steal_order::FastRand;
 
 use crate::sync::{fence, Arc};
+use crate::task::alloc::PFree;
 use crate::task::{self, JoinHandle, Notified};
 
 use super::idle::M;
@@ -28,7 +29,7 @@ pub(crate) struct Worker {
     /// Go's `m.spinning`: counted in `nmspinning`.
     spinning: Cell<bool>,
     rand: Cell<FastRand>,
-    /// Debug check that P-core borrows never nest.
+    /// True while the P's state is borrowed (`with_core`): borrows never nest.
     core_borrowed: Cell<bool>,
 }
 
@@ -63,6 +64,25 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
     let bomb = AbortOnUnwind("the scheduler loop");
     worker.schedule_loop();
     std::mem::forget(bomb);
+}
+
+/// Calls `f` with this M's P free cache, or `None` on a thread without a P (or
+/// while the P's state is borrowed, e.g. a cell freed from inside a scheduler
+/// operation): then memory goes straight back to the system allocator.
+#[inline]
+pub(crate) fn with_free_cache<R>(f: impl FnOnce(Option<&mut PFree>) -> R) -> R {
+    let mut f = Some(f);
+    let done = Worker::with_current(|w| match w {
+        Some(w) if w.p.get().is_some() && !w.core_borrowed.get() => {
+            let f = f.take().expect("called once");
+            Some(w.with_core(|core| f(Some(&mut core.free))))
+        }
+        _ => None,
+    });
+    match done {
+        Some(r) => r,
+        None => (f.take().expect("called once"))(None),
+    }
 }
 
 /// Aborts the process if dropped during unwinding.
@@ -113,10 +133,11 @@ impl Worker {
     #[inline]
     fn with_core<R>(&self, f: impl FnOnce(&mut PCore) -> R) -> R {
         let p = self.p.get().expect("a P-core access by an M without a P");
-        debug_assert!(!self.core_borrowed.replace(true), "nested P-core borrow");
+        let nested = self.core_borrowed.replace(true);
+        assert!(!nested, "nested P-core borrow");
         // SAFETY: this M holds P `p` (it was handed over by the idle list or
-        // `start_m`), and `f` is one of this file's closures, which run no user
-        // code, so no other borrow of the core can overlap this one.
+        // `start_m`), the flag above rules out an overlapping borrow, and `f` is
+        // one of this crate's closures, which run no user code.
         let r = f(unsafe { self.shared.ps[p].core() });
         self.core_borrowed.set(false);
         r
@@ -124,6 +145,11 @@ impl Worker {
 
     /// Go's `newproc` on an M: the new G goes to this P's `runnext`. Gives the
     /// future back if this M holds no P.
+    ///
+    /// Unlike Go, a spinner is woken only if the push put something in the
+    /// ring: a lone `runnext` G is about to run here, and a thief may not take it
+    /// before its grace anyway, so waking an M for it costs a futex wake for
+    /// nothing (tokio draws the same line at its LIFO slot).
     pub(crate) fn spawn_local<F>(
         &self,
         future: F,
@@ -138,19 +164,22 @@ impl Worker {
             return Err(future);
         };
         let shared = &*self.shared;
-        let handle = self.with_core(|core| {
+        let (handle, pushed) = self.with_core(|core| {
             let id = core.goids.next(&shared.goids);
             // SAFETY: `sched` is this runtime's `Shared` (see `Shared::spawn`).
-            let (notified, handle) = unsafe { task::new_task(future, sched, id, location) };
+            let (notified, handle) =
+                unsafe { task::new_task(future, sched, id, location, Some(&mut core.free)) };
             let index = core
                 .registry
                 .register(&shared.ps[p].registry, NonNull::from(notified.header()));
             // SAFETY: the task is not published yet.
             unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
-            core.runq.push_next(notified, &shared.global);
-            handle
+            let pushed = core.runq.push_next(notified, &shared.global);
+            (handle, pushed)
         });
-        shared.wake_p();
+        if pushed != Pushed::Runnext {
+            shared.wake_p();
+        }
         Ok(handle)
     }
 
@@ -159,14 +188,16 @@ impl Worker {
     pub(crate) fn schedule_local(&self, task: Notified, next: bool) -> Option<Notified> {
         self.p.get()?;
         let shared = &*self.shared;
-        self.with_core(|core| {
+        let pushed = self.with_core(|core| {
             if next {
-                core.runq.push_next(task, &shared.global);
+                core.runq.push_next(task, &shared.global)
             } else {
-                core.runq.push_back(task, &shared.global);
+                core.runq.push_back(task, &shared.global)
             }
         });
-        shared.wake_p();
+        if pushed != Pushed::Runnext {
+            shared.wake_p();
+        }
         None
     }
 

@@ -3,8 +3,9 @@
 //!
 //! # Invariants of `Cell<F, S>`
 //!
-//! * The cell is allocated by `new_task` as a `Box<Cell<F, S>>` and freed by
-//!   `dealloc` when the reference count (in the state word) reaches zero.
+//! * The cell is allocated by `new_task` (from a P's free cache or the system
+//!   allocator, see `alloc`) and freed by `dealloc` when the reference count
+//!   (in the state word) reaches zero.
 //! * `header` is the first field (`repr(C)`), so a `NonNull<Header>` can be cast
 //!   back to the cell by the functions of this cell's vtable, which are
 //!   monomorphised for exactly `F` and `S`.
@@ -13,6 +14,7 @@
 //!   task can be scheduled (it is not complete, or a notified reference is in
 //!   flight); the runtime's shutdown sequence upholds that.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -23,6 +25,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
+use super::alloc::{self, PFree};
 use super::join::JoinError;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
 use super::waker::waker_ref;
@@ -122,8 +125,10 @@ impl Header {
     }
 }
 
-/// Allocates a task for `future`, scheduled by `scheduler`: returns its notified
-/// reference, its `JoinHandle` and a raw pointer for the spawner to register.
+/// Allocates a task for `future`, scheduled by `scheduler`, from the spawning
+/// P's free cache if one is given: returns its notified reference and its
+/// `JoinHandle` (the third initial reference is the registry's, for the spawner
+/// to hand over or drop).
 ///
 /// # Safety
 ///
@@ -133,13 +138,14 @@ pub(crate) unsafe fn new_task<F, S>(
     scheduler: NonNull<S>,
     id: u64,
     location: &'static Location<'static>,
+    cache: Option<&mut PFree>,
 ) -> (Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let cell = Box::new(Cell::<F, S> {
+    let cell = Cell::<F, S> {
         header: Header {
             state: State::new(),
             vtable: vtable::<F, S>(),
@@ -150,8 +156,11 @@ where
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
-    });
-    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    };
+    let mem = alloc::allocate(Layout::new::<Cell<F, S>>(), cache).cast::<Cell<F, S>>();
+    // SAFETY: `allocate` returned memory for exactly this layout, unused.
+    unsafe { mem.as_ptr().write(cell) };
+    let ptr = mem.cast::<Header>();
     // The initial state holds three references: registry (the spawner's to
     // give), JoinHandle, notified.
     (Notified(ptr), JoinHandle::from_raw(ptr))
@@ -356,12 +365,19 @@ where
 }
 
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
-    // SAFETY: the last reference is gone, so nothing else can touch the cell,
-    // which `new_task` allocated as this exact `Box` type.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    let cell = ptr.cast::<Cell<F, S>>();
     // A panicking `Drop` of a leftover output or waker must not unwind out of a
-    // waker or a JoinHandle's drop; the box's memory is freed on that path too.
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+    // waker or a JoinHandle's drop.
+    // SAFETY: the last reference is gone, so nothing else can touch the cell,
+    // which `new_task` wrote into this memory as this exact type.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        std::ptr::drop_in_place(cell.as_ptr())
+    }));
+    crate::sched::worker::with_free_cache(|cache| {
+        // SAFETY: `new_task` got this memory from `alloc::allocate` with this
+        // layout, and its contents were just dropped.
+        unsafe { alloc::free(cell.cast(), Layout::new::<Cell<F, S>>(), cache) }
+    });
 }
 
 unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)

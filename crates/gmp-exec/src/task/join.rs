@@ -194,8 +194,9 @@ pub struct JoinError {
 enum Repr {
     Cancelled,
     // A Mutex makes the `Send`-only payload `Sync` without unsafe code; it is
-    // locked only to format the error or to take the payload out.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    // locked only to format the error or to take the payload out. Boxed, so a
+    // task's output slot (`Result<T, JoinError>`) stays two words plus `T`.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -209,7 +210,7 @@ impl JoinError {
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
     }
 
@@ -238,7 +239,7 @@ impl JoinError {
     /// The panic's payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Panic(p) => Ok((*p).into_inner().unwrap_or_else(|e| e.into_inner())),
             Repr::Cancelled => Err(self),
         }
     }

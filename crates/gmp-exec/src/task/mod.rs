@@ -57,6 +57,7 @@
 //! the allocator when the last reference goes). Go's `casgstatus` is our
 //! `transition_to_*`.
 
+pub(crate) mod alloc;
 mod cell;
 mod join;
 pub(crate) mod registry;

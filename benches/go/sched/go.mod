@@ -1,0 +1,3 @@
+module gmpbench/sched
+
+go 1.19

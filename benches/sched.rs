@@ -1,0 +1,343 @@
+//! tokio's scheduler benchmark shapes, run on gmp, tokio's multi-thread runtime
+//! and async-executor in one process (and Go 1.19 beside them, if `go` is on the
+//! PATH), at 1 and 2 procs. Each cell is the median of several runs.
+//!
+//! `cargo bench -p gmp-benches --bench sched` (options after `--`:
+//! `--procs 1,2,4`, `--reps 7`, `--only ping_pong`, `--runtimes gmp,tokio`,
+//! `--no-go`, `--no-memory`).
+//!
+//! Shapes (per-operation time):
+//! * `spawn_many_local`: a task spawns 100 000 tasks that each bump an atomic.
+//! * `spawn_many_remote`: a plain thread spawns the same 100 000 tasks.
+//! * `yield_many`: 200 tasks each yield 1 000 times.
+//! * `chained_spawn`: each task spawns the next, 1 000 deep.
+//! * `ping_pong`: 200 000 round trips between two tasks over async-channel
+//!   bounded(1) channels.
+//! * `park_memory`: resident memory per parked task with 1 000 000 tasks
+//!   (measured in a child process per runtime).
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::{Duration, Instant};
+
+use gmp_benches::rt::{AsyncExecutor, Gmp, Runtime, Spawner, Tokio};
+use gmp_benches::{median, rss_bytes, Table};
+
+const SPAWN_MANY: usize = 100_000;
+const YIELD_TASKS: usize = 200;
+const YIELDS: usize = 1_000;
+const CHAIN: usize = 1_000;
+const PING_PONGS: usize = 200_000;
+const PARKED: usize = 1_000_000;
+
+/// What every task of a shape shares; leaked so tasks hold a `&'static` and
+/// no runtime pays for reference counting that the shape does not ask for.
+struct Ctx {
+    remaining: AtomicUsize,
+    done: SyncSender<()>,
+    spawner: Spawner,
+}
+
+fn new_ctx(rt: &impl Runtime, remaining: usize) -> (&'static Ctx, Receiver<()>) {
+    let (done, rx) = sync_channel(1);
+    let ctx = Box::leak(Box::new(Ctx {
+        remaining: AtomicUsize::new(remaining),
+        done,
+        spawner: rt.spawner(),
+    }));
+    (ctx, rx)
+}
+
+impl Ctx {
+    fn finish_one(&self) {
+        if self.remaining.fetch_sub(1, Relaxed) == 1 {
+            self.done.send(()).unwrap();
+        }
+    }
+}
+
+fn spawn_many_local<R: Runtime>(rt: &R) -> f64 {
+    let (ctx, done) = new_ctx(rt, SPAWN_MANY);
+    let start = Instant::now();
+    rt.spawn(async move {
+        for _ in 0..SPAWN_MANY {
+            ctx.spawner.spawn(async move { ctx.finish_one() });
+        }
+    });
+    done.recv().unwrap();
+    per_op(start.elapsed(), SPAWN_MANY)
+}
+
+fn spawn_many_remote<R: Runtime>(rt: &R) -> f64 {
+    let (ctx, done) = new_ctx(rt, SPAWN_MANY);
+    let start = Instant::now();
+    for _ in 0..SPAWN_MANY {
+        rt.spawn(async move { ctx.finish_one() });
+    }
+    done.recv().unwrap();
+    per_op(start.elapsed(), SPAWN_MANY)
+}
+
+fn yield_many<R: Runtime>(rt: &R) -> f64 {
+    let (ctx, done) = new_ctx(rt, YIELD_TASKS);
+    let start = Instant::now();
+    for _ in 0..YIELD_TASKS {
+        rt.spawn(async move {
+            for _ in 0..YIELDS {
+                R::yield_now().await;
+            }
+            ctx.finish_one();
+        });
+    }
+    done.recv().unwrap();
+    per_op(start.elapsed(), YIELD_TASKS * YIELDS)
+}
+
+fn chained_spawn<R: Runtime>(rt: &R) -> f64 {
+    fn link(ctx: &'static Ctx, n: usize) {
+        if n == 0 {
+            ctx.finish_one();
+        } else {
+            ctx.spawner.spawn(async move { link(ctx, n - 1) });
+        }
+    }
+    let (ctx, done) = new_ctx(rt, 1);
+    let start = Instant::now();
+    rt.spawn(async move { link(ctx, CHAIN) });
+    done.recv().unwrap();
+    per_op(start.elapsed(), CHAIN)
+}
+
+fn ping_pong<R: Runtime>(rt: &R) -> f64 {
+    let (ctx, done) = new_ctx(rt, 1);
+    let (ping_tx, ping_rx) = async_channel::bounded::<usize>(1);
+    let (pong_tx, pong_rx) = async_channel::bounded::<usize>(1);
+    let start = Instant::now();
+    rt.spawn(async move {
+        while let Ok(v) = ping_rx.recv().await {
+            if pong_tx.send(v).await.is_err() {
+                break;
+            }
+        }
+    });
+    rt.spawn(async move {
+        for i in 0..PING_PONGS {
+            ping_tx.send(i).await.unwrap();
+            assert_eq!(pong_rx.recv().await.unwrap(), i);
+        }
+        ctx.finish_one();
+    });
+    done.recv().unwrap();
+    per_op(start.elapsed(), PING_PONGS)
+}
+
+fn per_op(d: Duration, ops: usize) -> f64 {
+    d.as_nanos() as f64 / ops as f64
+}
+
+/// In a child process: RSS growth per parked task, in bytes.
+fn park_memory<R: Runtime>() -> f64 {
+    let rt = R::start(2);
+    // Warm the runtime up so its threads and queues exist before the baseline.
+    let (ctx, done) = new_ctx(&rt, 1);
+    rt.spawn(async move { ctx.finish_one() });
+    done.recv().unwrap();
+    let before = rss_bytes();
+    let (ctx, done) = new_ctx(&rt, PARKED);
+    rt.spawn(async move {
+        for i in 0..PARKED {
+            ctx.spawner.spawn(async move {
+                ctx.finish_one();
+                std::future::pending::<()>().await;
+            });
+            if i % 256 == 255 {
+                // Let the spawned tasks run and park before spawning more.
+                R::yield_now().await;
+            }
+        }
+    });
+    done.recv().unwrap();
+    let after = rss_bytes();
+    (after - before) as f64 / PARKED as f64
+}
+
+struct Options {
+    procs: Vec<usize>,
+    reps: usize,
+    only: Option<String>,
+    runtimes: Option<Vec<String>>,
+    go: bool,
+    memory: bool,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        procs: vec![1, 2],
+        reps: 7,
+        only: None,
+        runtimes: None,
+        go: true,
+        memory: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--procs" => {
+                o.procs = args
+                    .next()
+                    .expect("--procs takes a list like 1,2,4")
+                    .split(',')
+                    .map(|p| p.parse().expect("--procs takes numbers"))
+                    .collect()
+            }
+            "--reps" => {
+                o.reps = args
+                    .next()
+                    .and_then(|r| r.parse().ok())
+                    .expect("--reps takes a number")
+            }
+            "--only" => o.only = args.next(),
+            "--runtimes" => {
+                o.runtimes = args
+                    .next()
+                    .map(|r| r.split(',').map(str::to_string).collect())
+            }
+            "--no-go" => o.go = false,
+            "--no-memory" => o.memory = false,
+            // cargo bench passes --bench; ignore it and anything unknown.
+            _ => {}
+        }
+    }
+    o
+}
+
+type Shape<R> = fn(&R) -> f64;
+
+fn shapes<R: Runtime>() -> Vec<(&'static str, Shape<R>)> {
+    vec![
+        ("spawn_many_local", spawn_many_local::<R> as Shape<R>),
+        ("spawn_many_remote", spawn_many_remote::<R>),
+        ("yield_many", yield_many::<R>),
+        ("chained_spawn", chained_spawn::<R>),
+        ("ping_pong", ping_pong::<R>),
+    ]
+}
+
+fn run_all<R: Runtime>(opts: &Options, table: &mut Table) {
+    if opts
+        .runtimes
+        .as_ref()
+        .is_some_and(|rs| !rs.iter().any(|r| r == R::NAME))
+    {
+        return;
+    }
+    for &procs in &opts.procs {
+        let rt = R::start(procs);
+        for (name, shape) in shapes::<R>() {
+            if opts.only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
+            shape(&rt); // warm-up
+            let samples: Vec<f64> = (0..opts.reps).map(|_| shape(&rt)).collect();
+            table.record(name, procs, R::NAME, median(samples));
+        }
+    }
+}
+
+fn go_results(opts: &Options, table: &mut Table) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/sched");
+    let procs: Vec<String> = opts.procs.iter().map(|p| p.to_string()).collect();
+    let out = Command::new("go")
+        .args([
+            "run",
+            ".",
+            "-procs",
+            &procs.join(","),
+            "-reps",
+            &opts.reps.to_string(),
+        ])
+        .current_dir(dir)
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!(
+                "SKIPPED Go: `go run` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED Go: cannot run `go` ({e}); apt-get install golang-go");
+            return;
+        }
+    };
+    // Lines: "<shape> <procs> <value>".
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [shape, procs, value] = f[..] {
+            if opts.only.as_deref().is_some_and(|o| o != shape) {
+                continue;
+            }
+            if let (Ok(p), Ok(v)) = (procs.parse(), value.parse()) {
+                table.record(shape, p, "Go", v);
+            }
+        }
+    }
+}
+
+fn memory_results(table: &mut Table) {
+    let exe = std::env::current_exe().unwrap();
+    for name in [Gmp::NAME, Tokio::NAME, AsyncExecutor::NAME] {
+        let out = Command::new(&exe)
+            .args(["--park-memory-child", name])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.trim().parse::<f64>() {
+            Ok(v) => table.record("park_memory", 2, name, v),
+            Err(_) => eprintln!(
+                "park_memory child for {name} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/sched");
+    if let Ok(out) = Command::new("go")
+        .args(["run", ".", "-park-memory"])
+        .current_dir(dir)
+        .output()
+    {
+        if let Ok(v) = String::from_utf8_lossy(&out.stdout).trim().parse::<f64>() {
+            table.record("park_memory", 2, "Go", v);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--park-memory-child") {
+        let per_task = match args.get(i + 1).map(String::as_str) {
+            Some(n) if n == Gmp::NAME => park_memory::<Gmp>(),
+            Some(n) if n == Tokio::NAME => park_memory::<Tokio>(),
+            Some(n) if n == AsyncExecutor::NAME => park_memory::<AsyncExecutor>(),
+            other => panic!("unknown runtime {other:?}"),
+        };
+        println!("{per_task:.1}");
+        // Skip tearing a million tasks down.
+        std::process::exit(0);
+    }
+    let opts = options();
+    let mut table = Table::new(&["gmp", "tokio", "async-executor", "Go"]);
+    run_all::<Gmp>(&opts, &mut table);
+    run_all::<Tokio>(&opts, &mut table);
+    run_all::<AsyncExecutor>(&opts, &mut table);
+    if opts.go {
+        go_results(&opts, &mut table);
+    }
+    if opts.memory && opts.only.as_deref().is_none_or(|o| o == "park_memory") {
+        memory_results(&mut table);
+    }
+    println!("{}", table.markdown("gmp", "tokio"));
+}
