@@ -97,7 +97,7 @@ impl Table {
         }
         out.push_str(" ---: | ---: |\n");
         let mut rows = self.rows.clone();
-        rows.sort_by(|a, b| (shape_order(&a.0), a.1).cmp(&(shape_order(&b.0), b.1)));
+        rows.sort_by_key(|(shape, procs)| (shape_order(shape), *procs));
         for (shape, procs) in &rows {
             let unit = if shape.contains("memory") {
                 "B/task"
