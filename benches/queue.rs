@@ -10,6 +10,9 @@
 //! * `contended`: an owner spawns and runs while a thief on another thread steals;
 //!   reported per G.
 
+// criterion_group!/criterion_main! generate undocumented public items.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
