@@ -45,6 +45,8 @@
 mod block_on;
 mod blocking;
 mod context;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod runtime;
 pub(crate) mod sched;
 mod sync;

@@ -151,6 +151,14 @@ impl Builder {
     /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
     /// positive integer, or a thread limit is 0.
     pub fn build(&self) -> io::Result<Runtime> {
+        let shared = Shared::new(self.config()?)?;
+        Ok(Runtime {
+            handle: Handle { shared },
+        })
+    }
+
+    /// The validated settings.
+    pub(crate) fn config(&self) -> io::Result<Config> {
         let procs = match self.procs {
             Some(0) => {
                 return Err(invalid(
@@ -170,7 +178,7 @@ impl Builder {
             Some(f) => f.clone(),
             None => Arc::new(move |id| format!("{name}-m{id}")),
         };
-        let config = Config {
+        Ok(Config {
             procs,
             name: self.name.clone(),
             thread_name,
@@ -179,10 +187,6 @@ impl Builder {
             keep_alive: self.keep_alive,
             stack_size: self.stack_size,
             abort_on_panic: self.unhandled_panic == UnhandledPanic::Abort,
-        };
-        let shared = Shared::new(config)?;
-        Ok(Runtime {
-            handle: Handle { shared },
         })
     }
 }

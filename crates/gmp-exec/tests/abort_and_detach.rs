@@ -1,4 +1,5 @@
 //! `abort` drops the future; dropping a JoinHandle detaches the task.
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! `GMP_MAXPROCS` sets the default number of Ps; a bad value is a clear error.
 //! (One test in its own binary: it changes the process environment.)
+#![cfg(not(loom))]
 
 use gmp_exec::{Runtime, MAXPROCS_ENV};
 

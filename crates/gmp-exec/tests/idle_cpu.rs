@@ -1,5 +1,6 @@
 //! Parked Ms cost no CPU: after a burst of work, an idle runtime's threads
 //! accumulate no CPU time.
+#![cfg(not(loom))]
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,5 @@
 //! Misuse fails loudly, with a message that names it; bad settings are errors.
+#![cfg(not(loom))]
 
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,6 @@
 //! A task is never polled by two Ms at once, however its wakers race; a wake
 //! during a poll requeues it exactly once.
+#![cfg(not(loom))]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,6 +1,7 @@
 //! Fairness on one P: no pattern of local work can keep a waiting G from
 //! running — not a task that respawns itself, not one that yields forever, not
 //! a pair that keeps waking each other through `runnext`.
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};

@@ -1,5 +1,6 @@
 //! A panicking task reaches its JoinHandle as an error and the runtime goes on;
 //! the abort policy kills the process, as Go does.
+#![cfg(not(loom))]
 
 use std::process::Command;
 

@@ -1,6 +1,7 @@
 //! Dropping a runtime drops every G's future exactly once — queued, parked on a
 //! waker held elsewhere, or running — joins its threads, and leaves wakers and
 //! handles harmless.
+#![cfg(not(loom))]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,5 +1,6 @@
 //! Spawning: from tasks, from plain threads, from the default runtime; every
 //! task runs exactly once; wakes cross threads.
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
@@ -111,7 +112,7 @@ fn wakes_between_tasks_on_different_ps() {
         producer.await.unwrap();
         consumer.await.unwrap()
     });
-    assert_eq!(out, (0..10_000u64).sum());
+    assert_eq!(out, (0..10_000u64).sum::<u64>());
 }
 
 #[test]

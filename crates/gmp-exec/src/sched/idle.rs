@@ -6,10 +6,10 @@
 //! submission, so they are atomics mirrored under the lock. The StoreLoad
 //! argument that ties them to the queues is in the [scheduler essay](super).
 
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
-use crate::sync::{lock, thread, Arc, AtomicUsize, Condvar, Mutex};
+use crate::sync::{fence, lock, Arc, AtomicUsize, Condvar, Mutex};
 use crate::task::Header;
 
 #[cfg(loom)]
@@ -22,12 +22,12 @@ use super::Shared;
 /// An M: one OS thread of the scheduler (Go's `m`).
 pub(crate) struct M {
     pub(crate) id: usize,
-    thread: thread::Thread,
-    /// What a parked M is woken with: 0 nothing yet, [`EXIT`], or a P
-    /// (`(p + 1) << 2`, plus [`SPINNING`] if it starts as a spinning M). Written by
-    /// `start_m` (Release) and read by the M itself (Acquire): that pair hands the
-    /// P over.
-    wake: AtomicUsize,
+    /// Go's `m.park` note: what a parked M is woken with — 0 nothing yet,
+    /// [`EXIT`], or a P (`(p + 1) << 2`, plus [`SPINNING`] if it starts as a
+    /// spinning M). The mutex hands the P over: whatever its previous owner did
+    /// happens before the woken M uses it.
+    wake: Mutex<usize>,
+    woken: Condvar,
     /// The G this M is running now (Go's `m.curg`), or null.
     pub(crate) curg: AtomicPtr<Header>,
 }
@@ -45,32 +45,31 @@ pub(crate) enum Wake {
 }
 
 impl M {
-    /// An M for the calling thread.
-    pub(crate) fn for_current_thread(id: usize) -> M {
+    pub(crate) fn new(id: usize) -> M {
         M {
             id,
-            thread: thread::current(),
-            wake: AtomicUsize::new(0),
+            wake: Mutex::new(0),
+            woken: Condvar::new(),
             curg: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
-    /// Go's `notesleep(&m.park)`: waits for `start_m` or shutdown.
+    /// Go's `notesleep(&m.park)`: waits for `start_m` or shutdown. A mutex
+    /// and condition variable (a futex each, like Go's note) rather than
+    /// `thread::park`, whose token semantics loom does not model faithfully.
     fn park(&self) -> Wake {
-        loop {
-            // Acquire: pairs with the Release in `unpark`, so the P's state
-            // written by its previous owner is visible to us.
-            let w = self.wake.swap(0, Acquire);
-            match w {
-                0 => thread::park(),
-                EXIT => return Wake::Exit,
-                w => {
-                    return Wake::P {
-                        p: (w >> 2) - 1,
-                        spinning: w & SPINNING != 0,
-                    }
-                }
-            }
+        let mut w = lock(&self.wake);
+        while *w == 0 {
+            w = self.woken.wait(w).unwrap_or_else(|e| e.into_inner());
+        }
+        let got = std::mem::take(&mut *w);
+        drop(w);
+        match got {
+            EXIT => Wake::Exit,
+            w => Wake::P {
+                p: (w >> 2) - 1,
+                spinning: w & SPINNING != 0,
+            },
         }
     }
 
@@ -80,9 +79,8 @@ impl M {
             Wake::Exit => EXIT,
             Wake::P { p, spinning } => ((p + 1) << 2) | if spinning { SPINNING } else { 0 },
         };
-        // Release: see `park`.
-        self.wake.store(w, Release);
-        self.thread.unpark();
+        *lock(&self.wake) = w;
+        self.woken.notify_one();
     }
 }
 
@@ -135,6 +133,20 @@ impl Idle {
 }
 
 impl Shared {
+    /// Ms parked on the idle list (for the loom model's setup).
+    #[cfg(all(test, loom))]
+    pub(crate) fn idle_m_count(&self) -> usize {
+        lock(&self.idle.set).midle.len()
+    }
+
+    /// Takes P `p` off the idle list as if an M had wired it (loom model setup).
+    #[cfg(all(test, loom))]
+    pub(crate) fn model_take_p(&self, p: usize) {
+        let mut set = lock(&self.idle.set);
+        set.pidle.retain(|&q| q != p);
+        self.idle.npidle.fetch_sub(1, SeqCst);
+    }
+
     /// Go's `wakep`: if there is an idle P and nobody is spinning, start a
     /// spinning M. Called after every submission.
     #[inline]
@@ -205,6 +217,10 @@ impl Shared {
         if set.shutdown || set.threads >= self.config.max_threads {
             return false;
         }
+        if cfg!(loom) {
+            // Loom models cannot start OS threads; they pre-park their Ms.
+            panic!("new_m reached in a loom model (no idle M to wake)");
+        }
         let Some(shared) = self.me.upgrade() else {
             return false;
         };
@@ -218,7 +234,7 @@ impl Shared {
             builder = builder.stack_size(size);
         }
         let spawned = builder.spawn(move || {
-            let m = Arc::new(M::for_current_thread(id));
+            let m = Arc::new(M::new(id));
             let registered = {
                 let mut set = lock(&shared.idle.set);
                 if set.shutdown {
@@ -279,6 +295,35 @@ impl Shared {
             Wake::P { p, spinning } => Some((p, spinning)),
             Wake::Exit => None,
         }
+    }
+
+    /// The end of Go's `findrunnable`: the M found nothing, so it gives up P
+    /// `p` and stops spinning — then, past the StoreLoad barrier, looks once
+    /// more (the global queue always; every P's queue if it was spinning), and
+    /// takes a P back if there is work; otherwise it parks (`stopm`). Returns
+    /// the P to go on with and whether the M is spinning, or `None` at shutdown.
+    pub(crate) fn give_up_p(
+        &self,
+        m: &Arc<M>,
+        p: usize,
+        was_spinning: bool,
+    ) -> Option<(usize, bool)> {
+        self.release_p(p);
+        if was_spinning {
+            self.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
+        fence(SeqCst);
+        let work = !self.global.is_empty()
+            || (was_spinning && self.ps.iter().any(|p| !p.stealer.is_empty()));
+        if work {
+            if let Some(p) = self.acquire_idle_p() {
+                if was_spinning {
+                    self.idle.nmspinning.fetch_add(1, SeqCst);
+                }
+                return Some((p, was_spinning));
+            }
+        }
+        self.stop_m(m)
     }
 
     /// Go's `pidleput`: puts `p` on the idle list (its M has let go of it).

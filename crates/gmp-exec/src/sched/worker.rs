@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use gmp_core::runq::{Pushed, StealRunnext};
 use gmp_core::steal_order::FastRand;
 
-use crate::sync::{fence, Arc};
+use crate::sync::Arc;
 use crate::task::alloc::PFree;
 use crate::task::{self, JoinHandle, Notified};
 
@@ -297,29 +297,9 @@ impl Worker {
                 return Some(task);
             }
 
-            // Give up the P (Go's `releasep` + `pidleput`), stop spinning, and
-            // then look once more: the StoreLoad dance of the scheduler essay.
-            shared.release_p(me);
-            self.p.set(None);
             let was_spinning = self.spinning.replace(false);
-            if was_spinning {
-                shared.idle.nmspinning.fetch_sub(1, SeqCst);
-            }
-            fence(SeqCst);
-            let work = !shared.global.is_empty()
-                || (was_spinning && shared.ps.iter().any(|p| !p.stealer.is_empty()));
-            if work {
-                if let Some(p) = shared.acquire_idle_p() {
-                    self.p.set(Some(p));
-                    if was_spinning {
-                        self.spinning.set(true);
-                        shared.idle.nmspinning.fetch_add(1, SeqCst);
-                    }
-                    continue;
-                }
-            }
-            // Go's `stopm`.
-            let (p, spinning) = shared.stop_m(&self.m)?;
+            self.p.set(None);
+            let (p, spinning) = shared.give_up_p(&self.m, me, was_spinning)?;
             self.p.set(Some(p));
             self.spinning.set(spinning);
         }

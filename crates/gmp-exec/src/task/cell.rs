@@ -16,7 +16,6 @@
 
 use std::alloc::Layout;
 use std::any::Any;
-use std::cell::UnsafeCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::num::NonZeroU64;
@@ -24,6 +23,8 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
+
+use crate::sync::UnsafeCell;
 
 use super::alloc::{self, PFree};
 use super::join::JoinError;
@@ -114,14 +115,14 @@ impl Header {
     /// `JoinHandle` returned).
     pub(crate) unsafe fn set_registry_slot(&self, slot: u64) {
         // SAFETY: the caller is the only thread that can see the task yet.
-        unsafe { *self.registry_slot.get() = slot }
+        self.registry_slot.with_mut(|p| unsafe { *p = slot })
     }
 
     /// The registry slot recorded at spawn.
     pub(crate) fn registry_slot(&self) -> u64 {
         // SAFETY: written once before publication; publication (a Release store
         // of a queue or of the state word) orders it before any read.
-        unsafe { *self.registry_slot.get() }
+        self.registry_slot.with(|p| unsafe { *p })
     }
 }
 
@@ -210,27 +211,17 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         unsafe { self.scheduler.as_ref() }
     }
 
-    /// The stage, under rule 1.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the right to the stage (rule 1) for the borrow's length.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn stage(&self) -> &mut Stage<F> {
-        // SAFETY: rule 1 makes the caller the only one touching the stage.
-        unsafe { &mut *self.stage.get() }
-    }
-
     /// Replaces the stage, dropping what was there; a panic from that drop
     /// (a future's or an output's `Drop`) is returned, not propagated.
     ///
     /// # Safety
     ///
-    /// As for [`stage`](Self::stage).
+    /// The caller holds the right to the stage (rule 1 of the task essay).
     unsafe fn set_stage(&self, new: Stage<F>) -> Option<Box<dyn Any + Send>> {
         // SAFETY: the caller holds the right to the stage.
-        let slot = unsafe { self.stage() };
-        let old = std::mem::replace(slot, new);
+        let old = self
+            .stage
+            .with_mut(|p| unsafe { std::mem::replace(&mut *p, new) });
         panic::catch_unwind(AssertUnwindSafe(move || drop(old))).err()
     }
 }
@@ -263,12 +254,12 @@ where
     let mut cx = Context::from_waker(&waker);
     let res = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: we hold RUNNING, so we own the stage.
-        match unsafe { cell.stage() } {
+        cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
             // SAFETY: the future lives in the heap cell and never moves until
             // it is dropped in place by `set_stage`.
             Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
             _ => unreachable!("a task is polled only while its future exists"),
-        }
+        })
     }));
     match res {
         Ok(Poll::Ready(out)) => {
@@ -342,9 +333,12 @@ where
     } else if prev.is_join_waker_set() {
         // SAFETY: rule 3: JOIN_WAKER is set and we just set COMPLETE, so the
         // field is only ever read from now on.
-        if let Some(waker) = unsafe { &*cell.header.join_waker.get() } {
-            waker.wake_by_ref();
-        }
+        cell.header.join_waker.with(|w| {
+            // SAFETY: as above.
+            if let Some(waker) = unsafe { &*w } {
+                waker.wake_by_ref();
+            }
+        });
     }
     let refs = 1 + cell.scheduler().release(&cell.header);
     if cell.header.state.ref_dec_n(refs) {
@@ -392,7 +386,10 @@ where
         return;
     }
     // SAFETY: rule 1: COMPLETE and JOIN_INTEREST make the stage the JoinHandle's.
-    let out = match std::mem::replace(unsafe { cell.stage() }, Stage::Consumed) {
+    let stage = cell
+        .stage
+        .with_mut(|p| unsafe { std::mem::replace(&mut *p, Stage::Consumed) });
+    let out = match stage {
         Stage::Finished(out) => out,
         _ => panic!("JoinHandle polled after it returned its output"),
     };
@@ -410,9 +407,9 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
     if snapshot.is_join_waker_set() {
         // SAFETY: rule 3: while JOIN_WAKER is set and the task is not complete,
         // the field is not written by anyone, so reading it is fine.
-        let same = unsafe { &*header.join_waker.get() }
-            .as_ref()
-            .is_some_and(|w| w.will_wake(waker));
+        let same = header
+            .join_waker
+            .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
         if same {
             return false;
         }
@@ -423,7 +420,9 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
         }
     }
     // SAFETY: rule 3: JOIN_WAKER is clear, so the field is ours.
-    unsafe { *header.join_waker.get() = Some(waker.clone()) };
+    header
+        .join_waker
+        .with_mut(|w| unsafe { *w = Some(waker.clone()) });
     // Err: completed before we could publish the waker, which will not be read.
     header.state.set_join_waker().is_err()
 }
