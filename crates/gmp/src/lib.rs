@@ -1,0 +1,39 @@
+//! gmp: Go's G/M/P scheduler rebuilt as a Rust runtime.
+//!
+//! Futures are **G**s; **M**s are OS threads; each M needs one of `procs`
+//! **P**s to run Gs (Go's `GOMAXPROCS`). Every P has a lock-free run queue with a
+//! `runnext` slot, so a G woken by the running G runs next on the same core; idle
+//! Ms steal half of a busy P's queue and park when there is nothing to steal.
+//!
+//! The API follows tokio's, so `tokio::spawn` becomes `gmp::spawn`:
+//!
+//! ```
+//! let answer = gmp::block_on(async {
+//!     let a = gmp::spawn(async { 20 });
+//!     let b = gmp::spawn(async { 22 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(answer, 42);
+//! ```
+//!
+//! Outside any runtime, `spawn` and `block_on` start a default runtime on first
+//! use, as Go and smol do; [`Runtime::builder`] makes one with custom settings.
+//!
+//! | layer | crate | what |
+//! | --- | --- | --- |
+//! | data structures | `gmp-core` | run queues, global queue, steal order, free lists |
+//! | scheduler | `gmp-exec` | Ms, Ps, spawning, stealing, parking, the task cell |
+//! | facade | `gmp` (this crate) | what applications use |
+
+#![warn(missing_docs)]
+
+pub use gmp_exec::{
+    block_on, spawn, spawn_blocking, yield_now, AbortHandle, Builder, EnterGuard, Handle, Id,
+    JoinError, JoinHandle, Runtime, UnhandledPanic, YieldNow, MAXPROCS_ENV,
+};
+
+/// Task handles and errors (tokio's `tokio::task` names).
+pub mod task {
+    pub use gmp_exec::task::{AbortHandle, Id, JoinError, JoinHandle};
+    pub use gmp_exec::{spawn, spawn_blocking, yield_now};
+}
