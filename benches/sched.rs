@@ -6,7 +6,8 @@
 //! `--procs 1,2,4`, `--reps 7`, `--only ping_pong`, `--runtimes gmp,tokio`,
 //! `--no-go`, `--no-memory`).
 //!
-//! Shapes (per-operation time):
+//! Shapes (per-operation time; where a shape starts inside the runtime, the
+//! clock runs from its first task to its last, see `Ctx`):
 //! * `spawn_many_local`: a task spawns 100 000 tasks that each bump an atomic.
 //! * `spawn_many_remote`: a plain thread spawns the same 100 000 tasks.
 //! * `yield_many`: 200 tasks each yield 1 000 times.
@@ -17,7 +18,7 @@
 //!   (measured in a child process per runtime).
 
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -33,55 +34,71 @@ const PARKED: usize = 1_000_000;
 
 /// What every task of a shape shares; leaked so tasks hold a `&'static` and
 /// no runtime pays for reference counting that the shape does not ask for.
+///
+/// Time is measured inside the runtime where the shape starts inside it (from
+/// the first task's first instruction to the last task's finish), so the cost of
+/// waking a parked worker from the benchmark thread and of waking that thread
+/// at the end is not charged to the shape — Go's goroutines, which are the
+/// benchmark thread there, pay neither.
 struct Ctx {
     remaining: AtomicUsize,
-    done: SyncSender<()>,
+    done: SyncSender<Duration>,
     spawner: Spawner,
+    base: Instant,
+    start_ns: AtomicU64,
 }
 
-fn new_ctx(rt: &impl Runtime, remaining: usize) -> (&'static Ctx, Receiver<()>) {
+fn new_ctx(rt: &impl Runtime, remaining: usize) -> (&'static Ctx, Receiver<Duration>) {
     let (done, rx) = sync_channel(1);
     let ctx = Box::leak(Box::new(Ctx {
         remaining: AtomicUsize::new(remaining),
         done,
         spawner: rt.spawner(),
+        base: Instant::now(),
+        start_ns: AtomicU64::new(0),
     }));
     (ctx, rx)
 }
 
 impl Ctx {
+    /// Starts the clock (from inside the first task, or before a remote spawn).
+    fn start(&self) {
+        self.start_ns
+            .store(self.base.elapsed().as_nanos() as u64, Relaxed);
+    }
+
     fn finish_one(&self) {
         if self.remaining.fetch_sub(1, Relaxed) == 1 {
-            self.done.send(()).unwrap();
+            let end = self.base.elapsed().as_nanos() as u64;
+            let took = end - self.start_ns.load(Relaxed);
+            self.done.send(Duration::from_nanos(took)).unwrap();
         }
     }
 }
 
 fn spawn_many_local<R: Runtime>(rt: &R) -> f64 {
     let (ctx, done) = new_ctx(rt, SPAWN_MANY);
-    let start = Instant::now();
     rt.spawn(async move {
+        ctx.start();
         for _ in 0..SPAWN_MANY {
             ctx.spawner.spawn(async move { ctx.finish_one() });
         }
     });
-    done.recv().unwrap();
-    per_op(start.elapsed(), SPAWN_MANY)
+    per_op(done.recv().unwrap(), SPAWN_MANY)
 }
 
 fn spawn_many_remote<R: Runtime>(rt: &R) -> f64 {
     let (ctx, done) = new_ctx(rt, SPAWN_MANY);
-    let start = Instant::now();
+    ctx.start();
     for _ in 0..SPAWN_MANY {
         rt.spawn(async move { ctx.finish_one() });
     }
-    done.recv().unwrap();
-    per_op(start.elapsed(), SPAWN_MANY)
+    per_op(done.recv().unwrap(), SPAWN_MANY)
 }
 
 fn yield_many<R: Runtime>(rt: &R) -> f64 {
     let (ctx, done) = new_ctx(rt, YIELD_TASKS);
-    let start = Instant::now();
+    ctx.start();
     for _ in 0..YIELD_TASKS {
         rt.spawn(async move {
             for _ in 0..YIELDS {
@@ -90,8 +107,7 @@ fn yield_many<R: Runtime>(rt: &R) -> f64 {
             ctx.finish_one();
         });
     }
-    done.recv().unwrap();
-    per_op(start.elapsed(), YIELD_TASKS * YIELDS)
+    per_op(done.recv().unwrap(), YIELD_TASKS * YIELDS)
 }
 
 fn chained_spawn<R: Runtime>(rt: &R) -> f64 {
@@ -103,17 +119,17 @@ fn chained_spawn<R: Runtime>(rt: &R) -> f64 {
         }
     }
     let (ctx, done) = new_ctx(rt, 1);
-    let start = Instant::now();
-    rt.spawn(async move { link(ctx, CHAIN) });
-    done.recv().unwrap();
-    per_op(start.elapsed(), CHAIN)
+    rt.spawn(async move {
+        ctx.start();
+        link(ctx, CHAIN)
+    });
+    per_op(done.recv().unwrap(), CHAIN)
 }
 
 fn ping_pong<R: Runtime>(rt: &R) -> f64 {
     let (ctx, done) = new_ctx(rt, 1);
     let (ping_tx, ping_rx) = async_channel::bounded::<usize>(1);
     let (pong_tx, pong_rx) = async_channel::bounded::<usize>(1);
-    let start = Instant::now();
     rt.spawn(async move {
         while let Ok(v) = ping_rx.recv().await {
             if pong_tx.send(v).await.is_err() {
@@ -122,14 +138,14 @@ fn ping_pong<R: Runtime>(rt: &R) -> f64 {
         }
     });
     rt.spawn(async move {
+        ctx.start();
         for i in 0..PING_PONGS {
             ping_tx.send(i).await.unwrap();
             assert_eq!(pong_rx.recv().await.unwrap(), i);
         }
         ctx.finish_one();
     });
-    done.recv().unwrap();
-    per_op(start.elapsed(), PING_PONGS)
+    per_op(done.recv().unwrap(), PING_PONGS)
 }
 
 fn per_op(d: Duration, ops: usize) -> f64 {
@@ -142,7 +158,7 @@ fn park_memory<R: Runtime>() -> f64 {
     // Warm the runtime up so its threads and queues exist before the baseline.
     let (ctx, done) = new_ctx(&rt, 1);
     rt.spawn(async move { ctx.finish_one() });
-    done.recv().unwrap();
+    let _ = done.recv().unwrap();
     let before = rss_bytes();
     let (ctx, done) = new_ctx(&rt, PARKED);
     rt.spawn(async move {
@@ -157,7 +173,7 @@ fn park_memory<R: Runtime>() -> f64 {
             }
         }
     });
-    done.recv().unwrap();
+    let _ = done.recv().unwrap();
     let after = rss_bytes();
     (after - before) as f64 / PARKED as f64
 }

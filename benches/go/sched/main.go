@@ -24,21 +24,22 @@ const (
 	parked     = 1000000
 )
 
+// Like the Rust shapes, the clock runs from the first goroutine's start to the
+// last one's finish.
 func spawnManyLocal() float64 {
 	var rem int64 = spawnMany
-	done := make(chan struct{})
-	start := time.Now()
+	done := make(chan time.Duration, 1)
 	go func() {
+		start := time.Now()
 		for i := 0; i < spawnMany; i++ {
 			go func() {
 				if atomic.AddInt64(&rem, -1) == 0 {
-					close(done)
+					done <- time.Since(start)
 				}
 			}()
 		}
 	}()
-	<-done
-	return float64(time.Since(start).Nanoseconds()) / spawnMany
+	return float64((<-done).Nanoseconds()) / spawnMany
 }
 
 func yieldMany() float64 {
@@ -59,42 +60,39 @@ func yieldMany() float64 {
 	return float64(time.Since(start).Nanoseconds()) / (yieldTasks * yields)
 }
 
-func link(done chan struct{}, n int) {
+func link(done chan time.Duration, start time.Time, n int) {
 	if n == 0 {
-		close(done)
+		done <- time.Since(start)
 		return
 	}
-	go link(done, n-1)
+	go link(done, start, n-1)
 }
 
 func chainedSpawn() float64 {
-	done := make(chan struct{})
-	start := time.Now()
-	go link(done, chain)
-	<-done
-	return float64(time.Since(start).Nanoseconds()) / chain
+	done := make(chan time.Duration, 1)
+	go func() { link(done, time.Now(), chain) }()
+	return float64((<-done).Nanoseconds()) / chain
 }
 
 func pingPong() float64 {
 	ping := make(chan int, 1)
 	pong := make(chan int, 1)
-	done := make(chan struct{})
-	start := time.Now()
+	done := make(chan time.Duration, 1)
 	go func() {
 		for v := range ping {
 			pong <- v
 		}
 	}()
 	go func() {
+		start := time.Now()
 		for i := 0; i < pingPongs; i++ {
 			ping <- i
 			<-pong
 		}
 		close(ping)
-		close(done)
+		done <- time.Since(start)
 	}()
-	<-done
-	return float64(time.Since(start).Nanoseconds()) / pingPongs
+	return float64((<-done).Nanoseconds()) / pingPongs
 }
 
 func rss() int64 {

@@ -20,7 +20,7 @@
 //! goes back to the system allocator. The global lists are bounded; beyond the
 //! bound, blocks are freed too.
 //!
-//! Cells bigger than the largest class, or aligned beyond 16 bytes, bypass all
+//! Cells bigger than the largest class, or aligned beyond 8 bytes, bypass all
 //! this and use the system allocator directly.
 
 use std::alloc::{self, Layout};
@@ -29,19 +29,23 @@ use std::sync::LazyLock;
 
 use gmp_core::free::{FreeCache, FreeList};
 
-/// Class sizes: 16-byte steps to 256, then 64-byte steps to 1 KiB.
+/// Class sizes: 16-byte steps from 24 to 264, then 64-byte steps to 1 KiB. Every
+/// size is `16k + 8`: what glibc's malloc hands out for a chunk (8 bytes of it
+/// are the chunk header), so a class wastes nothing that malloc would not.
 const fn class_size(class: usize) -> usize {
     if class < 16 {
-        (class + 1) * 16
+        24 + class * 16
     } else {
-        256 + (class - 15) * 64
+        264 + (class - 15) * 64
     }
 }
 
 /// Number of size classes.
 pub(crate) const CLASSES: usize = 28;
 const MAX_SIZE: usize = class_size(CLASSES - 1);
-const ALIGN: usize = 16;
+/// Block alignment: malloc's 16-byte chunks put the user pointer at 8 mod 16
+/// for these sizes' neighbours, so only 8 is promised.
+const ALIGN: usize = 8;
 /// Blocks kept per class in the global list (beyond: back to the system).
 const GLOBAL_LIMIT: usize = 16 * 1024;
 
@@ -52,10 +56,12 @@ pub(crate) const fn class_of(layout: Layout) -> Option<usize> {
         return None;
     }
     let size = layout.size();
-    let class = if size <= 256 {
-        size.div_ceil(16) - 1
+    let class = if size <= 24 {
+        0
+    } else if size <= 264 {
+        (size - 24).div_ceil(16)
     } else {
-        15 + (size - 256).div_ceil(64)
+        15 + (size - 264).div_ceil(64)
     };
     Some(class)
 }
@@ -202,12 +208,13 @@ mod tests {
             class_of(Layout::from_size_align(MAX_SIZE + 1, 8).unwrap()),
             None
         );
-        assert_eq!(class_of(Layout::from_size_align(64, 64).unwrap()), None);
+        assert_eq!(class_of(Layout::from_size_align(64, 16).unwrap()), None);
     }
 
     #[test]
     fn blocks_cycle_through_the_caches() {
         let layout = Layout::from_size_align(100, 8).unwrap();
+        assert_eq!(class_size(class_of(layout).unwrap()), 104);
         let mut a = PFree::new();
         let mut b = PFree::new();
         let blocks: Vec<_> = (0..200).map(|_| allocate(layout, Some(&mut a))).collect();

@@ -48,7 +48,10 @@ pub(crate) struct Registry {
 
 /// The owner's half: which slots are free. Only the P's owner touches it.
 pub(crate) struct RegistryOwner {
+    /// Cleared slots found by a scan.
     free: Vec<u32>,
+    /// Handed-out slots never used yet: `fresh.start..fresh.end`.
+    fresh: std::ops::Range<usize>,
     scan_from: usize,
 }
 
@@ -90,10 +93,7 @@ impl Registry {
         if !self.chunks[chunk].load(Acquire).is_null() {
             return;
         }
-        let slots: Box<[Slot]> = (0..chunk_len(chunk))
-            .map(|_| AtomicPtr::new(ptr::null_mut()))
-            .collect();
-        let raw = Box::into_raw(slots).cast::<Slot>();
+        let raw = new_chunk(chunk_len(chunk));
         // Release: the chunk's initialised slots before its pointer.
         self.chunks[chunk].store(raw, Release);
     }
@@ -135,13 +135,36 @@ impl Registry {
     }
 }
 
+/// A chunk of `len` empty slots. Zeroed memory is a valid array of null
+/// `AtomicPtr`s, and large zeroed allocations come straight from the kernel
+/// untouched, so the unused tail of the newest chunk costs no resident memory.
+#[cfg(not(loom))]
+fn new_chunk(len: usize) -> *mut Slot {
+    let layout = std::alloc::Layout::array::<Slot>(len).expect("chunk sizes are small");
+    // SAFETY: the layout is non-zero-sized; an all-zero `AtomicPtr` is null.
+    let raw = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Slot>();
+    if raw.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    raw
+}
+
+/// Under loom, atomics must be constructed, not zeroed.
+#[cfg(loom)]
+fn new_chunk(len: usize) -> *mut Slot {
+    let slots: Box<[Slot]> = (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
+    Box::into_raw(slots).cast::<Slot>()
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         for (chunk, ptr) in self.chunks.iter_mut().enumerate() {
             let raw = ptr.load(Relaxed);
             if !raw.is_null() {
                 let slice = ptr::slice_from_raw_parts_mut(raw, chunk_len(chunk));
-                // SAFETY: allocated by `ensure` as a boxed slice of this length.
+                // SAFETY: allocated by `new_chunk` with the layout of a slice of
+                // this length (a `Box<[Slot]>` has the same layout); `AtomicPtr`
+                // needs no drop.
                 drop(unsafe { Box::from_raw(slice) });
             }
         }
@@ -152,6 +175,7 @@ impl RegistryOwner {
     pub(crate) fn new() -> RegistryOwner {
         RegistryOwner {
             free: Vec::new(),
+            fresh: 0..0,
             scan_from: 0,
         }
     }
@@ -163,7 +187,10 @@ impl RegistryOwner {
     pub(crate) fn register(&mut self, registry: &Registry, task: NonNull<Header>) -> usize {
         let index = match self.free.pop() {
             Some(i) => i as usize,
-            None => self.refill(registry),
+            None => match self.fresh.next() {
+                Some(i) => i,
+                None => self.refill(registry),
+            },
         };
         // Release: the task's initialised header before the sweep can see it.
         registry.slot(index).store(task.as_ptr(), Release);
@@ -195,16 +222,20 @@ impl RegistryOwner {
                 end <= u32::MAX as usize,
                 "more than 4 billion live tasks on one P"
             );
-            for i in (allocated..end).rev() {
+            for i in allocated..end {
                 registry.ensure(i);
-                self.free.push(i as u32);
             }
             // Release: the new chunks are published before `allocated` covers them.
             registry.allocated.store(end, Release);
+            self.fresh = allocated..end;
         }
-        self.free
-            .pop()
-            .expect("refill always finds or makes a free slot") as usize
+        match self.free.pop() {
+            Some(i) => i as usize,
+            None => self
+                .fresh
+                .next()
+                .expect("refill always finds or makes a free slot"),
+        }
     }
 }
 
