@@ -1,9 +1,11 @@
 //! tokio's scheduler benchmark shapes, run on gmp, tokio's multi-thread runtime
 //! and async-executor in one process (and Go 1.19 beside them, if `go` is on the
-//! PATH), at 1 and 2 procs. Each cell is the median of several runs.
+//! PATH), at 1 and 2 procs. Each cell is the median of several runs; every
+//! repetition runs all three runtimes back to back, so machine noise hits each
+//! of them alike.
 //!
 //! `cargo bench -p gmp-benches --bench sched` (options after `--`:
-//! `--procs 1,2,4`, `--reps 7`, `--only ping_pong`, `--runtimes gmp,tokio`,
+//! `--procs 1,2,4`, `--reps 11`, `--only ping_pong`, `--runtimes gmp,tokio`,
 //! `--no-go`, `--no-memory`).
 //!
 //! Shapes (per-operation time; where a shape starts inside the runtime, the
@@ -190,7 +192,7 @@ struct Options {
 fn options() -> Options {
     let mut o = Options {
         procs: vec![1, 2],
-        reps: 7,
+        reps: 11,
         only: None,
         runtimes: None,
         go: true,
@@ -230,33 +232,77 @@ fn options() -> Options {
 
 type Shape<R> = fn(&R) -> f64;
 
-fn shapes<R: Runtime>() -> Vec<(&'static str, Shape<R>)> {
-    vec![
-        ("spawn_many_local", spawn_many_local::<R> as Shape<R>),
-        ("spawn_many_remote", spawn_many_remote::<R>),
-        ("yield_many", yield_many::<R>),
-        ("chained_spawn", chained_spawn::<R>),
-        ("ping_pong", ping_pong::<R>),
-    ]
+const SHAPES: [&str; 5] = [
+    "spawn_many_local",
+    "spawn_many_remote",
+    "yield_many",
+    "chained_spawn",
+    "ping_pong",
+];
+
+fn shape<R: Runtime>(name: &str) -> Shape<R> {
+    match name {
+        "spawn_many_local" => spawn_many_local::<R>,
+        "spawn_many_remote" => spawn_many_remote::<R>,
+        "yield_many" => yield_many::<R>,
+        "chained_spawn" => chained_spawn::<R>,
+        "ping_pong" => ping_pong::<R>,
+        other => panic!("unknown shape {other}"),
+    }
 }
 
-fn run_all<R: Runtime>(opts: &Options, table: &mut Table) {
-    if opts
-        .runtimes
-        .as_ref()
-        .is_some_and(|rs| !rs.iter().any(|r| r == R::NAME))
-    {
-        return;
+/// The three runtimes, alive side by side (an idle one costs nothing), so that
+/// each repetition measures all of them back to back: noise from the rest of
+/// the machine then lands on every runtime alike.
+struct Rts {
+    gmp: Option<Gmp>,
+    tokio: Option<Tokio>,
+    async_executor: Option<AsyncExecutor>,
+}
+
+impl Rts {
+    fn start(procs: usize, opts: &Options) -> Rts {
+        let wanted = |name: &str| opts.runtimes.as_ref().is_none_or(|rs| rs.iter().any(|r| r == name));
+        Rts {
+            gmp: wanted(Gmp::NAME).then(|| Gmp::start(procs)),
+            tokio: wanted(Tokio::NAME).then(|| Tokio::start(procs)),
+            async_executor: wanted(AsyncExecutor::NAME).then(|| AsyncExecutor::start(procs)),
+        }
     }
+
+    /// One sample of `name` on each runtime: (runtime, ns per op).
+    fn sample(&self, name: &str) -> Vec<(&'static str, f64)> {
+        let mut out = Vec::new();
+        if let Some(rt) = &self.gmp {
+            out.push((Gmp::NAME, shape::<Gmp>(name)(rt)));
+        }
+        if let Some(rt) = &self.tokio {
+            out.push((Tokio::NAME, shape::<Tokio>(name)(rt)));
+        }
+        if let Some(rt) = &self.async_executor {
+            out.push((AsyncExecutor::NAME, shape::<AsyncExecutor>(name)(rt)));
+        }
+        out
+    }
+}
+
+fn run_all(opts: &Options, table: &mut Table) {
     for &procs in &opts.procs {
-        let rt = R::start(procs);
-        for (name, shape) in shapes::<R>() {
+        let rts = Rts::start(procs, opts);
+        for name in SHAPES {
             if opts.only.as_deref().is_some_and(|o| o != name) {
                 continue;
             }
-            shape(&rt); // warm-up
-            let samples: Vec<f64> = (0..opts.reps).map(|_| shape(&rt)).collect();
-            table.record(name, procs, R::NAME, median(samples));
+            rts.sample(name); // warm-up
+            let mut samples: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+            for _ in 0..opts.reps {
+                for (rt, v) in rts.sample(name) {
+                    samples.entry(rt).or_default().push(v);
+                }
+            }
+            for (rt, vs) in samples {
+                table.record(name, procs, rt, median(vs));
+            }
         }
     }
 }
@@ -346,9 +392,7 @@ fn main() {
     }
     let opts = options();
     let mut table = Table::new(&["gmp", "tokio", "async-executor", "Go"]);
-    run_all::<Gmp>(&opts, &mut table);
-    run_all::<Tokio>(&opts, &mut table);
-    run_all::<AsyncExecutor>(&opts, &mut table);
+    run_all(&opts, &mut table);
     if opts.go {
         go_results(&opts, &mut table);
     }
