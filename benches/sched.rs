@@ -262,7 +262,11 @@ struct Rts {
 
 impl Rts {
     fn start(procs: usize, opts: &Options) -> Rts {
-        let wanted = |name: &str| opts.runtimes.as_ref().is_none_or(|rs| rs.iter().any(|r| r == name));
+        let wanted = |name: &str| {
+            opts.runtimes
+                .as_ref()
+                .is_none_or(|rs| rs.iter().any(|r| r == name))
+        };
         Rts {
             gmp: wanted(Gmp::NAME).then(|| Gmp::start(procs)),
             tokio: wanted(Tokio::NAME).then(|| Tokio::start(procs)),
