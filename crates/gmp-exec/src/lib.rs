@@ -1,6 +1,6 @@
 //! gmp's async scheduler: Go's G/M/P model running Rust futures.
 //!
-//! Each spawned future is a **G** (a [task](crate::task) in one allocation).
+//! Each spawned future is a **G** (a [task] in one allocation).
 //! **Ms** are OS threads that run the scheduling loop; each must hold a **P** to
 //! run Gs, and there are exactly `procs` Ps (Go's `GOMAXPROCS`). A P owns a
 //! lock-free run queue with a `runnext` slot (from `gmp-core`); a G spawned or
@@ -8,7 +8,7 @@
 //! so message-passing pairs run back to back on one core. Idle Ms steal half
 //! of another P's queue; when there is nothing to steal they give their P back
 //! and park, costing no CPU; a submission that finds an idle P and no spinning M
-//! wakes one. The [scheduler essay](crate::sched) walks through it with Go's
+//! wakes one. The scheduler essay (`src/sched/mod.rs`) walks through it with Go's
 //! names (`schedule`, `findrunnable`, `wakep`, `startm`, `stopm`).
 //!
 //! The public surface is tokio's, so `tokio::spawn` can become

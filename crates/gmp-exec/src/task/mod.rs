@@ -3,7 +3,7 @@
 //!
 //! # References
 //!
-//! A task is reference-counted; the count lives in the [state word](state). Four
+//! A task is reference-counted; the count lives in the state word (`state.rs`). Four
 //! kinds of reference exist:
 //!
 //! 1. the **registry** reference: the scheduler's record of every live G (Go's
@@ -11,7 +11,7 @@
 //!    dropped when the G completes;
 //! 2. the **`JoinHandle`**;
 //! 3. **wakers**, one reference each;
-//! 4. the **notified** reference ([`Notified`]): the right to be run, held by a
+//! 4. the **notified** reference (`Notified`): the right to be run, held by a
 //!    run queue, an M, or a waker on its way to a queue. There is at most one.
 //!
 //! A new task starts with three: registry, `JoinHandle`, notified.
