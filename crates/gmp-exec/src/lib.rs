@@ -45,6 +45,7 @@
 mod block_on;
 mod blocking;
 mod context;
+mod coop;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod runtime;
@@ -99,6 +100,51 @@ where
 {
     let location = Location::caller();
     context::with_current_shared(|shared| runtime::spawn_blocking_on(shared, f, location))
+}
+
+/// Runs a blocking call on the current M, first handing the M's P to another
+/// M so the other tasks of that P keep running (Go's `entersyscallblock`).
+///
+/// Unlike `spawn_blocking`, the closure may borrow from the task, and it runs
+/// on this thread. When it returns, the M takes a P back (its old one if it is
+/// idle). Outside a runtime's M, `f` simply runs.
+///
+/// ```
+/// # gmp_exec::Runtime::new().unwrap().block_on(async {
+/// let data = vec![1, 2, 3];
+/// let sum = gmp_exec::spawn(async move {
+///     gmp_exec::block_in_place(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(1));
+///         data.iter().sum::<i32>()
+///     })
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!(sum, 6);
+/// # });
+/// ```
+pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    sched::worker::block_in_place(f)
+}
+
+/// Marks a call that usually returns quickly but may block (Go's
+/// `entersyscall`): the M keeps its P, and only if the call outlasts one of
+/// sysmon's looks (20 µs to 10 ms) does sysmon hand the P to another M. Costs two
+/// stores and a load when the call is quick.
+///
+/// ```
+/// # gmp_exec::Runtime::new().unwrap().block_on(async {
+/// let n = gmp_exec::spawn(async {
+///     gmp_exec::syscall(|| std::fs::metadata("/").map(|m| m.is_dir()))
+/// })
+/// .await
+/// .unwrap()
+/// .unwrap();
+/// assert!(n);
+/// # });
+/// ```
+pub fn syscall<F: FnOnce() -> R, R>(f: F) -> R {
+    sched::worker::syscall(f)
 }
 
 /// Runs a future to completion on the calling thread, in the current runtime's

@@ -42,6 +42,9 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     pub(crate) stack_size: Option<usize>,
     pub(crate) abort_on_panic: bool,
+    pub(crate) sysmon: bool,
+    pub(crate) retake_after: Option<Duration>,
+    pub(crate) watchdog_after: Option<Duration>,
 }
 
 /// Builds a [`Runtime`] with custom settings.
@@ -64,6 +67,9 @@ pub struct Builder {
     keep_alive: Duration,
     stack_size: Option<usize>,
     unhandled_panic: UnhandledPanic,
+    sysmon: bool,
+    retake_after: Option<Duration>,
+    watchdog_after: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -85,6 +91,9 @@ impl Builder {
             keep_alive: Duration::from_secs(10),
             stack_size: None,
             unhandled_panic: UnhandledPanic::Ignore,
+            sysmon: true,
+            retake_after: Some(Duration::from_millis(10)),
+            watchdog_after: Some(Duration::from_millis(100)),
         }
     }
 
@@ -146,6 +155,31 @@ impl Builder {
         self
     }
 
+    /// Whether to run sysmon, the monitor thread that takes Ps away from Ms
+    /// stuck in long polls or blocking calls (default: on). Without it,
+    /// `block_in_place` still hands its P off, but `syscall` and long polls
+    /// keep theirs.
+    pub fn sysmon(mut self, on: bool) -> Self {
+        self.sysmon = on;
+        self
+    }
+
+    /// How long one poll may hold its P before sysmon marks its G for
+    /// preemption and, if other Gs wait, hands the P to another M (Go's 10 ms
+    /// `forcePreemptNS`; default 10 ms). `None` turns both off.
+    pub fn retake_after(mut self, after: Option<Duration>) -> Self {
+        self.retake_after = after;
+        self
+    }
+
+    /// How long one poll may last before sysmon's watchdog reports its G (id,
+    /// spawn site, duration) on stderr, or through `tracing` with the
+    /// `tracing` feature (default 100 ms). `None` turns the watchdog off.
+    pub fn watchdog(mut self, after: Option<Duration>) -> Self {
+        self.watchdog_after = after;
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
@@ -187,6 +221,9 @@ impl Builder {
             keep_alive: self.keep_alive,
             stack_size: self.stack_size,
             abort_on_panic: self.unhandled_panic == UnhandledPanic::Abort,
+            sysmon: self.sysmon,
+            retake_after: self.retake_after,
+            watchdog_after: self.watchdog_after,
         })
     }
 }
@@ -201,6 +238,9 @@ impl fmt::Debug for Builder {
             .field("keep_alive", &self.keep_alive)
             .field("stack_size", &self.stack_size)
             .field("unhandled_panic", &self.unhandled_panic)
+            .field("sysmon", &self.sysmon)
+            .field("retake_after", &self.retake_after)
+            .field("watchdog_after", &self.watchdog_after)
             .finish()
     }
 }

@@ -6,11 +6,13 @@
 //! submission, so they are atomics mirrored under the lock. The StoreLoad
 //! argument that ties them to the queues is in the [scheduler essay](super).
 
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::panic::Location;
+use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
-use crate::sync::{fence, lock, Arc, AtomicUsize, Condvar, Mutex};
-use crate::task::Header;
+use crate::sync::{fence, lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
+
+use super::barrier;
 
 #[cfg(loom)]
 use loom::sync::atomic::AtomicPtr;
@@ -18,6 +20,9 @@ use loom::sync::atomic::AtomicPtr;
 use std::sync::atomic::AtomicPtr;
 
 use super::Shared;
+
+/// "No P" in the P fields of an M.
+pub(crate) const NO_P: usize = usize::MAX;
 
 /// An M: one OS thread of the scheduler (Go's `m`).
 pub(crate) struct M {
@@ -28,8 +33,30 @@ pub(crate) struct M {
     /// happens before the woken M uses it.
     wake: Mutex<usize>,
     woken: Condvar,
-    /// The G this M is running now (Go's `m.curg`), or null.
-    pub(crate) curg: AtomicPtr<Header>,
+    /// Polls this M has started (Go's `schedtick`): sysmon sees a long poll as
+    /// a count that does not move while `cur_g` is set.
+    pub(crate) ticks: AtomicU64,
+    /// The G being polled (its id, 0 between polls) and where it was spawned:
+    /// copies, so sysmon never reads a task's memory, which may be freed.
+    pub(crate) cur_g: AtomicU64,
+    pub(crate) cur_loc: AtomicPtr<Location<'static>>,
+    /// Serialises changes of `p`: the M wiring or unwiring a P, and sysmon
+    /// retaking one (for the whole retake).
+    pub(crate) p_lock: Mutex<()>,
+    /// The P this M holds, [`NO_P`] if none. Written only under `p_lock`.
+    pub(crate) p: AtomicUsize,
+    /// The M side of the barrier pair in `barrier.rs`: true while the M touches
+    /// its P's state.
+    pub(crate) in_core: AtomicBool,
+    /// The P sysmon took from this M and the M has not noticed yet, or
+    /// [`NO_P`].
+    pub(crate) revoked: AtomicUsize,
+    /// Inside `gmp::syscall` (Go's `_Psyscall`): sysmon may take the P after
+    /// one of its ticks.
+    pub(crate) in_syscall: AtomicBool,
+    /// sysmon's preemption mark for the running G (Go's `gp.preempt`): the
+    /// cooperative budget runs out at the G's next leaf future.
+    pub(crate) preempt: AtomicBool,
 }
 
 const EXIT: usize = 1;
@@ -50,8 +77,65 @@ impl M {
             id,
             wake: Mutex::new(0),
             woken: Condvar::new(),
-            curg: AtomicPtr::new(std::ptr::null_mut()),
+            ticks: AtomicU64::new(0),
+            cur_g: AtomicU64::new(0),
+            cur_loc: AtomicPtr::new(std::ptr::null_mut()),
+            p_lock: Mutex::new(()),
+            p: AtomicUsize::new(NO_P),
+            in_core: AtomicBool::new(false),
+            revoked: AtomicUsize::new(NO_P),
+            in_syscall: AtomicBool::new(false),
+            preempt: AtomicBool::new(false),
         }
+    }
+
+    /// Starts an access to P `p`'s state; false if sysmon took `p` away (the
+    /// caller must then not touch it). See `barrier.rs`.
+    #[inline]
+    pub(crate) fn enter_core(&self, p: usize) -> bool {
+        debug_assert!(!self.in_core.load(Relaxed), "nested P-state access");
+        self.in_core.store(true, Relaxed);
+        barrier::light();
+        if self.revoked.load(Relaxed) == p {
+            // Release: pairs with sysmon's Acquire wait on `in_core`.
+            self.in_core.store(false, Release);
+            return false;
+        }
+        true
+    }
+
+    /// Ends an access started by `enter_core`.
+    #[inline]
+    pub(crate) fn leave_core(&self) {
+        // Release: everything this M did to the P happens before sysmon (which
+        // Acquire-loads `in_core` before a handoff) and the P's next M see it.
+        self.in_core.store(false, Release);
+    }
+
+    /// Go's `wirep`: this M now holds `p`.
+    pub(crate) fn wire(&self, p: usize) {
+        let _held = lock(&self.p_lock);
+        debug_assert_eq!(self.p.load(Relaxed), NO_P);
+        self.p.store(p, Relaxed);
+    }
+
+    /// Go's `releasep`: this M lets go of `p`. False if sysmon took it first
+    /// (then sysmon hands it off, and the caller must not).
+    pub(crate) fn unwire(&self, p: usize) -> bool {
+        let _held = lock(&self.p_lock);
+        if self.p.load(Relaxed) == p {
+            self.p.store(NO_P, Relaxed);
+            true
+        } else {
+            self.revoked.store(NO_P, Relaxed);
+            false
+        }
+    }
+
+    /// The M noticed that sysmon took its P.
+    pub(crate) fn acknowledge_revoked(&self) {
+        let _held = lock(&self.p_lock);
+        self.revoked.store(NO_P, Relaxed);
     }
 
     /// Go's `notesleep(&m.park)`: waits for `start_m` or shutdown. A mutex
@@ -100,6 +184,8 @@ struct IdleSet {
     midle: Vec<Arc<M>>,
     /// Every M ever started that has not exited (Go's `allm`).
     allm: Vec<Arc<M>>,
+    /// Bumped whenever `allm` changes, so sysmon can keep its copy.
+    allm_version: u64,
     /// M threads started and not yet exited.
     threads: usize,
     next_m_id: usize,
@@ -119,6 +205,7 @@ impl Idle {
                 pidle: (0..procs).rev().collect(),
                 midle: Vec::new(),
                 allm: Vec::new(),
+                allm_version: 0,
                 threads: 0,
                 next_m_id: 0,
                 handles: Vec::new(),
@@ -190,6 +277,7 @@ impl Shared {
                 }
             },
         };
+        self.wake_sysmon();
         if let Some(m) = set.midle.pop() {
             drop(set);
             m.unpark(Wake::P { p, spinning });
@@ -228,6 +316,10 @@ impl Shared {
         let id = set.next_m_id;
         set.next_m_id += 1;
         drop(set);
+        if id == 0 {
+            // The first M: sysmon starts with it (Go's `newm(sysmon, ...)`).
+            self.start_sysmon();
+        }
 
         let mut builder = std::thread::Builder::new().name((self.config.thread_name)(id));
         if let Some(size) = self.config.stack_size {
@@ -241,6 +333,7 @@ impl Shared {
                     false
                 } else {
                     set.allm.push(m.clone());
+                    set.allm_version += 1;
                     true
                 }
             };
@@ -257,6 +350,7 @@ impl Shared {
             }
             let mut set = lock(&shared.idle.set);
             set.allm.retain(|other| !Arc::ptr_eq(other, &m));
+            set.allm_version += 1;
             set.threads -= 1;
             let last_abandoned = set.threads == 0 && set.abandoned;
             drop(set);
@@ -298,17 +392,20 @@ impl Shared {
     }
 
     /// The end of Go's `findrunnable`: the M found nothing, so it gives up P
-    /// `p` and stops spinning — then, past the StoreLoad barrier, looks once
+    /// `p` (if it still had it: sysmon may have taken it, and then hands it off
+    /// itself) and stops spinning — then, past the StoreLoad barrier, looks once
     /// more (the global queue always; every P's queue if it was spinning), and
-    /// takes a P back if there is work; otherwise it parks (`stopm`). Returns
-    /// the P to go on with and whether the M is spinning, or `None` at shutdown.
+    /// takes a P if there is work; otherwise it parks (`stopm`). Returns the P to
+    /// go on with and whether the M is spinning, or `None` at shutdown.
     pub(crate) fn give_up_p(
         &self,
         m: &Arc<M>,
-        p: usize,
+        p: Option<usize>,
         was_spinning: bool,
     ) -> Option<(usize, bool)> {
-        self.release_p(p);
+        if let Some(p) = p {
+            self.release_p(p);
+        }
         if was_spinning {
             self.idle.nmspinning.fetch_sub(1, SeqCst);
         }
@@ -326,6 +423,31 @@ impl Shared {
         self.stop_m(m)
     }
 
+    /// Go's `exitsyscall` getting its old P back: takes `p` off the idle list if
+    /// it is there.
+    pub(crate) fn take_idle_p(&self, p: usize) -> bool {
+        let mut set = lock(&self.idle.set);
+        match set.pidle.iter().position(|&q| q == p) {
+            Some(i) => {
+                set.pidle.swap_remove(i);
+                self.idle.npidle.fetch_sub(1, SeqCst);
+                self.wake_sysmon();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The live Ms, if they changed since `version` (sysmon's copy of `allm`).
+    pub(crate) fn allm_if_changed(&self, version: &mut u64) -> Option<Vec<Arc<M>>> {
+        let set = lock(&self.idle.set);
+        if set.allm_version == *version {
+            return None;
+        }
+        *version = set.allm_version;
+        Some(set.allm.clone())
+    }
+
     /// Go's `pidleput`: puts `p` on the idle list (its M has let go of it).
     pub(crate) fn release_p(&self, p: usize) {
         let mut set = lock(&self.idle.set);
@@ -335,7 +457,12 @@ impl Shared {
     /// Go's `pidleget`.
     pub(crate) fn acquire_idle_p(&self) -> Option<usize> {
         let mut set = lock(&self.idle.set);
-        pidle_get(&mut set, &self.idle)
+        let p = pidle_get(&mut set, &self.idle);
+        drop(set);
+        if p.is_some() {
+            self.wake_sysmon();
+        }
+        p
     }
 
     /// Shutdown, first half: no M parks any more, and the parked ones wake to

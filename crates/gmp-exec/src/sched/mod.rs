@@ -72,8 +72,10 @@
 //! way. Both transfers synchronise (a mutex, or a Release store read with
 //! Acquire), so the next owner sees everything the previous one did.
 
+pub(crate) mod barrier;
 pub(crate) mod idle;
 pub(crate) mod shutdown;
+pub(crate) mod sysmon;
 pub(crate) mod worker;
 
 use std::cell::UnsafeCell;
@@ -95,6 +97,7 @@ use crate::task::registry::{Registry, RegistryOwner};
 use crate::task::{self, Header, JoinHandle, Notified, Schedule};
 
 use self::idle::Idle;
+use self::sysmon::Sysmon;
 use self::worker::Worker;
 
 /// After this many Gs in a row taken from `runnext` (each inheriting the time
@@ -119,6 +122,7 @@ pub(crate) struct Shared {
     remote_owner: Mutex<RegistryOwner>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) blocking: Arc<BlockingPool>,
+    pub(crate) sysmon: Sysmon,
     /// This `Shared`'s own `Arc`, to hand clones to new Ms.
     pub(crate) me: Weak<Shared>,
 }
@@ -202,6 +206,7 @@ impl Shared {
             remote_owner: Mutex::new(RegistryOwner::new()),
             shutdown: AtomicBool::new(false),
             blocking,
+            sysmon: Sysmon::new(),
         }))
     }
 

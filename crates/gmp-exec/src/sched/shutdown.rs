@@ -42,6 +42,7 @@ impl Shared {
         if self.shutdown.swap(true, SeqCst) {
             return true;
         }
+        self.stop_sysmon();
         // 1.
         drop(self.global.close());
         // 2.

@@ -12,11 +12,12 @@ use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use gmp_core::runq::{Pushed, StealRunnext};
 use gmp_core::steal_order::FastRand;
 
+use crate::coop;
 use crate::sync::Arc;
 use crate::task::alloc::PFree;
 use crate::task::{self, JoinHandle, Notified};
 
-use super::idle::M;
+use super::idle::{M, NO_P};
 use super::{slot_code, PCore, Shared, GLOBAL_QUEUE_INTERVAL, RUNNEXT_STREAK_MAX};
 
 /// The per-thread state of an M while it runs the scheduler (Go's `m` as seen
@@ -24,13 +25,43 @@ use super::{slot_code, PCore, Shared, GLOBAL_QUEUE_INTERVAL, RUNNEXT_STREAK_MAX}
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     m: Arc<M>,
-    /// The P this M holds (Go's `m.p`), if any.
+    /// The P this M holds (Go's `m.p`), if any, as this M believes: sysmon may
+    /// have taken it, which the next `core()` notices.
     p: Cell<Option<usize>>,
+    /// The P this M held before it lost it (Go's `m.oldp`): tried first when
+    /// it wants one back.
+    old_p: Cell<Option<usize>>,
     /// Go's `m.spinning`: counted in `nmspinning`.
     spinning: Cell<bool>,
     rand: Cell<FastRand>,
-    /// True while the P's state is borrowed (`with_core`): borrows never nest.
-    core_borrowed: Cell<bool>,
+    /// Polls started (mirrored into `m.ticks` for sysmon).
+    ticks: Cell<u64>,
+}
+
+/// Exclusive access to the state of the P an M holds, for one scheduler
+/// operation (never across user code). Dropping it ends the access.
+pub(crate) struct CoreGuard<'a> {
+    m: &'a M,
+    core: &'a mut PCore,
+}
+
+impl std::ops::Deref for CoreGuard<'_> {
+    type Target = PCore;
+    fn deref(&self) -> &PCore {
+        self.core
+    }
+}
+
+impl std::ops::DerefMut for CoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut PCore {
+        self.core
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        self.m.leave_core();
+    }
 }
 
 thread_local! {
@@ -46,11 +77,13 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
     let worker = Worker {
         shared: shared.clone(),
         m: m.clone(),
-        p: Cell::new(Some(p)),
+        p: Cell::new(None),
+        old_p: Cell::new(None),
         spinning: Cell::new(spinning),
         rand: Cell::new(FastRand::new(seed ^ m.id as u64)),
-        core_borrowed: Cell::new(false),
+        ticks: Cell::new(0),
     };
+    worker.wire(p);
     struct Current;
     impl Drop for Current {
         fn drop(&mut self) {
@@ -67,22 +100,69 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
 }
 
 /// Calls `f` with this M's P free cache, or `None` on a thread without a P (or
-/// while the P's state is borrowed, e.g. a cell freed from inside a scheduler
-/// operation): then memory goes straight back to the system allocator.
+/// while the P's state is already being accessed, e.g. a cell freed from inside
+/// a scheduler operation): then memory goes straight back to the system
+/// allocator.
 #[inline]
 pub(crate) fn with_free_cache<R>(f: impl FnOnce(Option<&mut PFree>) -> R) -> R {
     let mut f = Some(f);
-    let done = Worker::with_current(|w| match w {
-        Some(w) if w.p.get().is_some() && !w.core_borrowed.get() => {
-            let f = f.take().expect("called once");
-            Some(w.with_core(|core| f(Some(&mut core.free))))
+    let done = Worker::with_current(|w| {
+        let w = w?;
+        if w.m.in_core.load(Relaxed) {
+            return None;
         }
-        _ => None,
+        let mut core = w.core()?;
+        let f = f.take().expect("called once");
+        Some(f(Some(&mut core.free)))
     });
     match done {
         Some(r) => r,
         None => (f.take().expect("called once"))(None),
     }
+}
+
+/// `gmp::block_in_place`: Go's `entersyscallblock`. The M hands its P to
+/// another M at once, runs `f` without one, then takes a P back (its old one if
+/// idle, else any idle one; if none is free, the rest of the current poll runs
+/// without a P and the M waits for one when the poll returns).
+pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
+    let handed_off = Worker::with_current(|w| w.is_some_and(Worker::hand_off_p));
+    let out = f();
+    if handed_off {
+        Worker::with_current(|w| {
+            if let Some(w) = w {
+                w.reacquire_p();
+            }
+        });
+    }
+    out
+}
+
+/// `gmp::syscall`: Go's `entersyscall`/`exitsyscall`. The M keeps its P while
+/// `f` runs; if `f` outlasts a sysmon look, sysmon hands the P to another M,
+/// and this M takes one back when `f` returns.
+pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
+    let marked = Worker::with_current(|w| match w {
+        Some(w) if w.p.get().is_some() => {
+            w.m.in_syscall.store(true, Relaxed);
+            true
+        }
+        _ => false,
+    });
+    let out = f();
+    if marked {
+        Worker::with_current(|w| {
+            if let Some(w) = w {
+                w.m.in_syscall.store(false, Relaxed);
+                // The fast path is this one load; if sysmon took the P, `core`
+                // notices and we take one back now, before user code goes on.
+                if w.m.revoked.load(Relaxed) != NO_P && w.core().is_none() {
+                    w.reacquire_p();
+                }
+            }
+        });
+    }
+    out
 }
 
 /// Aborts the process if dropped during unwinding.
@@ -107,6 +187,11 @@ impl Worker {
         })
     }
 
+    /// sysmon's preemption mark for the G this M runs.
+    pub(crate) fn m_preempt(&self) -> &crate::sync::AtomicBool {
+        &self.m.preempt
+    }
+
     /// The runtime this M belongs to.
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -129,18 +214,70 @@ impl Worker {
         ptr::eq(&*self.shared, shared)
     }
 
-    /// Runs `f` on the state of the P this M holds.
+    /// Starts an access to the state of the P this M holds; `None` if it holds
+    /// none, or sysmon just took it (which this notices and records).
     #[inline]
-    fn with_core<R>(&self, f: impl FnOnce(&mut PCore) -> R) -> R {
-        let p = self.p.get().expect("a P-core access by an M without a P");
-        let nested = self.core_borrowed.replace(true);
-        assert!(!nested, "nested P-core borrow");
-        // SAFETY: this M holds P `p` (it was handed over by the idle list or
-        // `start_m`), the flag above rules out an overlapping borrow, and `f` is
-        // one of this crate's closures, which run no user code.
-        let r = f(unsafe { self.shared.ps[p].core() });
-        self.core_borrowed.set(false);
-        r
+    fn core(&self) -> Option<CoreGuard<'_>> {
+        let p = self.p.get()?;
+        if !self.m.enter_core(p) {
+            self.lost_p(p);
+            return None;
+        }
+        // SAFETY: this M holds P `p` (handed over by the idle list, `start_m`
+        // or a wake) and `enter_core` made sure sysmon has not taken it and
+        // cannot hand it on before the guard drops (barrier.rs); the guard never
+        // lives across user code, and `enter_core` rules out a nested access.
+        let core = unsafe { self.shared.ps[p].core() };
+        Some(CoreGuard { m: &self.m, core })
+    }
+
+    /// Go's `acquirep`/`wirep`.
+    fn wire(&self, p: usize) {
+        self.m.wire(p);
+        self.p.set(Some(p));
+    }
+
+    /// sysmon took P `p` (it hands it on itself).
+    #[cold]
+    fn lost_p(&self, p: usize) {
+        self.m.acknowledge_revoked();
+        self.p.set(None);
+        self.old_p.set(Some(p));
+        if self.spinning.replace(false) {
+            self.shared.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// The start of `block_in_place`: gives the P to another M. False if this
+    /// M held none.
+    fn hand_off_p(&self) -> bool {
+        let Some(p) = self.p.get() else {
+            return false;
+        };
+        self.p.set(None);
+        self.old_p.set(Some(p));
+        if self.m.unwire(p) {
+            self.shared.handoff_p(p);
+        }
+        true
+    }
+
+    /// Go's `exitsyscall`: takes back the old P if it is idle, else any idle P.
+    /// False if none is free.
+    fn reacquire_p(&self) -> bool {
+        if let Some(old) = self.old_p.take() {
+            if self.shared.take_idle_p(old) {
+                self.wire(old);
+                return true;
+            }
+        }
+        match self.shared.acquire_idle_p() {
+            Some(p) => {
+                self.wire(p);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Go's `newproc` on an M: the new G goes to this P's `runnext`. Gives the
@@ -160,23 +297,22 @@ impl Worker {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let Some(p) = self.p.get() else {
+        let Some(mut core) = self.core() else {
             return Err(future);
         };
+        let p = self.p.get().expect("core() implies a P");
         let shared = &*self.shared;
-        let (handle, pushed) = self.with_core(|core| {
-            let id = core.goids.next(&shared.goids);
-            // SAFETY: `sched` is this runtime's `Shared` (see `Shared::spawn`).
-            let (notified, handle) =
-                unsafe { task::new_task(future, sched, id, location, Some(&mut core.free)) };
-            let index = core
-                .registry
-                .register(&shared.ps[p].registry, NonNull::from(notified.header()));
-            // SAFETY: the task is not published yet.
-            unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
-            let pushed = core.runq.push_next(notified, &shared.global);
-            (handle, pushed)
-        });
+        let id = core.goids.next(&shared.goids);
+        // SAFETY: `sched` is this runtime's `Shared` (see `Shared::spawn`).
+        let (notified, handle) =
+            unsafe { task::new_task(future, sched, id, location, Some(&mut core.free)) };
+        let index = core
+            .registry
+            .register(&shared.ps[p].registry, NonNull::from(notified.header()));
+        // SAFETY: the task is not published yet.
+        unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
+        let pushed = core.runq.push_next(notified, &shared.global);
+        drop(core);
         if pushed != Pushed::Runnext {
             shared.wake_p();
         }
@@ -186,15 +322,16 @@ impl Worker {
     /// Go's `ready`: a G woken on this M goes to `runnext` (`next`) or, if it
     /// woke itself while running, to the tail. Gives it back if this M holds no P.
     pub(crate) fn schedule_local(&self, task: Notified, next: bool) -> Option<Notified> {
-        self.p.get()?;
+        let Some(mut core) = self.core() else {
+            return Some(task);
+        };
         let shared = &*self.shared;
-        let pushed = self.with_core(|core| {
-            if next {
-                core.runq.push_next(task, &shared.global)
-            } else {
-                core.runq.push_back(task, &shared.global)
-            }
-        });
+        let pushed = if next {
+            core.runq.push_next(task, &shared.global)
+        } else {
+            core.runq.push_back(task, &shared.global)
+        };
+        drop(core);
         if pushed != Pushed::Runnext {
             shared.wake_p();
         }
@@ -207,11 +344,27 @@ impl Worker {
             if self.shared.is_shutdown() {
                 return;
             }
-            let task = match self.with_core(|core| self.local_next(core)) {
+            if self.p.get().is_none() && !self.reacquire_p() {
+                // Lost its P in a long poll and none is free: wait for one
+                // (Go's `exitsyscall0` → `stopm`).
+                match self.shared.stop_m(&self.m) {
+                    Some((p, spinning)) => {
+                        self.wire(p);
+                        self.spinning.set(spinning);
+                    }
+                    None => return,
+                }
+            }
+            let Some(mut core) = self.core() else {
+                continue;
+            };
+            let next = self.local_next(&mut core);
+            drop(core);
+            let task = match next {
                 Some(task) => task,
                 None => match self.find_runnable() {
                     Some(task) => task,
-                    None => return,
+                    None => continue,
                 },
             };
             if self.spinning.get() {
@@ -254,13 +407,23 @@ impl Worker {
     /// Go's `execute`: runs the G on this M.
     #[inline]
     fn execute(&self, task: Notified) {
-        // Relaxed/Release: `curg` is read by shutdown and diagnostics, which only
-        // need to see a G that is (or just was) running here.
-        self.m
-            .curg
-            .store(NonNull::from(task.header()).as_ptr(), Relaxed);
+        let m = &*self.m;
+        let ticks = self.ticks.get() + 1;
+        self.ticks.set(ticks);
+        // Relaxed: sysmon reads these as hints (a stale value only delays it
+        // by one look); `cur_g` is published last with Release.
+        m.ticks.store(ticks, Relaxed);
+        m.cur_loc.store(
+            (task.header().location as *const Location<'static>).cast_mut(),
+            Relaxed,
+        );
+        m.cur_g.store(task.header().id, Release);
+        if m.preempt.load(Relaxed) {
+            m.preempt.store(false, Relaxed);
+        }
+        coop::reset();
         task.run();
-        self.m.curg.store(ptr::null_mut(), Release);
+        m.cur_g.store(0, Release);
     }
 
     /// Go's `resetspinning`: this M found work; if it was the last spinner,
@@ -272,7 +435,8 @@ impl Worker {
     }
 
     /// Go's `findrunnable`: local queue, global share, steal, then give up the P
-    /// and park. Returns with a P and a G, or `None` at shutdown.
+    /// and park. Returns a G to run, or `None` to go back to the top of the
+    /// loop (the P was lost, or the runtime is shutting down).
     fn find_runnable(&self) -> Option<Notified> {
         let shared = &*self.shared;
         let procs = shared.procs();
@@ -280,27 +444,29 @@ impl Worker {
             if shared.is_shutdown() {
                 return None;
             }
-            let me = self.p.get().expect("find_runnable runs with a P");
-            let found = self.with_core(|core| {
+            let me = self.p.get()?;
+            {
+                let mut core = self.core()?;
                 if let Some((task, _)) = core.runq.pop() {
                     return Some(task);
                 }
-                shared
-                    .global
-                    .grab_into(&mut core.runq, procs, 0)
-                    .map(|(task, _)| task)
-            });
-            if found.is_some() {
-                return found;
+                if let Some((task, _)) = shared.global.grab_into(&mut core.runq, procs, 0) {
+                    return Some(task);
+                }
             }
             if let Some(task) = self.steal(me) {
                 return Some(task);
             }
+            // The steal may have found the P taken by sysmon.
+            self.p.get()?;
 
+            // Give up the P (Go's `releasep` + `pidleput`), stop spinning, look
+            // once more, park: `give_up_p`.
             let was_spinning = self.spinning.replace(false);
             self.p.set(None);
-            let (p, spinning) = shared.give_up_p(&self.m, me, was_spinning)?;
-            self.p.set(Some(p));
+            let owned = self.m.unwire(me);
+            let (p, spinning) = shared.give_up_p(&self.m, owned.then_some(me), was_spinning)?;
+            self.wire(p);
             self.spinning.set(spinning);
         }
     }
@@ -337,11 +503,11 @@ impl Worker {
                 if victim == me {
                     continue;
                 }
-                let stolen = self.with_core(|core| {
-                    shared.ps[victim]
-                        .stealer
-                        .steal_into(&mut core.runq, runnext)
-                });
+                let mut core = self.core()?;
+                let stolen = shared.ps[victim]
+                    .stealer
+                    .steal_into(&mut core.runq, runnext);
+                drop(core);
                 if let Some((task, _moved)) = stolen {
                     return Some(task);
                 }

@@ -68,6 +68,7 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::ptr::NonNull;
 
+pub use crate::coop::consume_budget;
 pub(crate) use cell::{new_task, Header, Schedule};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 

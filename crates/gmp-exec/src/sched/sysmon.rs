@@ -1,0 +1,418 @@
+//! sysmon: Go's system monitor. No G waits behind a blocked thread.
+//!
+//! A thread of its own, holding no P. It sleeps 20 µs between looks, doubling
+//! the sleep up to 10 ms once nothing has needed it for 50 looks in a row, and
+//! sleeps until woken when every P is idle (an idle runtime costs no CPU). Each
+//! look, for every M that is inside a poll:
+//!
+//! 1. **Syscall retake** (Go's `retake` of a `_Psyscall` P): an M that called
+//!    `gmp::syscall(f)` and is still in it one look later loses its P, unless
+//!    its P has nothing queued and other Ms are free to take new work, and the
+//!    call has lasted less than 10 ms.
+//! 2. **Queued work behind a poll**: if a P's poll has lasted two looks while its
+//!    queue holds Gs (its `runnext` included) and there is an idle P but no
+//!    spinning M, it wakes one (`wake_p`). That is what makes `runnext` truly
+//!    stealable: no G sits in a P that is busy with something else for long
+//!    without a thief looking at it.
+//! 3. **Long poll** (more than `retake_after`, 10 ms by default): the G is
+//!    marked for preemption — its cooperative budget runs out at its next gmp
+//!    leaf future — and, if anything else is waiting to run, the M loses its P
+//!    (Go's `handoffp`), so the rest of that P's queue runs on another M. The M
+//!    finishes its poll without a P and then takes one back (`exitsyscall`).
+//! 4. **Watchdog**: a poll longer than `watchdog_after` (100 ms by default) is
+//!    reported, once while it lasts and once with its total when it ends:
+//!    the G's id, spawn site, the M, how long.
+//!
+//! Taking a P from an M that is running user code is the delicate part: that M
+//! may spawn or wake at any moment, which touches its P's queue. `barrier.rs`
+//! explains the protocol (an asymmetric Dekker pair: a compiler barrier on the
+//! M's side, `membarrier(2)` on sysmon's); `M::p_lock` serialises the retake
+//! with the M's own wiring and unwiring of Ps.
+
+use std::collections::HashMap;
+use std::panic::Location;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::time::{Duration, Instant};
+
+use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex};
+
+use super::barrier;
+use super::idle::{M, NO_P};
+use super::Shared;
+
+const MIN_DELAY: Duration = Duration::from_micros(20);
+const MAX_DELAY: Duration = Duration::from_millis(10);
+/// Looks with nothing to do before the sleep starts doubling (Go: 50).
+const IDLE_LOOKS: u32 = 50;
+/// A syscall that has lasted this long loses its P even when nothing waits.
+const SYSCALL_FORCE: Duration = Duration::from_millis(10);
+/// Watchdog reports allowed per second (the rest are counted and summarised).
+const REPORTS_PER_SEC: u32 = 10;
+
+/// sysmon's thread and the flags used to wake and stop it.
+pub(crate) struct Sysmon {
+    ctl: Mutex<Ctl>,
+    cv: Condvar,
+    /// sysmon is asleep because every P was idle; whoever takes a P wakes it.
+    asleep: AtomicBool,
+    started: AtomicBool,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+struct Ctl {
+    stop: bool,
+    wake: bool,
+}
+
+impl Sysmon {
+    pub(crate) fn new() -> Sysmon {
+        Sysmon {
+            ctl: Mutex::new(Ctl {
+                stop: false,
+                wake: false,
+            }),
+            cv: Condvar::new(),
+            asleep: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            handle: Mutex::new(None),
+        }
+    }
+}
+
+/// What sysmon remembers about one M between looks (Go's `sysmontick`).
+struct View {
+    ticks: u64,
+    since: Instant,
+    looks: u32,
+    syscall_looks: u32,
+    reported: bool,
+    g: u64,
+    loc: *const Location<'static>,
+}
+
+impl Shared {
+    /// Starts sysmon with the first M, if the runtime wants one.
+    pub(crate) fn start_sysmon(&self) {
+        if !self.config.sysmon || self.sysmon.started.swap(true, SeqCst) {
+            return;
+        }
+        if cfg!(loom) {
+            return;
+        }
+        let Some(shared) = self.me.upgrade() else {
+            return;
+        };
+        let name = format!("{}-sysmon", self.config.name);
+        match std::thread::Builder::new()
+            .name(name)
+            .spawn(move || shared.sysmon_main())
+        {
+            Ok(h) => *lock(&self.sysmon.handle) = Some(h),
+            Err(e) => {
+                eprintln!("gmp: could not start sysmon: {e}; blocked threads will not be retaken")
+            }
+        }
+    }
+
+    /// Stops sysmon and joins it (at shutdown).
+    pub(crate) fn stop_sysmon(&self) {
+        lock(&self.sysmon.ctl).stop = true;
+        self.sysmon.cv.notify_all();
+        if let Some(h) = lock(&self.sysmon.handle).take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Wakes sysmon if it sleeps because every P was idle. Called whenever a P
+    /// leaves the idle list.
+    #[inline]
+    pub(crate) fn wake_sysmon(&self) {
+        // SeqCst: pairs with sysmon's SeqCst store of `asleep` and re-check of
+        // `npidle` (a Dekker pair: one of the two sees the other).
+        if self.sysmon.asleep.load(SeqCst) {
+            let mut ctl = lock(&self.sysmon.ctl);
+            ctl.wake = true;
+            drop(ctl);
+            self.sysmon.cv.notify_all();
+        }
+    }
+
+    fn sysmon_main(&self) {
+        let mut delay = MIN_DELAY;
+        let mut idle_looks = 0u32;
+        let mut version = u64::MAX;
+        let mut ms: Vec<Arc<M>> = Vec::new();
+        let mut views: HashMap<usize, View> = HashMap::new();
+        let mut reports = RateLimit::new();
+        loop {
+            {
+                let ctl = lock(&self.sysmon.ctl);
+                if ctl.stop {
+                    return;
+                }
+                let (ctl, _) = self
+                    .sysmon
+                    .cv
+                    .wait_timeout(ctl, delay)
+                    .unwrap_or_else(|e| e.into_inner());
+                if ctl.stop {
+                    return;
+                }
+            }
+            if self.idle.npidle.load(SeqCst) == self.procs() && self.sysmon_sleep() {
+                return;
+            }
+            if let Some(now_ms) = self.allm_if_changed(&mut version) {
+                views.retain(|id, _| now_ms.iter().any(|m| m.id == *id));
+                ms = now_ms;
+            }
+            let now = Instant::now();
+            let mut acted = false;
+            for m in &ms {
+                acted |= self.look_at(m, &mut views, now, &mut reports);
+            }
+            if acted {
+                idle_looks = 0;
+                delay = MIN_DELAY;
+            } else {
+                idle_looks += 1;
+                if idle_looks > IDLE_LOOKS {
+                    delay = (delay * 2).min(MAX_DELAY);
+                }
+            }
+        }
+    }
+
+    /// Go's `sysmonwait`: every P is idle, so nothing can need sysmon until a P
+    /// is taken. True if sysmon should stop.
+    fn sysmon_sleep(&self) -> bool {
+        let mut ctl = lock(&self.sysmon.ctl);
+        ctl.wake = false;
+        self.sysmon.asleep.store(true, SeqCst);
+        // Re-check after publishing `asleep` (see `wake_sysmon`).
+        if self.idle.npidle.load(SeqCst) != self.procs() {
+            self.sysmon.asleep.store(false, SeqCst);
+            return ctl.stop;
+        }
+        while !ctl.wake && !ctl.stop {
+            ctl = self.sysmon.cv.wait(ctl).unwrap_or_else(|e| e.into_inner());
+        }
+        self.sysmon.asleep.store(false, SeqCst);
+        ctl.stop
+    }
+
+    /// One look at one M; true if sysmon did something.
+    fn look_at(
+        &self,
+        m: &M,
+        views: &mut HashMap<usize, View>,
+        now: Instant,
+        reports: &mut RateLimit,
+    ) -> bool {
+        let g = m.cur_g.load(Acquire);
+        let ticks = m.ticks.load(Relaxed);
+        let view = views.entry(m.id).or_insert_with(|| View {
+            ticks,
+            since: now,
+            looks: 0,
+            syscall_looks: 0,
+            reported: false,
+            g,
+            loc: std::ptr::null(),
+        });
+        if g == 0 || ticks != view.ticks {
+            if view.reported {
+                self.report_end(m, view, now, reports);
+            }
+            *view = View {
+                ticks,
+                since: now,
+                looks: 0,
+                syscall_looks: 0,
+                reported: false,
+                g,
+                loc: m.cur_loc.load(Relaxed),
+            };
+            return false;
+        }
+        view.looks += 1;
+        let held = now - view.since;
+        let p = m.p.load(Relaxed);
+        let mut acted = false;
+
+        // 1. Syscall retake.
+        if m.in_syscall.load(Relaxed) {
+            view.syscall_looks += 1;
+            if view.syscall_looks >= 2 && p != NO_P {
+                let quiet = self.ps[p].stealer.is_empty()
+                    && self.idle.nmspinning.load(Relaxed) + self.idle.npidle.load(Relaxed) > 0;
+                if !quiet || held >= SYSCALL_FORCE {
+                    acted |= self.retake(m, p, ticks);
+                }
+            }
+        } else {
+            view.syscall_looks = 0;
+        }
+
+        // 2. Queued work behind a running poll: get a thief looking.
+        if view.looks >= 2 && p != NO_P && !self.ps[p].stealer.is_empty() {
+            let before = self.idle.nmspinning.load(Relaxed);
+            self.wake_p();
+            acted |= before == 0 && self.idle.npidle.load(Relaxed) > 0;
+        }
+
+        // 3. Long poll: preemption mark, and a retake if anything waits.
+        if let Some(limit) = self.config.retake_after {
+            if held >= limit {
+                if !m.preempt.load(Relaxed) {
+                    m.preempt.store(true, Relaxed);
+                    acted = true;
+                }
+                let waiting =
+                    p != NO_P && (!self.ps[p].stealer.is_empty() || !self.global.is_empty());
+                if waiting && barrier::available() {
+                    acted |= self.retake(m, p, ticks);
+                }
+            }
+        }
+
+        // 4. Watchdog.
+        if let Some(limit) = self.config.watchdog_after {
+            if held >= limit && !view.reported {
+                view.reported = true;
+                view.loc = m.cur_loc.load(Relaxed);
+                reports.report(now, || {
+                    format!(
+                        "gmp: watchdog: G {} (spawned at {}) has held M {} for {:?} in one poll; \
+                         the Gs queued behind it wait for another M (use spawn_blocking, \
+                         block_in_place or syscall for blocking calls)",
+                        view.g,
+                        location(view.loc),
+                        m.id,
+                        held
+                    )
+                });
+            }
+        }
+        acted
+    }
+
+    fn report_end(&self, m: &M, view: &View, now: Instant, reports: &mut RateLimit) {
+        let held = now - view.since;
+        reports.report(now, || {
+            format!(
+                "gmp: watchdog: G {} (spawned at {}) held M {} for about {:?} in one poll",
+                view.g,
+                location(view.loc),
+                m.id,
+                held
+            )
+        });
+    }
+
+    /// Go's `retake` + `handoffp`: takes P `p` from M `m`, which is still in the
+    /// poll numbered `ticks`, and gives it to another M. False if the M moved on
+    /// (or gave the P up) first.
+    fn retake(&self, m: &M, p: usize, ticks: u64) -> bool {
+        {
+            let _held = lock(&m.p_lock);
+            if m.p.load(Relaxed) != p || m.ticks.load(Relaxed) != ticks {
+                return false;
+            }
+            m.p.store(NO_P, Relaxed);
+            m.revoked.store(p, Relaxed);
+            if !barrier::heavy() {
+                // `available()` said yes a moment ago; a barrier that then fails
+                // leaves no safe way to tell whether the M is using the P.
+                eprintln!("gmp: membarrier failed after registering; aborting");
+                std::process::abort();
+            }
+            // Acquire: pairs with the M's Release in `leave_core`, so everything
+            // it did to the P happens before the P's next M runs.
+            while m.in_core.load(Acquire) {
+                std::hint::spin_loop();
+            }
+        }
+        self.handoff_p(p);
+        true
+    }
+
+    /// Go's `handoffp`: finds P `p` (whose M let go of it) a new M: at once if
+    /// it or the global queue has work; as a spinning M if nobody else is
+    /// spinning or idle; otherwise it goes on the idle list.
+    pub(crate) fn handoff_p(&self, p: usize) {
+        if !self.ps[p].stealer.is_empty() || !self.global.is_empty() {
+            self.start_m(Some(p), false);
+            return;
+        }
+        if self.idle.nmspinning.load(Relaxed) + self.idle.npidle.load(Relaxed) == 0
+            && self
+                .idle
+                .nmspinning
+                .compare_exchange(0, 1, SeqCst, Relaxed)
+                .is_ok()
+        {
+            self.start_m(Some(p), true);
+            return;
+        }
+        self.release_p(p);
+        // Go's handoffp re-checks for work that arrived meanwhile.
+        if !self.global.is_empty() {
+            self.wake_p();
+        }
+    }
+}
+
+fn location(loc: *const Location<'static>) -> String {
+    // SAFETY: `cur_loc` only ever holds null or a `&'static Location` taken by
+    // `#[track_caller]` at spawn.
+    match unsafe { loc.as_ref() } {
+        Some(l) => l.to_string(),
+        None => "<unknown>".to_string(),
+    }
+}
+
+/// At most [`REPORTS_PER_SEC`] watchdog lines a second, through `tracing` when
+/// that feature is on, else to stderr.
+struct RateLimit {
+    window: Instant,
+    sent: u32,
+    dropped: u32,
+}
+
+impl RateLimit {
+    fn new() -> RateLimit {
+        RateLimit {
+            window: Instant::now(),
+            sent: 0,
+            dropped: 0,
+        }
+    }
+
+    fn report(&mut self, now: Instant, line: impl FnOnce() -> String) {
+        if now - self.window >= Duration::from_secs(1) {
+            if self.dropped > 0 {
+                emit(format!(
+                    "gmp: watchdog: {} more reports suppressed",
+                    self.dropped
+                ));
+            }
+            self.window = now;
+            self.sent = 0;
+            self.dropped = 0;
+        }
+        if self.sent < REPORTS_PER_SEC {
+            self.sent += 1;
+            emit(line());
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+fn emit(line: String) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "gmp::watchdog", "{line}");
+    #[cfg(not(feature = "tracing"))]
+    eprintln!("{line}");
+}
