@@ -23,6 +23,7 @@
 //! | --- | --- | --- |
 //! | data structures | `gmp-core` | run queues, global queue, steal order, free lists |
 //! | scheduler | `gmp-exec` | Ms, Ps, spawning, stealing, parking, the task cell |
+//! | attributes | `gmp-macros` | `#[gmp::main]`, `#[gmp::test]`: an `async fn` on a fresh runtime |
 //! | facade | `gmp` (this crate) | what applications use |
 
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ pub use gmp_exec::{
     block_on, spawn, spawn_blocking, yield_now, AbortHandle, Builder, EnterGuard, Handle, Id,
     JoinError, JoinHandle, Runtime, UnhandledPanic, YieldNow, MAXPROCS_ENV,
 };
+pub use gmp_macros::{main, test};
 
 /// Task handles and errors (tokio's `tokio::task` names).
 pub mod task {

@@ -1,0 +1,7 @@
+#[gmp::test(crate = "not a path")]
+async fn spaces() {}
+
+#[gmp::test(crate = gmp)]
+async fn unquoted() {}
+
+fn main() {}

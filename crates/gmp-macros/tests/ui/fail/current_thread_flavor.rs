@@ -1,0 +1,2 @@
+#[gmp::main(flavor = "current_thread")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[gmp::main(procs = 0, flavor = "current_thread", colour = "blue")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[gmp::main(4)]
+async fn main() {}

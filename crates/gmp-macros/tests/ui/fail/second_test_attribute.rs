@@ -1,0 +1,5 @@
+#[gmp::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[gmp::test]
+fn plain() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[gmp::main(start_paused = true)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[gmp::main(flavor = "local")]
+async fn main() {}

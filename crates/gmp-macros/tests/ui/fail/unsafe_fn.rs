@@ -1,0 +1,2 @@
+#[gmp::main]
+async unsafe fn main() {}
