@@ -5,7 +5,8 @@
 //! of them alike.
 //!
 //! `cargo bench -p gmp-benches --bench sched` (options after `--`:
-//! `--procs 1,2,4`, `--reps 11`, `--only ping_pong`, `--runtimes gmp,tokio`,
+//! `--procs 1,2,4`, `--reps 11`, `--only ping_pong`, `--runtimes gmp,tokio`
+//! (add `gmp-nosysmon` to measure what sysmon costs),
 //! `--no-go`, `--no-memory`).
 //!
 //! Shapes (per-operation time; where a shape starts inside the runtime, the
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
-use gmp_benches::rt::{AsyncExecutor, Gmp, Runtime, Spawner, Tokio};
+use gmp_benches::rt::{AsyncExecutor, Gmp, GmpNoSysmon, Runtime, Spawner, Tokio};
 use gmp_benches::{median, rss_bytes, Table};
 
 const SPAWN_MANY: usize = 100_000;
@@ -256,6 +257,7 @@ fn shape<R: Runtime>(name: &str) -> Shape<R> {
 /// the machine then lands on every runtime alike.
 struct Rts {
     gmp: Option<Gmp>,
+    gmp_nosysmon: Option<GmpNoSysmon>,
     tokio: Option<Tokio>,
     async_executor: Option<AsyncExecutor>,
 }
@@ -269,6 +271,12 @@ impl Rts {
         };
         Rts {
             gmp: wanted(Gmp::NAME).then(|| Gmp::start(procs)),
+            // Only when asked for by name: it measures sysmon's cost.
+            gmp_nosysmon: opts
+                .runtimes
+                .as_ref()
+                .is_some_and(|rs| rs.iter().any(|r| r == GmpNoSysmon::NAME))
+                .then(|| GmpNoSysmon::start(procs)),
             tokio: wanted(Tokio::NAME).then(|| Tokio::start(procs)),
             async_executor: wanted(AsyncExecutor::NAME).then(|| AsyncExecutor::start(procs)),
         }
@@ -279,6 +287,9 @@ impl Rts {
         let mut out = Vec::new();
         if let Some(rt) = &self.gmp {
             out.push((Gmp::NAME, shape::<Gmp>(name)(rt)));
+        }
+        if let Some(rt) = &self.gmp_nosysmon {
+            out.push((GmpNoSysmon::NAME, shape::<GmpNoSysmon>(name)(rt)));
         }
         if let Some(rt) = &self.tokio {
             out.push((Tokio::NAME, shape::<Tokio>(name)(rt)));
@@ -395,7 +406,15 @@ fn main() {
         std::process::exit(0);
     }
     let opts = options();
-    let mut table = Table::new(&["gmp", "tokio", "async-executor", "Go"]);
+    let mut columns = vec!["gmp", "tokio", "async-executor", "Go"];
+    if opts
+        .runtimes
+        .as_ref()
+        .is_some_and(|rs| rs.iter().any(|r| r == GmpNoSysmon::NAME))
+    {
+        columns.insert(1, GmpNoSysmon::NAME);
+    }
+    let mut table = Table::new(&columns);
     run_all(&opts, &mut table);
     if opts.go {
         go_results(&opts, &mut table);

@@ -115,7 +115,7 @@ impl Table {
             let best_peer = self
                 .columns
                 .iter()
-                .filter(|c| c.as_str() != ours)
+                .filter(|c| !c.starts_with(ours))
                 .filter_map(|c| self.get(shape, *procs, c))
                 .min_by(|a, b| a.total_cmp(b));
             let reference = self.get(shape, *procs, reference);

@@ -69,6 +69,36 @@ impl Runtime for Gmp {
     }
 }
 
+/// gmp with sysmon turned off: the same scheduler without its monitor thread,
+/// to measure what sysmon costs.
+pub struct GmpNoSysmon(gmp_exec::Runtime);
+
+impl Runtime for GmpNoSysmon {
+    const NAME: &'static str = "gmp-nosysmon";
+
+    fn start(procs: usize) -> Self {
+        GmpNoSysmon(
+            gmp_exec::Runtime::builder()
+                .procs(procs)
+                .sysmon(false)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        drop(self.0.spawn(fut));
+    }
+
+    fn spawner(&self) -> Spawner {
+        Spawner::Gmp
+    }
+
+    fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(gmp_exec::yield_now())
+    }
+}
+
 /// tokio's multi-thread runtime.
 pub struct Tokio(tokio::runtime::Runtime);
 

@@ -16,9 +16,10 @@
 //!    without a thief looking at it.
 //! 3. **Long poll** (more than `retake_after`, 10 ms by default): the G is
 //!    marked for preemption — its cooperative budget runs out at its next gmp
-//!    leaf future — and, if anything else is waiting to run, the M loses its P
-//!    (Go's `handoffp`), so the rest of that P's queue runs on another M. The M
-//!    finishes its poll without a P and then takes one back (`exitsyscall`).
+//!    leaf future — and, if other Gs wait to run and no P is idle (so step 2
+//!    cannot help), the M loses its P (Go's `handoffp`), so the rest of that P's
+//!    queue runs on another M. The M finishes its poll without a P and then
+//!    takes one back (`exitsyscall`).
 //! 4. **Watchdog**: a poll longer than `watchdog_after` (100 ms by default) is
 //!    reported, once while it lasts and once with its total when it ends:
 //!    the G's id, spawn site, the M, how long.
@@ -268,9 +269,13 @@ impl Shared {
                     m.preempt.store(true, Relaxed);
                     acted = true;
                 }
+                // Retake only if other Gs wait and no idle P could run them: with
+                // an idle P, step 2's spinner takes the queued Gs, and the long
+                // poll keeps its P (and its local spawns and wakes).
                 let waiting =
                     p != NO_P && (!self.ps[p].stealer.is_empty() || !self.global.is_empty());
-                if waiting && barrier::available() {
+                let no_idle_p = self.idle.npidle.load(Relaxed) == 0;
+                if waiting && no_idle_p && barrier::available() {
                     acted |= self.retake(m, p, ticks);
                 }
             }
