@@ -48,6 +48,7 @@ mod context;
 mod coop;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod metrics;
 mod runtime;
 pub(crate) mod sched;
 mod sync;
@@ -58,6 +59,7 @@ use std::future::Future;
 use std::panic::Location;
 
 pub use context::EnterGuard;
+pub use metrics::{Metrics, PMetrics};
 pub use runtime::{Builder, Handle, Runtime, UnhandledPanic, MAXPROCS_ENV};
 pub use task::{AbortHandle, Id, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};

@@ -45,6 +45,7 @@ pub(crate) struct Config {
     pub(crate) sysmon: bool,
     pub(crate) retake_after: Option<Duration>,
     pub(crate) watchdog_after: Option<Duration>,
+    pub(crate) metrics: bool,
 }
 
 /// Builds a [`Runtime`] with custom settings.
@@ -70,6 +71,7 @@ pub struct Builder {
     sysmon: bool,
     retake_after: Option<Duration>,
     watchdog_after: Option<Duration>,
+    metrics: bool,
 }
 
 impl Default for Builder {
@@ -94,6 +96,7 @@ impl Builder {
             sysmon: true,
             retake_after: Some(Duration::from_millis(10)),
             watchdog_after: Some(Duration::from_millis(100)),
+            metrics: true,
         }
     }
 
@@ -180,6 +183,13 @@ impl Builder {
         self
     }
 
+    /// Whether to keep the counters behind [`Runtime::metrics`] (default: on;
+    /// each is a single-writer increment of about a cycle).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
@@ -224,6 +234,7 @@ impl Builder {
             sysmon: self.sysmon,
             retake_after: self.retake_after,
             watchdog_after: self.watchdog_after,
+            metrics: self.metrics,
         })
     }
 }
@@ -338,6 +349,13 @@ impl Runtime {
         self.handle.block_on(future)
     }
 
+    /// A snapshot of the runtime's counters: per-P queue depths, `runnext`
+    /// hits, steals, overflows, spawned and completed Gs, thread and sysmon
+    /// figures (see [`Metrics`](crate::Metrics)).
+    pub fn metrics(&self) -> crate::Metrics {
+        self.handle.metrics()
+    }
+
     /// Shuts down, waiting at most `timeout` for tasks that are inside a poll
     /// (a task that blocks its thread); those are cancelled when their poll
     /// returns. Returns false if it stopped waiting.
@@ -442,6 +460,11 @@ impl Handle {
     /// The number of Ps.
     pub fn procs(&self) -> usize {
         self.shared.procs()
+    }
+
+    /// See [`Runtime::metrics`].
+    pub fn metrics(&self) -> crate::Metrics {
+        self.shared.metrics()
     }
 }
 

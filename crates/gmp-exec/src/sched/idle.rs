@@ -10,6 +10,8 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
+use crate::metrics::MStats;
+
 use crate::sync::{fence, lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
 
 use super::barrier;
@@ -57,6 +59,8 @@ pub(crate) struct M {
     /// sysmon's preemption mark for the running G (Go's `gp.preempt`): the
     /// cooperative budget runs out at the G's next leaf future.
     pub(crate) preempt: AtomicBool,
+    pub(crate) stats: MStats,
+    pub(crate) born: Instant,
 }
 
 const EXIT: usize = 1;
@@ -86,6 +90,8 @@ impl M {
             revoked: AtomicUsize::new(NO_P),
             in_syscall: AtomicBool::new(false),
             preempt: AtomicBool::new(false),
+            stats: MStats::default(),
+            born: Instant::now(),
         }
     }
 
@@ -348,6 +354,13 @@ impl Shared {
                     shared.idle.nmspinning.fetch_sub(1, SeqCst);
                 }
             }
+            // Its counters live on in the runtime's totals.
+            let st = &shared.stats;
+            st.retired_completed.add(m.stats.completed.get());
+            st.retired_spinning_ns.add(m.stats.spinning_ns.get());
+            st.retired_parked_ns.add(m.stats.parked_ns.get());
+            st.retired_lifetime_ns
+                .add(m.born.elapsed().as_nanos() as u64);
             let mut set = lock(&shared.idle.set);
             set.allm.retain(|other| !Arc::ptr_eq(other, &m));
             set.allm_version += 1;
@@ -385,7 +398,12 @@ impl Shared {
             }
             set.midle.push(m.clone());
         }
-        match m.park() {
+        let parked = self.metrics_on().then(Instant::now);
+        let wake = m.park();
+        if let Some(parked) = parked {
+            m.stats.parked_ns.add(parked.elapsed().as_nanos() as u64);
+        }
+        match wake {
             Wake::P { p, spinning } => Some((p, spinning)),
             Wake::Exit => None,
         }
@@ -436,6 +454,12 @@ impl Shared {
             }
             None => false,
         }
+    }
+
+    /// (Ms alive, Ms parked, every live M) for metrics and diagnostics.
+    pub(crate) fn ms_snapshot(&self) -> (usize, usize, Vec<Arc<M>>) {
+        let set = lock(&self.idle.set);
+        (set.threads, set.midle.len(), set.allm.clone())
     }
 
     /// The live Ms, if they changed since `version` (sysmon's copy of `allm`).

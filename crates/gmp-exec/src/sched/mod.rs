@@ -82,7 +82,8 @@ use std::cell::UnsafeCell;
 use std::future::Future;
 use std::panic::Location;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{Acquire, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::time::Duration;
 
 use gmp_core::free::{GoidCache, GoidGen};
 use gmp_core::global::Global;
@@ -90,6 +91,7 @@ use gmp_core::runq::{self, Local, Stealer};
 use gmp_core::steal_order::StealOrder;
 
 use crate::blocking::BlockingPool;
+use crate::metrics::{Metrics, PMetrics, PStats, RuntimeStats};
 use crate::runtime::Config;
 use crate::sync::{fence, lock, Arc, AtomicBool, Mutex, Weak};
 use crate::task::alloc::PFree;
@@ -123,6 +125,7 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     pub(crate) blocking: Arc<BlockingPool>,
     pub(crate) sysmon: Sysmon,
+    pub(crate) stats: RuntimeStats,
     /// This `Shared`'s own `Arc`, to hand clones to new Ms.
     pub(crate) me: Weak<Shared>,
 }
@@ -131,6 +134,7 @@ pub(crate) struct Shared {
 pub(crate) struct P {
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) registry: Registry,
+    pub(crate) stats: PStats,
     core: UnsafeCell<PCore>,
 }
 
@@ -181,6 +185,7 @@ impl Shared {
                 P {
                     stealer,
                     registry: Registry::new(),
+                    stats: PStats::default(),
                     core: UnsafeCell::new(PCore {
                         runq: local,
                         goids: GoidCache::new(),
@@ -207,11 +212,18 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             blocking,
             sysmon: Sysmon::new(),
+            stats: RuntimeStats::default(),
         }))
     }
 
     pub(crate) fn procs(&self) -> usize {
         self.ps.len()
+    }
+
+    /// True if the runtime keeps its counters.
+    #[inline]
+    pub(crate) fn metrics_on(&self) -> bool {
+        self.config.metrics
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -275,6 +287,9 @@ impl Shared {
         let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
         let header = NonNull::from(notified.header());
         let index = lock(&self.remote_owner).register(&self.remote_registry, header);
+        if self.metrics_on() {
+            self.stats.remote_spawned.add(1);
+        }
         // SAFETY: the task is not published yet.
         unsafe {
             notified
@@ -322,6 +337,61 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// A snapshot of the counters (see `metrics.rs`).
+    pub(crate) fn metrics(&self) -> Metrics {
+        let st = &self.stats;
+        let ps: Vec<PMetrics> = self
+            .ps
+            .iter()
+            .map(|p| PMetrics::from_stats(&p.stats, p.stealer.len()))
+            .collect();
+        let (threads, idle_threads, ms) = self.ms_snapshot();
+        let mut completed = st.retired_completed.get() + st.other_completed.get();
+        let mut spinning_ns = st.retired_spinning_ns.get();
+        let mut parked_ns = st.retired_parked_ns.get();
+        let mut lifetime_ns = st.retired_lifetime_ns.get();
+        for m in &ms {
+            completed += m.stats.completed.get();
+            spinning_ns += m.stats.spinning_ns.get();
+            parked_ns += m.stats.parked_ns.get();
+            lifetime_ns += m.born.elapsed().as_nanos() as u64;
+        }
+        let spawned = st.remote_spawned.get() + ps.iter().map(|p| p.spawned).sum::<u64>();
+        let live = self
+            .ps
+            .iter()
+            .map(|p| &p.registry)
+            .chain(std::iter::once(&self.remote_registry))
+            .map(|r| r.count() as u64)
+            .sum();
+        Metrics {
+            procs: self.procs(),
+            global_queue_depth: self.global.len(),
+            spawned,
+            completed,
+            live,
+            threads,
+            idle_threads,
+            spinning_threads: self.idle.nmspinning.load(Relaxed),
+            idle_procs: self.idle.npidle.load(Relaxed),
+            spinning_time: Duration::from_nanos(spinning_ns),
+            parked_time: Duration::from_nanos(parked_ns),
+            running_time: Duration::from_nanos(lifetime_ns.saturating_sub(spinning_ns + parked_ns)),
+            retakes: st.retakes.get(),
+            syscall_retakes: st.syscall_retakes.get(),
+            preempt_marks: st.preempt_marks.get(),
+            sysmon_wakes: st.sysmon_wakes.get(),
+            watchdog_reports: st.watchdog_reports.get(),
+            handoffs: st.handoffs.get(),
+            netpoll_wakeups: st.netpoll_wakeups.get(),
+            timers_pending: 0,
+            blocking_completed: self.blocking.completed.load(Relaxed),
+            ps,
+        }
+    }
+}
+
 impl Schedule for Shared {
     fn schedule(&self, task: Notified) {
         let task = Worker::with_current(|w| match w {
@@ -349,7 +419,20 @@ impl Schedule for Shared {
             return 0;
         }
         let (registry, index) = self.registry(code);
-        usize::from(registry.forget(index, task))
+        let refs = usize::from(registry.forget(index, task));
+        if self.metrics_on() {
+            let counted = Worker::with_current(|w| match w {
+                Some(w) if w.is_m_of(self) => {
+                    w.count_completed();
+                    true
+                }
+                _ => false,
+            });
+            if !counted {
+                self.stats.other_completed.add(1);
+            }
+        }
+        refs
     }
 
     fn unhandled_panic(&self) {

@@ -247,8 +247,9 @@ impl Shared {
             if view.syscall_looks >= 2 && p != NO_P {
                 let quiet = self.ps[p].stealer.is_empty()
                     && self.idle.nmspinning.load(Relaxed) + self.idle.npidle.load(Relaxed) > 0;
-                if !quiet || held >= SYSCALL_FORCE {
-                    acted |= self.retake(m, p, ticks);
+                if (!quiet || held >= SYSCALL_FORCE) && self.retake(m, p, ticks) {
+                    self.stats.syscall_retakes.add(1);
+                    acted = true;
                 }
             }
         } else {
@@ -258,8 +259,12 @@ impl Shared {
         // 2. Queued work behind a running poll: get a thief looking.
         if view.looks >= 2 && p != NO_P && !self.ps[p].stealer.is_empty() {
             let before = self.idle.nmspinning.load(Relaxed);
+            let idle = self.idle.npidle.load(Relaxed);
             self.wake_p();
-            acted |= before == 0 && self.idle.npidle.load(Relaxed) > 0;
+            if before == 0 && idle > 0 {
+                self.stats.sysmon_wakes.add(1);
+                acted = true;
+            }
         }
 
         // 3. Long poll: preemption mark, and a retake if anything waits.
@@ -267,6 +272,7 @@ impl Shared {
             if held >= limit {
                 if !m.preempt.load(Relaxed) {
                     m.preempt.store(true, Relaxed);
+                    self.stats.preempt_marks.add(1);
                     acted = true;
                 }
                 // Retake only if other Gs wait and no idle P could run them: with
@@ -275,8 +281,9 @@ impl Shared {
                 let waiting =
                     p != NO_P && (!self.ps[p].stealer.is_empty() || !self.global.is_empty());
                 let no_idle_p = self.idle.npidle.load(Relaxed) == 0;
-                if waiting && no_idle_p && barrier::available() {
-                    acted |= self.retake(m, p, ticks);
+                if waiting && no_idle_p && barrier::available() && self.retake(m, p, ticks) {
+                    self.stats.retakes.add(1);
+                    acted = true;
                 }
             }
         }
@@ -285,6 +292,7 @@ impl Shared {
         if let Some(limit) = self.config.watchdog_after {
             if held >= limit && !view.reported {
                 view.reported = true;
+                self.stats.watchdog_reports.add(1);
                 view.loc = m.cur_loc.load(Relaxed);
                 reports.report(now, || {
                     format!(
@@ -346,6 +354,7 @@ impl Shared {
     /// it or the global queue has work; as a spinning M if nobody else is
     /// spinning or idle; otherwise it goes on the idle list.
     pub(crate) fn handoff_p(&self, p: usize) {
+        self.stats.handoffs.add(1);
         if !self.ps[p].stealer.is_empty() || !self.global.is_empty() {
             self.start_m(Some(p), false);
             return;

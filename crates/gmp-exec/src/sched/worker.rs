@@ -8,11 +8,13 @@ use std::hash::{BuildHasher, Hasher};
 use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
+use std::time::Instant;
 
 use gmp_core::runq::{Pushed, StealRunnext};
 use gmp_core::steal_order::FastRand;
 
 use crate::coop;
+use crate::metrics::PStats;
 use crate::sync::Arc;
 use crate::task::alloc::PFree;
 use crate::task::{self, JoinHandle, Notified};
@@ -36,6 +38,8 @@ pub(crate) struct Worker {
     rand: Cell<FastRand>,
     /// Polls started (mirrored into `m.ticks` for sysmon).
     ticks: Cell<u64>,
+    /// When this M started spinning (for the spinning-time metric).
+    spin_start: Cell<Option<Instant>>,
 }
 
 /// Exclusive access to the state of the P an M holds, for one scheduler
@@ -82,8 +86,12 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         spinning: Cell::new(spinning),
         rand: Cell::new(FastRand::new(seed ^ m.id as u64)),
         ticks: Cell::new(0),
+        spin_start: Cell::new(None),
     };
     worker.wire(p);
+    if spinning && shared.metrics_on() {
+        worker.spin_start.set(Some(Instant::now()));
+    }
     struct Current;
     impl Drop for Current {
         fn drop(&mut self) {
@@ -187,6 +195,11 @@ impl Worker {
         })
     }
 
+    /// Counts a G this M completed.
+    pub(crate) fn count_completed(&self) {
+        self.m.stats.completed.add(1);
+    }
+
     /// sysmon's preemption mark for the G this M runs.
     pub(crate) fn m_preempt(&self) -> &crate::sync::AtomicBool {
         &self.m.preempt
@@ -243,7 +256,7 @@ impl Worker {
         self.m.acknowledge_revoked();
         self.p.set(None);
         self.old_p.set(Some(p));
-        if self.spinning.replace(false) {
+        if self.stop_spinning() {
             self.shared.idle.nmspinning.fetch_sub(1, SeqCst);
         }
     }
@@ -313,6 +326,10 @@ impl Worker {
         unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
         let pushed = core.runq.push_next(notified, &shared.global);
         drop(core);
+        if let Some(stats) = self.stats(p) {
+            stats.spawned.add(1);
+            stats.count_push(pushed);
+        }
         if pushed != Pushed::Runnext {
             shared.wake_p();
         }
@@ -332,6 +349,9 @@ impl Worker {
             core.runq.push_back(task, &shared.global)
         };
         drop(core);
+        if let Some(stats) = self.p.get().and_then(|p| self.stats(p)) {
+            stats.count_push(pushed);
+        }
         if pushed != Pushed::Runnext {
             shared.wake_p();
         }
@@ -350,7 +370,7 @@ impl Worker {
                 match self.shared.stop_m(&self.m) {
                     Some((p, spinning)) => {
                         self.wire(p);
-                        self.spinning.set(spinning);
+                        self.resume_spinning(spinning);
                     }
                     None => return,
                 }
@@ -358,7 +378,8 @@ impl Worker {
             let Some(mut core) = self.core() else {
                 continue;
             };
-            let next = self.local_next(&mut core);
+            let p = self.p.get().expect("core() implies a P");
+            let next = self.local_next(&mut core, p);
             drop(core);
             let task = match next {
                 Some(task) => task,
@@ -377,31 +398,55 @@ impl Worker {
     /// The first half of Go's `schedule`: one tick in 61 the global queue, then
     /// `runnext`, then the ring.
     #[inline]
-    fn local_next(&self, core: &mut PCore) -> Option<Notified> {
+    fn local_next(&self, core: &mut PCore, p: usize) -> Option<Notified> {
         let shared = &*self.shared;
+        let stats = self.stats(p);
         core.tick = core.tick.wrapping_add(1);
         if core.tick % GLOBAL_QUEUE_INTERVAL == 0 && !shared.global.is_empty() {
-            if let Some((task, _)) = shared.global.grab_into(&mut core.runq, shared.procs(), 1) {
+            if let Some((task, n)) = shared.global.grab_into(&mut core.runq, shared.procs(), 1) {
                 core.runnext_streak = 0;
+                if let Some(s) = stats {
+                    s.grabbed.add(n as u64);
+                    s.polls.add(1);
+                }
                 return Some(task);
             }
         }
-        match core.runq.pop()? {
+        let task = match core.runq.pop()? {
             (task, true) => {
                 core.runnext_streak += 1;
                 if core.runnext_streak <= RUNNEXT_STREAK_MAX {
-                    return Some(task);
+                    if let Some(s) = stats {
+                        s.runnext_hits.add(1);
+                    }
+                    task
+                } else {
+                    // The streak has run long enough: the ring's head goes first.
+                    core.runnext_streak = 0;
+                    let pushed = core.runq.push_back(task, &shared.global);
+                    if let (Some(s), Pushed::Overflow(n)) = (stats, pushed) {
+                        s.overflows.add(1);
+                        s.overflowed.add(n as u64);
+                    }
+                    core.runq.pop()?.0
                 }
-                // The streak has run long enough: the ring's head goes first.
-                core.runnext_streak = 0;
-                core.runq.push_back(task, &shared.global);
-                core.runq.pop().map(|(task, _)| task)
             }
             (task, false) => {
                 core.runnext_streak = 0;
-                Some(task)
+                task
             }
+        };
+        if let Some(s) = stats {
+            s.polls.add(1);
         }
+        Some(task)
+    }
+
+    /// This P's counters, unless metrics are off. Written only by the M that
+    /// holds P `p`, right after its P-state access.
+    #[inline]
+    fn stats(&self, p: usize) -> Option<&PStats> {
+        self.shared.metrics_on().then(|| &self.shared.ps[p].stats)
     }
 
     /// Go's `execute`: runs the G on this M.
@@ -429,9 +474,38 @@ impl Worker {
     /// Go's `resetspinning`: this M found work; if it was the last spinner,
     /// another one takes over the search.
     fn reset_spinning(&self) {
-        self.spinning.set(false);
+        self.stop_spinning();
         self.shared.idle.nmspinning.fetch_sub(1, SeqCst);
         self.shared.wake_p();
+    }
+
+    /// Becomes a spinning M (counted in `nmspinning`).
+    fn start_spinning(&self) {
+        self.spinning.set(true);
+        self.shared.idle.nmspinning.fetch_add(1, SeqCst);
+        if self.shared.metrics_on() {
+            self.spin_start.set(Some(Instant::now()));
+        }
+    }
+
+    /// Takes on the spinning state a P was handed over with (already counted
+    /// in `nmspinning` by whoever handed it).
+    fn resume_spinning(&self, spinning: bool) {
+        self.spinning.set(spinning);
+        if spinning && self.shared.metrics_on() {
+            self.spin_start.set(Some(Instant::now()));
+        }
+    }
+
+    /// Stops spinning (the caller fixes `nmspinning`); returns whether it was.
+    fn stop_spinning(&self) -> bool {
+        if let Some(start) = self.spin_start.take() {
+            self.m
+                .stats
+                .spinning_ns
+                .add(start.elapsed().as_nanos() as u64);
+        }
+        self.spinning.replace(false)
     }
 
     /// Go's `findrunnable`: local queue, global share, steal, then give up the P
@@ -447,10 +521,21 @@ impl Worker {
             let me = self.p.get()?;
             {
                 let mut core = self.core()?;
-                if let Some((task, _)) = core.runq.pop() {
+                let stats = self.stats(me);
+                if let Some((task, inherit)) = core.runq.pop() {
+                    if let Some(s) = stats {
+                        s.polls.add(1);
+                        if inherit {
+                            s.runnext_hits.add(1);
+                        }
+                    }
                     return Some(task);
                 }
-                if let Some((task, _)) = shared.global.grab_into(&mut core.runq, procs, 0) {
+                if let Some((task, n)) = shared.global.grab_into(&mut core.runq, procs, 0) {
+                    if let Some(s) = stats {
+                        s.grabbed.add(n as u64);
+                        s.polls.add(1);
+                    }
                     return Some(task);
                 }
             }
@@ -462,12 +547,12 @@ impl Worker {
 
             // Give up the P (Go's `releasep` + `pidleput`), stop spinning, look
             // once more, park: `give_up_p`.
-            let was_spinning = self.spinning.replace(false);
+            let was_spinning = self.stop_spinning();
             self.p.set(None);
             let owned = self.m.unwire(me);
             let (p, spinning) = shared.give_up_p(&self.m, owned.then_some(me), was_spinning)?;
             self.wire(p);
-            self.spinning.set(spinning);
+            self.resume_spinning(spinning);
         }
     }
 
@@ -487,8 +572,7 @@ impl Worker {
                 // Enough Ms are searching already.
                 return None;
             }
-            self.spinning.set(true);
-            shared.idle.nmspinning.fetch_add(1, SeqCst);
+            self.start_spinning();
         }
         for pass in 0..4 {
             let runnext = if pass == 3 {
@@ -508,7 +592,12 @@ impl Worker {
                     .stealer
                     .steal_into(&mut core.runq, runnext);
                 drop(core);
-                if let Some((task, _moved)) = stolen {
+                if let Some((task, moved)) = stolen {
+                    if let Some(s) = self.stats(me) {
+                        s.steals.add(1);
+                        s.stolen_in.add(moved as u64);
+                        s.polls.add(1);
+                    }
                     return Some(task);
                 }
             }

@@ -325,6 +325,9 @@ where
         let _ = cell.set_stage(Stage::Consumed);
         let _ = cell.set_stage(Stage::Finished(output));
     }
+    // Leave the registry (and be counted) before COMPLETE is published, so that
+    // whoever sees the task complete also sees it gone from the live set.
+    let registry_refs = cell.scheduler().release(&cell.header);
     let prev = cell.header.state.transition_to_complete();
     if !prev.is_join_interested() {
         // Nobody will read the output: rule 1 makes it ours to drop.
@@ -340,8 +343,7 @@ where
             }
         });
     }
-    let refs = 1 + cell.scheduler().release(&cell.header);
-    if cell.header.state.ref_dec_n(refs) {
+    if cell.header.state.ref_dec_n(1 + registry_refs) {
         // SAFETY: those were the last references.
         unsafe { dealloc::<F, S>(NonNull::from(&cell.header)) }
     }

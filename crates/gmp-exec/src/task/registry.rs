@@ -156,6 +156,15 @@ fn new_chunk(len: usize) -> *mut Slot {
     Box::into_raw(slots).cast::<Slot>()
 }
 
+impl Registry {
+    /// Registered tasks right now (a racy count, for metrics).
+    pub(crate) fn count(&self) -> usize {
+        (0..self.allocated.load(Acquire))
+            .filter(|&i| !self.slot(i).load(Relaxed).is_null())
+            .count()
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         for (chunk, ptr) in self.chunks.iter_mut().enumerate() {
