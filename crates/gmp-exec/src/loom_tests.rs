@@ -272,15 +272,73 @@ fn run_model_m(
                 None => return,
             },
         };
+        m.wire(p);
         if let Some(task) = shared.global.pop() {
             taken.fetch_add(1, SeqCst);
             drop(task);
             shared.wake_all_for_exit();
             return;
         }
-        match shared.give_up_p(m, p, spinning) {
+        let owned = m.unwire(p);
+        match shared.give_up_p(m, owned.then_some(p), spinning) {
             Some(h) => holding = Some(h),
             None => return,
         }
     }
+}
+
+/// The retake protocol (barrier.rs): an M that touches its P's state while
+/// sysmon takes the P never overlaps the new owner's access. The P's state is a
+/// loom cell, so an overlap fails as a data race.
+#[test]
+fn loom_retake_never_overlaps_the_ms_own_access() {
+    use crate::sched::idle::NO_P;
+    use crate::sync::UnsafeCell;
+
+    loom::model(|| {
+        let m = Arc::new(M::new(0));
+        m.wire(0);
+        let state = Arc::new(UnsafeCell::new(0u32));
+
+        let sysmon = {
+            let (m, state) = (m.clone(), state.clone());
+            thread::spawn(move || {
+                // The retake, as `Shared::retake` does it.
+                {
+                    let _held = m.p_lock.lock().unwrap();
+                    if m.p.load(SeqCst) != 0 {
+                        return false;
+                    }
+                    m.p.store(NO_P, SeqCst);
+                    m.revoked.store(0, SeqCst);
+                    assert!(crate::sched::barrier::heavy());
+                    while m.in_core.load(SeqCst) {
+                        thread::yield_now();
+                    }
+                }
+                // The P's next owner touches its state.
+                // SAFETY: the protocol under test is what makes this exclusive.
+                state.with_mut(|s| unsafe { *s += 1 });
+                true
+            })
+        };
+        // The M: two accesses to its P's state, as spawns inside a poll would.
+        let mut mine = 0;
+        for _ in 0..2 {
+            if m.enter_core(0) {
+                // SAFETY: as above.
+                state.with_mut(|s| unsafe { *s += 1 });
+                mine += 1;
+                m.leave_core();
+            } else {
+                m.acknowledge_revoked();
+                break;
+            }
+        }
+        let retook = sysmon.join().unwrap();
+        assert!(retook);
+        // SAFETY: both threads are done.
+        let total = state.with(|s| unsafe { *s });
+        assert_eq!(total, mine + 1);
+    });
 }

@@ -26,7 +26,9 @@
 //! its P up itself. Under loom both sides are `SeqCst` fences, the symmetric
 //! form of the same argument, which loom can check.
 
-use std::sync::atomic::{compiler_fence, Ordering::SeqCst};
+#[cfg(not(loom))]
+use std::sync::atomic::compiler_fence;
+use std::sync::atomic::Ordering::SeqCst;
 
 /// The M side: orders the store before it and the load after it against a
 /// concurrent [`heavy`] barrier.
