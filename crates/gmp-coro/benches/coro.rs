@@ -27,6 +27,15 @@ fn rss_bytes() -> usize {
     pages * page_size()
 }
 
+/// The kernel memory holding this process's page tables (`VmPTE`), which RSS
+/// does not count.
+fn page_table_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmPTE:")).unwrap();
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
 /// Best of `rounds` timings of `f`, which performs `n` operations.
 fn best(rounds: usize, n: usize, mut f: impl FnMut()) -> f64 {
     (0..rounds)
@@ -172,8 +181,13 @@ fn parked() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    parked_n(n);
+}
+
+fn parked_n(n: usize) {
     let mut cos = Vec::with_capacity(n);
     let rss0 = rss_bytes();
+    let pte0 = page_table_bytes();
     let t = Instant::now();
     for i in 0..n {
         let mut co = Coroutine::new(DEFAULT_STACK_SIZE, move || {
@@ -188,6 +202,7 @@ fn parked() {
     }
     let create = per_op(t.elapsed(), n);
     let per = (rss_bytes() - rss0) as f64 / n as f64;
+    let pte = (page_table_bytes() - pte0) as f64 / n as f64;
     row(
         &format!("parked coroutines: {n}, created + first resume"),
         create,
@@ -196,6 +211,11 @@ fn parked() {
     row(
         "RSS per parked coroutine (stack pages + handle)",
         per,
+        "bytes",
+    );
+    row(
+        "  + page tables per parked coroutine (VmPTE, not in RSS)",
+        pte,
         "bytes",
     );
     let t = Instant::now();
@@ -208,11 +228,10 @@ fn parked() {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` runs it once, small.
-    let quick = std::env::args().any(|a| a == "--test");
-    if quick {
-        std::env::set_var("GMP_CORO_BENCH_PARKED", "1000");
-        parked();
+    // `cargo bench` passes `--bench`; without it (`cargo test --benches`) run
+    // one small section as a smoke test.
+    if !std::env::args().any(|a| a == "--bench") {
+        parked_n(1000);
         return;
     }
     // Any other argument that is not a flag picks sections by name.

@@ -203,6 +203,9 @@ impl<R: fmt::Debug> fmt::Debug for Resumed<R> {
 /// `G <id> overflowed its <size>-byte stack` on stderr and `SIGABRT`, where
 /// `<id>` is [`id`](Coroutine::id). Call [`on_m_stack`] for deep work.
 pub struct Coroutine<R> {
+    // Invariants: `yielder` is null or points into this coroutine's own stack;
+    // it is dereferenced only through `CURRENT` while the coroutine runs, which
+    // `resume` and `drop` allow only on the thread whose token is `owner`.
     /// `None` once finished (the stack is back in the pool).
     inner: Option<Inner<R>>,
     /// The coroutine's yielder (on its stack); null until first resumed.
@@ -257,15 +260,30 @@ impl<R: Send + 'static> Coroutine<R> {
     /// taken from the pool. Nothing runs until the first
     /// [`resume`](Coroutine::resume).
     ///
+    /// The closure itself is moved onto the new stack (and copied again when
+    /// it starts), so what it captures must fit in a quarter of the stack; box
+    /// large captures.
+    ///
     /// # Errors
     ///
     /// As [`Stack::new`]: `InvalidInput` for a size that is not a multiple of
     /// the page size in `MIN_STACK_SIZE..=MAX_STACK_SIZE`, or the OS error when
-    /// no stack can be mapped.
+    /// no stack can be mapped. `InvalidInput` too for a closure larger than a
+    /// quarter of the stack.
     pub fn new<F>(stack_size: usize, f: F) -> io::Result<Coroutine<R>>
     where
         F: FnOnce() -> R + Send + 'static,
     {
+        let captured = std::mem::size_of::<F>();
+        if captured > stack_size / 4 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a coroutine's closure captures {captured} bytes, more than a quarter of \
+                     its {stack_size}-byte stack; box the large captures"
+                ),
+            ));
+        }
         let stack = Stack::new(stack_size)?;
         let inner =
             corosensei::Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {

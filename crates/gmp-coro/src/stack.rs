@@ -45,10 +45,13 @@
 //! variable [`GUARD_ENV`] to `mprotect` forces the fallback (tests use it to check
 //! that path on new kernels).
 //!
-//! Slabs are mapped `MAP_NORESERVE` (a million 64 KiB stacks are 68 GiB of
-//! address space, which the kernel's overcommit heuristic would refuse to
-//! reserve) and `MAP_STACK` with `MADV_NOHUGEPAGE`, so that a transparent huge
-//! page never turns a one-page stack into a 2 MiB one. Slabs are never unmapped:
+//! Slabs are mapped `MAP_NORESERVE`: their address space is a reservation, not
+//! a promise of memory, and is not charged as committed (under strict overcommit,
+//! `vm.overcommit_memory = 2`, the kernel charges it anyway, and a million 64 KiB
+//! stacks need 68 GiB of commit limit). They are mapped `MAP_STACK` with
+//! `MADV_NOHUGEPAGE`, so that a transparent huge page never turns a one-page
+//! stack into a 2 MiB one. Adjacent slabs with the same flags may even merge into
+//! one mapping: here, a million stacks added three. Slabs are never unmapped:
 //! their stacks live on in the pool, and the [overflow table](crate::overflow)
 //! that maps a fault address to its stack is append-only because of it.
 //!

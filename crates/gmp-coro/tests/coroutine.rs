@@ -219,6 +219,18 @@ fn a_coroutine_created_with_a_bad_stack_size_is_an_invalid_input_error() {
 }
 
 #[test]
+fn a_closure_too_large_for_its_stack_is_an_invalid_input_error() {
+    let big = [1u8; DEFAULT_STACK_SIZE / 2];
+    let err = Coroutine::new(DEFAULT_STACK_SIZE, move || big[0]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("box the large captures"), "{err}");
+    // Boxed, the same data is fine.
+    let boxed = Box::new([1u8; DEFAULT_STACK_SIZE / 2]);
+    let mut co = Coroutine::new(DEFAULT_STACK_SIZE, move || boxed[0]).unwrap();
+    assert!(matches!(co.resume(), Resumed::Finished(1)));
+}
+
+#[test]
 fn a_panic_with_a_full_backtrace_fits_in_a_minimum_size_stack() {
     if support::is_child("a_panic_with_a_full_backtrace_fits_in_a_minimum_size_stack") {
         let mut co = Coroutine::new(MIN_STACK_SIZE, || {
