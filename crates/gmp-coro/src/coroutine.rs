@@ -1,0 +1,467 @@
+//! A safe coroutine on a pooled stack: the body of a stackful G.
+//!
+//! [`Coroutine`] wraps corosensei's coroutine (the context switch: a few
+//! instructions that save the callee-saved registers and swap stack pointers,
+//! Go's `gogo`/`mcall`) with the rules the scheduler needs:
+//!
+//! 1. **Input and output.** A coroutine runs an `FnOnce() -> R`. Each
+//!    [`resume`](Coroutine::resume) returns [`Resumed`]: `Suspended` when the
+//!    body called [`suspend`], `Finished(R)` when it returned, `Panicked(payload)`
+//!    when it panicked. The panic is caught at the root of the coroutine's stack
+//!    and handed over as a value; it never unwinds across the context switch.
+//! 2. **`Send` until started, then pinned to its thread.** A new coroutine's
+//!    stack holds only the closure, which is `Send`, so the coroutine can be
+//!    moved anywhere (the scheduler steals unstarted Gs freely). Once it has run,
+//!    its frames may hold anything: an `Rc`, a `MutexGuard`, and, invisibly, the
+//!    address of a thread-local, which compiled code may keep in a register or a
+//!    spill slot across a call. Resuming it on another thread would make that
+//!    address point at the wrong thread's variable. So the first `resume`
+//!    records the thread, and a `resume` on another thread panics. The
+//!    `Coroutine` value itself may still travel (it is `Send`); only running its
+//!    stack is tied to the thread. Go has no such rule because its compiler
+//!    never caches a thread-local address across a call.
+//! 3. **Free functions inside.** The body does not get a handle: [`suspend`],
+//!    [`is_in_coroutine`], [`current_id`] and [`on_m_stack`] find the running
+//!    coroutine through a thread-local set around each resume, as Go finds the
+//!    running G through `getg()`.
+//! 4. **Drop unwinds.** Dropping a suspended coroutine resumes it one last time
+//!    with a forced unwind, so every frame's locals are dropped exactly once,
+//!    then returns the stack to the pool. A coroutine that finishes gives its
+//!    stack back at once, without waiting for the `Coroutine` to be dropped.
+//!
+//! | Go | here |
+//! | --- | --- |
+//! | `newproc` (a G with a stack from `gfget`) | [`Coroutine::new`] |
+//! | `execute` → `gogo` | [`Coroutine::resume`] |
+//! | `gopark` → `mcall(park_m)` | [`suspend`] |
+//! | `systemstack(fn)` (run on g0's stack) | [`on_m_stack`] |
+//! | `getg().goid` | [`current_id`] |
+//! | `goexit0` → `gfput` | finishing, or dropping the coroutine |
+//!
+//! # The thread-local protocol
+//!
+//! `CURRENT` holds the [`Yielder`] of the coroutine running on this thread, or
+//! null. Its invariant: *when non-null, it points at the yielder of the
+//! coroutine whose stack the thread is executing on.* `resume` saves the old
+//! value, sets the coroutine's yielder (null on the first resume: the root sets
+//! it, as the yielder lives on the coroutine's own stack), and on the way back
+//! stores what the coroutine left there and restores the old value, so nested
+//! coroutines (a coroutine resuming another) keep it right. [`on_m_stack`] clears
+//! it while its closure runs on the resumer's stack.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+
+use corosensei::{CoroutineResult, Yielder};
+
+use crate::overflow::{self, CURRENT_ID};
+use crate::stack::Stack;
+
+/// What a coroutine's root returns: its value, or the payload of its panic.
+type Outcome<R> = Result<R, Box<dyn Any + Send>>;
+
+type Inner<R> = corosensei::Coroutine<(), (), Outcome<R>, Stack>;
+
+thread_local! {
+    /// The running coroutine's yielder, or null. See the module docs.
+    static CURRENT: Cell<*const Yielder<(), ()>> = const { Cell::new(ptr::null()) };
+
+    /// This thread's token for the affinity check, 0 until the thread first
+    /// resumes a coroutine.
+    static THREAD_TOKEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The source of thread tokens; 0 is never handed out.
+static NEXT_THREAD_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// The calling thread's token, assigning one (and preparing the thread for
+/// coroutines) on first use. `ThreadId` would do, but `thread::current()`
+/// costs a reference count; this is one TLS load.
+#[inline]
+fn thread_token() -> u64 {
+    match THREAD_TOKEN.with(Cell::get) {
+        0 => first_resume_on_thread(),
+        token => token,
+    }
+}
+
+#[cold]
+fn first_resume_on_thread() -> u64 {
+    if let Err(err) = overflow::prepare_thread() {
+        panic!("gmp-coro: cannot run coroutines on this thread: {err}");
+    }
+    let token = NEXT_THREAD_TOKEN.fetch_add(1, Relaxed);
+    THREAD_TOKEN.with(|t| t.set(token));
+    token
+}
+
+/// What a [`resume`](Coroutine::resume) came back with.
+#[must_use = "a finished coroutine's value or panic is in the result"]
+pub enum Resumed<R> {
+    /// The coroutine called [`suspend`]; resume it again later.
+    Suspended,
+    /// The coroutine returned this value. It is finished.
+    Finished(R),
+    /// The coroutine panicked; this is the payload, as
+    /// [`std::panic::catch_unwind`] gives it. It is finished.
+    Panicked(Box<dyn Any + Send>),
+}
+
+impl<R> Resumed<R> {
+    /// Whether the coroutine suspended (and so can be resumed again).
+    pub fn is_suspended(&self) -> bool {
+        matches!(self, Resumed::Suspended)
+    }
+}
+
+impl<R: fmt::Debug> fmt::Debug for Resumed<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resumed::Suspended => f.write_str("Suspended"),
+            Resumed::Finished(value) => f.debug_tuple("Finished").field(value).finish(),
+            Resumed::Panicked(_) => f.write_str("Panicked(..)"),
+        }
+    }
+}
+
+/// A stackful coroutine: a closure running on its own guarded, pooled stack,
+/// able to [`suspend`] from any depth.
+///
+/// ```
+/// use gmp_coro::{suspend, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+///
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || {
+///     let mut sum = 0;
+///     for i in 1..=3 {
+///         sum += i;
+///         suspend(); // back to the resumer, from any depth
+///     }
+///     sum
+/// })
+/// .unwrap();
+/// let mut suspends = 0;
+/// let sum = loop {
+///     match co.resume() {
+///         Resumed::Suspended => suspends += 1,
+///         Resumed::Finished(sum) => break sum,
+///         Resumed::Panicked(_) => unreachable!(),
+///     }
+/// };
+/// assert_eq!((suspends, sum), (3, 6));
+/// ```
+///
+/// # Threads
+///
+/// A `Coroutine` is `Send`, and until it is first resumed it may run on any
+/// thread. **The first [`resume`](Coroutine::resume) ties it to that thread**:
+/// resuming it on another thread panics, because its frames may hold the
+/// addresses of that thread's thread-locals (Rust may keep them across calls),
+/// and running them elsewhere would be undefined behaviour. A started coroutine
+/// dropped on another thread cannot be unwound there either; it is leaked (its
+/// locals are never dropped and its stack never returns to the pool), which is
+/// safe but should not happen in a correct scheduler.
+///
+/// The closure must be `Send`:
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let rc = Rc::new(1);
+/// let co = gmp_coro::Coroutine::new(gmp_coro::DEFAULT_STACK_SIZE, move || *rc + 1);
+/// ```
+///
+/// and the coroutine is `Send` whatever its body does once running:
+///
+/// ```
+/// fn assert_send<T: Send>(_: &T) {}
+/// let co = gmp_coro::Coroutine::new(gmp_coro::DEFAULT_STACK_SIZE, || {
+///     let local = std::rc::Rc::new(5); // not Send, but lives on the stack
+///     gmp_coro::suspend();
+///     *local
+/// })
+/// .unwrap();
+/// assert_send(&co);
+/// let co = std::thread::spawn(move || co).join().unwrap(); // moves, unstarted
+/// drop(co);
+/// ```
+///
+/// # Dropping
+///
+/// Dropping a coroutine that has not started drops its closure; dropping a
+/// suspended one unwinds its stack (each frame's locals are dropped once, and a
+/// `Drop` impl that runs then may even call [`suspend`], which unwinds again);
+/// either way the stack goes back to the pool.
+///
+/// # Stack overflow
+///
+/// Running past the stack's end hits its guard page and kills the process with
+/// `G <id> overflowed its <size>-byte stack` on stderr and `SIGABRT`, where
+/// `<id>` is [`id`](Coroutine::id). Call [`on_m_stack`] for deep work.
+pub struct Coroutine<R> {
+    // Invariants: `yielder` is null or points into this coroutine's own stack;
+    // it is dereferenced only through `CURRENT` while the coroutine runs, which
+    // `resume` and `drop` allow only on the thread whose token is `owner`.
+    /// `None` once finished (the stack is back in the pool).
+    inner: Option<Inner<R>>,
+    /// The coroutine's yielder (on its stack); null until first resumed.
+    yielder: *const Yielder<(), ()>,
+    /// The token of the thread that first resumed it; 0 while unstarted.
+    owner: u64,
+    id: u64,
+    stack_size: usize,
+}
+
+// SAFETY: before the first resume, the stack holds only the closure, which is
+// `Send`, so the coroutine may move to and start on any thread. After it,
+// everything that touches the stack or dereferences `yielder` (resume, drop)
+// checks that it runs on the owner thread (rule 2 in the module docs); on any
+// other thread drop leaks instead. The value `R` and a panic payload are `Send`.
+unsafe impl<R: Send> Send for Coroutine<R> {}
+
+/// Sets the thread's current coroutine for the duration of a resume (or of a
+/// drop's forced unwind) and puts everything back on the way out, even if
+/// the resume unwinds.
+struct Enter<'a> {
+    yielder: &'a mut *const Yielder<(), ()>,
+    prev_yielder: *const Yielder<(), ()>,
+    prev_id: u64,
+}
+
+impl<'a> Enter<'a> {
+    #[inline]
+    fn new(yielder: &'a mut *const Yielder<(), ()>, id: u64) -> Enter<'a> {
+        let prev_yielder = CURRENT.with(|c| c.replace(*yielder));
+        let prev_id = CURRENT_ID.with(|c| c.replace(id));
+        Enter {
+            yielder,
+            prev_yielder,
+            prev_id,
+        }
+    }
+}
+
+impl Drop for Enter<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // What the coroutine left in CURRENT is its yielder (set by its root on
+        // the first resume); keep it for the next resume.
+        *self.yielder = CURRENT.with(|c| c.replace(self.prev_yielder));
+        CURRENT_ID.with(|c| c.set(self.prev_id));
+    }
+}
+
+impl<R: Send + 'static> Coroutine<R> {
+    /// Creates a coroutine that will run `f` on a stack of `stack_size` bytes
+    /// taken from the pool. Nothing runs until the first
+    /// [`resume`](Coroutine::resume).
+    ///
+    /// The closure itself is moved onto the new stack (and copied again when
+    /// it starts), so what it captures must fit in a quarter of the stack; box
+    /// large captures.
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::new`]: `InvalidInput` for a size that is not a multiple of
+    /// the page size in `MIN_STACK_SIZE..=MAX_STACK_SIZE`, or the OS error when
+    /// no stack can be mapped. `InvalidInput` too for a closure larger than a
+    /// quarter of the stack.
+    pub fn new<F>(stack_size: usize, f: F) -> io::Result<Coroutine<R>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+    {
+        let captured = std::mem::size_of::<F>();
+        if captured > stack_size / 4 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a coroutine's closure captures {captured} bytes, more than a quarter of \
+                     its {stack_size}-byte stack; box the large captures"
+                ),
+            ));
+        }
+        let stack = Stack::new(stack_size)?;
+        let inner =
+            corosensei::Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
+                // The first resume left CURRENT null; the yielder lives here, on
+                // this stack, for as long as the root runs.
+                CURRENT.with(|c| c.set(yielder));
+                panic::catch_unwind(AssertUnwindSafe(f))
+            });
+        Ok(Coroutine {
+            inner: Some(inner),
+            yielder: ptr::null(),
+            owner: 0,
+            id: 0,
+            stack_size,
+        })
+    }
+}
+
+impl<R> Coroutine<R> {
+    /// Runs the coroutine until it suspends, returns or panics.
+    ///
+    /// # Panics
+    ///
+    /// If the coroutine has finished, or if it was first resumed on another
+    /// thread (see [Threads](Coroutine#threads)).
+    #[inline]
+    pub fn resume(&mut self) -> Resumed<R> {
+        let Some(inner) = self.inner.as_mut() else {
+            panic!("Coroutine::resume called on a coroutine that has already finished");
+        };
+        let me = thread_token();
+        if self.owner != me {
+            assert!(
+                self.owner == 0,
+                "Coroutine::resume called on a thread other than the one that first resumed it \
+                 (coroutine id {}): a started coroutine's stack may hold that thread's \
+                 thread-local addresses, so it must stay on its thread",
+                self.id
+            );
+            self.owner = me;
+        }
+        let result = {
+            let _enter = Enter::new(&mut self.yielder, self.id);
+            inner.resume(())
+        };
+        match result {
+            CoroutineResult::Yield(()) => Resumed::Suspended,
+            CoroutineResult::Return(outcome) => {
+                // Finished: the stack goes back to the pool now.
+                self.inner = None;
+                match outcome {
+                    Ok(value) => Resumed::Finished(value),
+                    Err(payload) => Resumed::Panicked(payload),
+                }
+            }
+        }
+    }
+
+    /// The id shown in the overflow report and returned by [`current_id`]
+    /// while this coroutine runs; 0 until [`set_id`](Coroutine::set_id).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Sets the id (the scheduler's goroutine id); takes effect at the next
+    /// resume.
+    pub fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+
+    /// The usable size of the coroutine's stack, in bytes.
+    pub fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    /// Whether the coroutine has been resumed at least once (and so is tied to
+    /// a thread).
+    pub fn is_started(&self) -> bool {
+        self.owner != 0
+    }
+
+    /// Whether the coroutine returned or panicked.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_none()
+    }
+}
+
+impl<R> Drop for Coroutine<R> {
+    fn drop(&mut self) {
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
+        if self.owner == 0 {
+            // Never ran: corosensei drops the closure; any thread will do.
+            drop(inner);
+            return;
+        }
+        if THREAD_TOKEN.with(Cell::get) != self.owner {
+            // Unwinding here would run the frames on the wrong thread.
+            std::mem::forget(inner);
+            return;
+        }
+        // Forced unwind: resumes the coroutine so that `suspend` panics with
+        // corosensei's marker; our root catches it like any panic and
+        // corosensei discards the result. The stack then drops into the pool.
+        let _enter = Enter::new(&mut self.yielder, self.id);
+        drop(inner);
+    }
+}
+
+impl<R> fmt::Debug for Coroutine<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coroutine")
+            .field("id", &self.id)
+            .field("stack_size", &self.stack_size)
+            .field("started", &self.is_started())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Suspends the running coroutine, returning control to whoever resumed it;
+/// returns when it is resumed again.
+///
+/// # Panics
+///
+/// Outside a coroutine, including inside [`on_m_stack`], which runs on the
+/// thread's own stack.
+#[inline]
+pub fn suspend() {
+    let yielder = CURRENT.with(Cell::get);
+    assert!(
+        !yielder.is_null(),
+        "gmp_coro::suspend called outside a coroutine (or inside on_m_stack, which runs on \
+         the thread's own stack)"
+    );
+    // SAFETY: a non-null CURRENT is the yielder of the coroutine running on
+    // this very stack (module docs), alive while its root runs.
+    unsafe { &*yielder }.suspend(());
+}
+
+/// Whether the calling code runs on a coroutine's stack (false inside
+/// [`on_m_stack`]).
+pub fn is_in_coroutine() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
+/// The id of the coroutine this thread is running (see [`Coroutine::set_id`]),
+/// or 0 when it runs none. Inside [`on_m_stack`] it is still the coroutine's.
+pub fn current_id() -> u64 {
+    CURRENT_ID.with(Cell::get)
+}
+
+/// Runs `f` on the stack of whoever resumed the running coroutine (for the
+/// scheduler, the M's own thread stack, Go's `systemstack`), so that deep
+/// recursion or large buffers do not overflow the coroutine's small stack.
+/// Outside a coroutine, just calls `f`.
+///
+/// Inside `f`, [`suspend`] panics and [`is_in_coroutine`] is false: `f` is on
+/// another stack. A panic in `f` propagates to the caller, on the coroutine's
+/// stack.
+pub fn on_m_stack<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+{
+    let yielder = CURRENT.with(Cell::get);
+    if yielder.is_null() {
+        return f();
+    }
+    struct Restore(*const Yielder<(), ()>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(yielder);
+    CURRENT.with(|c| c.set(ptr::null()));
+    // SAFETY: `yielder` was CURRENT, so it is the running coroutine's (module
+    // docs); we are on that coroutine's stack.
+    unsafe { &*yielder }.on_parent_stack(f)
+}

@@ -1,0 +1,467 @@
+//! Coroutine stacks: fixed-size, guarded, mapped in slabs, pooled.
+//!
+//! # Why fixed size
+//!
+//! Go starts a goroutine on a 2 KiB stack and grows it by copying the frames to a
+//! stack twice the size (`newstack` → `copystack`), rewriting every pointer into
+//! the old stack as it goes: its compiler records where those pointers are. Rust
+//! records nothing of the kind (a `&mut` into a frame may sit in any register or
+//! heap object), so a Rust stack cannot move. A stack here therefore has its final
+//! size from the start and is made cheap in the two ways that remain:
+//!
+//! * **address space is free, memory is not.** A stack is a range of virtual
+//!   memory; the kernel backs a page only when it is first touched. A parked
+//!   coroutine that used 3 KiB of its 64 KiB stack costs one page of memory
+//!   (plus what was left there by the stack's previous tenant; see *Deep stacks*).
+//! * **a stack is reused, not remapped** (see [`pool`](mod@crate::pool)): a spawn takes
+//!   a stack from a per-thread cache, which costs tens of nanoseconds where an
+//!   `mmap` plus a guard costs microseconds.
+//!
+//! # Layout: slabs with a guard page below each stack
+//!
+//! ```text
+//!  slab base                                                 slab end
+//!  | guard | stack 0 ......... | guard | stack 1 ......... | ...
+//!          ^ bottom     top ^          ^ bottom     top ^
+//! ```
+//!
+//! One `mmap` maps a whole slab (up to [`MAX_STACKS_PER_SLAB`] stacks, at most
+//! [`SLAB_TARGET_BYTES`] of address space), because the kernel limits how many
+//! mappings a process may have (`/proc/sys/vm/max_map_count`, 65 530 by default):
+//! a million stacks mapped one by one, each split by its guard into two mappings,
+//! would stop near 32 000. A stack grows down from its top towards the guard page
+//! below it; running into the guard faults, and the [overflow
+//! handler](crate::overflow) turns the fault into a report instead of letting the
+//! coroutine scribble over the stack below.
+//!
+//! Guards are installed with `madvise(MADV_GUARD_INSTALL)` (Linux 6.13), which
+//! marks the page as faulting in the page tables *without* splitting the mapping:
+//! a slab stays one mapping however many guards it holds. Where the kernel does
+//! not know the advice (`EINVAL`) we fall back, once and for the whole process, to
+//! `mprotect(PROT_NONE)`, which does split the mapping: every stack then costs two
+//! mappings, and the map-count limit caps the process at roughly
+//! `max_map_count / 2` stacks. Reaching it is an [`io::Error`] from
+//! [`Stack::new`] that names the limit, never a crash. Setting the environment
+//! variable [`GUARD_ENV`] to `mprotect` forces the fallback (tests use it to check
+//! that path on new kernels).
+//!
+//! Slabs are mapped `MAP_NORESERVE`: their address space is a reservation, not
+//! a promise of memory, and is not charged as committed (under strict overcommit,
+//! `vm.overcommit_memory = 2`, the kernel charges it anyway, and a million 64 KiB
+//! stacks need 68 GiB of commit limit). They are mapped `MAP_STACK` with
+//! `MADV_NOHUGEPAGE`, so that a transparent huge page never turns a one-page
+//! stack into a 2 MiB one. Adjacent slabs with the same flags may even merge into
+//! one mapping: here, a million stacks added three. Slabs are never unmapped:
+//! their stacks live on in the pool, and the [overflow table](crate::overflow)
+//! that maps a fault address to its stack is append-only because of it.
+//!
+//! # Deep stacks give memory back
+//!
+//! A stack that once ran something deep keeps those pages resident for every
+//! later tenant. Go shrinks such stacks during garbage collection (`shrinkstack`
+//! halves a stack using less than a quarter of it). Here the check happens when
+//! the stack returns to the pool, and it must cost next to nothing on the common
+//! path. A stack keeps its top [`KEEP_RESIDENT`] bytes; the page just below them
+//! is the **canary page**, and the pool reads [`CANARY_SAMPLES`] words spread
+//! evenly across it. A stack that never went that deep reads zeros there: the
+//! page was never written (the first read maps the kernel's shared zero page,
+//! which costs no memory) or was zeroed by the last release. A coroutine that went
+//! deeper wrote frames across that page: return addresses, saved registers,
+//! locals. If any sampled word is non-zero, everything below the kept region goes
+//! back to the OS (`MADV_DONTNEED`), which also zeroes the canary page for the
+//! next round.
+//!
+//! The check is a guess that errs one way only. Frames that leave every sampled
+//! word zero (a zero-filled buffer of a page or more straddling the canary page)
+//! are missed, and the stack keeps its pages until a later tenant trips the
+//! canary: that costs memory, never correctness. The exact alternatives cost
+//! more than they save: a sentinel written at hand-out makes the canary page
+//! resident in *every* stack, doubling the memory of a parked coroutine that uses
+//! one page, and asking the kernel (`mincore`) is a system call per return to
+//! the pool.
+//!
+//! # Sizes
+//!
+//! A size is a multiple of the page size between [`MIN_STACK_SIZE`] and
+//! [`MAX_STACK_SIZE`]; [`DEFAULT_STACK_SIZE`] is 64 KiB. The minimum, 32 KiB, is
+//! the smallest that is safe to *use*, not merely to enter: besides the
+//! coroutine's own frames, a stack must carry a panic all the way (the panic
+//! hook formats the message and, under `RUST_BACKTRACE`, walks and symbolises
+//! the stack; then the unwinder runs with a context of a few KiB), and a dropped
+//! coroutine is unwound on its own stack too. Measured here (debug and release
+//! alike), a panic in a trivial coroutine fits in 16 KiB without a backtrace but
+//! needs 24 KiB to print one, and `RUST_BACKTRACE=1` is common in development and
+//! CI. 32 KiB leaves room for the coroutine's own frames on top (a test panics
+//! with `RUST_BACKTRACE=full` in a minimum-size coroutine). A smaller stack
+//! would save only address space: memory is paid per touched page either way.
+
+use std::fmt;
+use std::io;
+use std::num::NonZeroUsize;
+use std::ptr;
+use std::sync::atomic::AtomicU8;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+
+use corosensei::stack::StackPointer;
+
+use crate::{overflow, pool};
+
+/// The stack size a coroutine gets unless asked otherwise: 64 KiB.
+pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
+
+/// The smallest stack size accepted: 32 KiB. See the [module docs](self#sizes).
+pub const MIN_STACK_SIZE: usize = 32 * 1024;
+
+/// The largest stack size accepted: 1 GiB (Go's limit for a goroutine's stack on
+/// 64-bit machines).
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// How much of a stack, counted from its top, stays resident when a deeply used
+/// stack returns to the pool: 16 KiB. See the [module docs](self#deep-stacks-give-memory-back).
+pub const KEEP_RESIDENT: usize = 16 * 1024;
+
+/// The most stacks one slab holds.
+pub const MAX_STACKS_PER_SLAB: usize = 256;
+
+/// A slab holds as many stacks (guards included) as fit in 16 MiB, between 1 and
+/// [`MAX_STACKS_PER_SLAB`].
+pub const SLAB_TARGET_BYTES: usize = 16 << 20;
+
+/// Environment variable: set it to `mprotect` to install guard pages with
+/// `mprotect(PROT_NONE)` even where `MADV_GUARD_INSTALL` works. Read once, when
+/// the first slab is mapped.
+pub const GUARD_ENV: &str = "GMP_CORO_GUARD";
+
+/// `MADV_GUARD_INSTALL` from `<linux/mman.h>` (Linux 6.13); not in `libc` yet.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// How many words of the canary page the pool reads (evenly spaced:
+/// one per 256 bytes of a 4 KiB page).
+pub const CANARY_SAMPLES: usize = 16;
+
+/// How guard pages are installed in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardKind {
+    /// `madvise(MADV_GUARD_INSTALL)`: the slab stays one mapping.
+    GuardInstall,
+    /// `mprotect(PROT_NONE)`: each guard splits the slab's mapping.
+    Mprotect,
+}
+
+const GUARD_UNKNOWN: u8 = 0;
+const GUARD_MADVISE: u8 = 1;
+const GUARD_MPROTECT: u8 = 2;
+
+/// Which [`GuardKind`] slabs use; decided when the first slab is mapped. Only
+/// written with the pool's global lock held; `Relaxed` because it is a hint that
+/// every reader re-derives under that same lock, except [`guard_kind`], which
+/// is a report.
+static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
+
+/// The system page size.
+pub fn page_size() -> usize {
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    match PAGE.load(Relaxed) {
+        0 => {
+            // SAFETY: `sysconf` has no preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let page = usize::try_from(page).expect("sysconf(_SC_PAGESIZE) failed");
+            assert!(
+                page.is_power_of_two(),
+                "page size {page} is not a power of two"
+            );
+            PAGE.store(page, Relaxed);
+            page
+        }
+        page => page,
+    }
+}
+
+/// Which guard mechanism this process uses, once a stack has been mapped
+/// (`None` before).
+pub fn guard_kind() -> Option<GuardKind> {
+    match GUARD_MODE.load(Relaxed) {
+        GUARD_MADVISE => Some(GuardKind::GuardInstall),
+        GUARD_MPROTECT => Some(GuardKind::Mprotect),
+        _ => None,
+    }
+}
+
+/// Checks a requested stack size; the error names the rule broken.
+pub(crate) fn check_size(size: usize) -> io::Result<()> {
+    let page = page_size();
+    let bad = |why: String| Err(io::Error::new(io::ErrorKind::InvalidInput, why));
+    if size < MIN_STACK_SIZE {
+        return bad(format!(
+            "coroutine stack size {size} is below the minimum of {MIN_STACK_SIZE} bytes"
+        ));
+    }
+    if size > MAX_STACK_SIZE {
+        return bad(format!(
+            "coroutine stack size {size} is above the maximum of {MAX_STACK_SIZE} bytes"
+        ));
+    }
+    if size % page != 0 {
+        return bad(format!(
+            "coroutine stack size {size} is not a multiple of the page size ({page} bytes)"
+        ));
+    }
+    Ok(())
+}
+
+/// A coroutine stack: `size` usable bytes below `top`, a guard page below them.
+///
+/// Taken from the process-wide pool by [`Stack::new`] and given back to it when
+/// dropped; it may be dropped on any thread. Implements corosensei's
+/// [`Stack`](corosensei::stack::Stack) trait.
+///
+/// # Invariants
+///
+/// `[bottom - page, bottom)` is a guard page installed in a slab that is
+/// registered in the overflow table; `[bottom, top)` is mapped read-write and
+/// belongs to this value alone until it is dropped; `top` is page-aligned.
+pub struct Stack {
+    top: NonZeroUsize,
+    size: usize,
+}
+
+impl Stack {
+    /// Takes a stack of `size` bytes from the pool, mapping a new slab if the
+    /// pool has none of that size.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `size` is not a multiple of the page size between
+    /// [`MIN_STACK_SIZE`] and [`MAX_STACK_SIZE`]; the OS error, with the limit
+    /// named, if the kernel refuses another mapping.
+    pub fn new(size: usize) -> io::Result<Stack> {
+        check_size(size)?;
+        let top = pool::get(size)?;
+        Ok(Stack { top, size })
+    }
+
+    /// The usable size in bytes (the guard page not counted).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The highest address, one past the usable bytes: where the stack starts.
+    pub fn top(&self) -> usize {
+        self.top.get()
+    }
+
+    /// The lowest usable address; the guard page lies just below it.
+    pub fn bottom(&self) -> usize {
+        self.top.get() - self.size
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        pool::put(self.top, self.size);
+    }
+}
+
+impl fmt::Debug for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Stack({:#x}..{:#x})", self.bottom(), self.top())
+    }
+}
+
+// SAFETY: `base` is the page-aligned top (aligned to `STACK_ALIGNMENT`), and
+// `limit` includes the guard page below the usable bytes, which faults on
+// access (type invariants). Usable bytes are at least `MIN_STACK_SIZE`, far more
+// than corosensei's minimum.
+unsafe impl corosensei::stack::Stack for Stack {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        self.top
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        // The guard page is below `bottom`, which is above zero.
+        StackPointer::new(self.bottom() - page_size()).expect("stack limit is null")
+    }
+}
+
+/// How many stacks of `size` bytes one slab holds.
+pub(crate) fn stacks_per_slab(size: usize) -> usize {
+    let stride = size + page_size();
+    (SLAB_TARGET_BYTES / stride).clamp(1, MAX_STACKS_PER_SLAB)
+}
+
+/// A mapped slab's stacks not yet handed out (carved front to back).
+pub(crate) struct Slab {
+    /// Start of the next stack's guard page.
+    next: usize,
+    /// Stacks left in the slab.
+    left: usize,
+    size: usize,
+}
+
+impl Slab {
+    /// Maps a slab for stacks of `size` bytes, installs its guards and registers
+    /// it with the overflow handler.
+    ///
+    /// Called only with the pool's global lock held.
+    pub(crate) fn map(size: usize) -> io::Result<Slab> {
+        let page = page_size();
+        let count = stacks_per_slab(size);
+        let stride = size + page;
+        let len = stride * count;
+        // SAFETY: an anonymous private mapping at an address of the kernel's
+        // choosing touches no existing memory.
+        let base = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            let err = io::Error::last_os_error();
+            return Err(io::Error::new(
+                err.kind(),
+                format!(
+                    "mapping a slab of {count} coroutine stacks ({len} bytes) failed: {err}; \
+                     {}",
+                    map_limit_hint()
+                ),
+            ));
+        }
+        let base = base as usize;
+        // Best effort: keep transparent huge pages out of stacks. `MAP_STACK`
+        // already implies this on Linux >= 6.7.
+        // SAFETY: the range is the mapping we just made.
+        unsafe { libc::madvise(base as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
+        let installed = (0..count).try_for_each(|k| install_guard(base + k * stride, page));
+        let registered = installed.and_then(|()| overflow::register_slab(base, len, stride, size));
+        if let Err(err) = registered {
+            // SAFETY: the whole slab is ours and nothing in it was handed out.
+            unsafe { libc::munmap(base as *mut libc::c_void, len) };
+            return Err(err);
+        }
+        Ok(Slab {
+            next: base,
+            left: count,
+            size,
+        })
+    }
+
+    /// Hands out the next stack's top, if any are left.
+    pub(crate) fn carve(&mut self) -> Option<NonZeroUsize> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let stride = self.size + page_size();
+        let top = self.next + stride;
+        self.next = top;
+        NonZeroUsize::new(top)
+    }
+}
+
+/// What to tell the user when the kernel refuses a mapping.
+fn map_limit_hint() -> String {
+    let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let how = match guard_kind() {
+        Some(GuardKind::Mprotect) => {
+            "guard pages use the mprotect fallback, which splits every stack into its own \
+             mappings, so the process can hold only about half that many stacks"
+        }
+        _ => "each slab of stacks is one mapping",
+    };
+    format!(
+        "the process is out of address space or at the kernel's limit on mappings \
+         (vm.max_map_count = {max}); {how}"
+    )
+}
+
+/// Makes the page at `addr` a guard page, choosing the mechanism on first use.
+///
+/// Called only with the pool's global lock held (it may decide [`GUARD_MODE`]).
+fn install_guard(addr: usize, page: usize) -> io::Result<()> {
+    let mut mode = GUARD_MODE.load(Relaxed);
+    if mode == GUARD_UNKNOWN {
+        let forced = std::env::var(GUARD_ENV).is_ok_and(|v| v == "mprotect");
+        mode = if forced {
+            GUARD_MPROTECT
+        } else {
+            GUARD_MADVISE
+        };
+    }
+    if mode == GUARD_MADVISE {
+        // SAFETY: `addr` is a page inside a slab we just mapped and own.
+        let rc = unsafe { libc::madvise(addr as *mut libc::c_void, page, MADV_GUARD_INSTALL) };
+        if rc == 0 {
+            GUARD_MODE.store(GUARD_MADVISE, Relaxed);
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINVAL) || guard_kind().is_some() {
+            return Err(io::Error::new(
+                err.kind(),
+                format!("installing a stack guard page failed: {err}"),
+            ));
+        }
+        // This kernel does not know MADV_GUARD_INSTALL: fall back for good.
+        mode = GUARD_MPROTECT;
+    }
+    GUARD_MODE.store(mode, Relaxed);
+    // SAFETY: as above; PROT_NONE on our own page.
+    let rc = unsafe { libc::mprotect(addr as *mut libc::c_void, page, libc::PROT_NONE) };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        return Err(io::Error::new(
+            err.kind(),
+            format!(
+                "installing a stack guard page with mprotect failed: {err}; {}",
+                map_limit_hint()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// If the stack below `top` was used deeper than [`KEEP_RESIDENT`], gives the
+/// pages below the kept region back to the OS. See the
+/// [module docs](self#deep-stacks-give-memory-back).
+///
+/// Called by the pool on a stack nobody runs on.
+pub(crate) fn release_if_deep(top: NonZeroUsize, size: usize) {
+    let page = page_size();
+    if size < KEEP_RESIDENT + page {
+        return;
+    }
+    let kept = top.get() - KEEP_RESIDENT;
+    let canary = (kept - page) as *const u64;
+    let step = page / 8 / CANARY_SAMPLES;
+    let mut touched = 0u64;
+    for i in 0..CANARY_SAMPLES {
+        // SAFETY: the canary page lies inside the stack's usable bytes
+        // (`size >= KEEP_RESIDENT + page`), which are mapped read-write and
+        // owned by the caller; a volatile read because another context (the
+        // coroutine) wrote it and we must not assume its contents.
+        touched |= unsafe { ptr::read_volatile(canary.add(i * step)) };
+    }
+    if touched != 0 {
+        let bottom = top.get() - size;
+        // SAFETY: `[bottom, kept)` is part of the usable bytes of a stack no one
+        // runs on; dropping its pages loses nothing anybody will read (the next
+        // tenant starts from the top and finds zero-filled pages below).
+        unsafe {
+            libc::madvise(
+                bottom as *mut libc::c_void,
+                kept - bottom,
+                libc::MADV_DONTNEED,
+            )
+        };
+    }
+}
