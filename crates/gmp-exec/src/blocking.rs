@@ -125,7 +125,7 @@ impl BlockingPool {
         'work: loop {
             while let Some(task) = state.queue.pop_front() {
                 drop(state);
-                task.run();
+                let _ = task.run();
                 self.completed.fetch_add(1, Relaxed);
                 state = lock(&self.state);
             }

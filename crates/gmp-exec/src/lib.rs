@@ -46,6 +46,8 @@ mod block_on;
 mod blocking;
 mod context;
 mod coop;
+mod debug;
+mod dump;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
@@ -53,12 +55,15 @@ mod runtime;
 pub(crate) mod sched;
 mod sync;
 pub mod task;
+pub mod trace;
 mod yield_now;
 
 use std::future::Future;
 use std::panic::Location;
 
 pub use context::EnterGuard;
+pub use debug::DEBUG_ENV;
+pub use dump::{Dump, TaskDump, TaskState};
 pub use metrics::{Metrics, PMetrics};
 pub use runtime::{Builder, Handle, Runtime, UnhandledPanic, MAXPROCS_ENV};
 pub use task::{AbortHandle, Id, JoinError, JoinHandle};
@@ -81,7 +86,7 @@ where
     F::Output: Send + 'static,
 {
     let location = Location::caller();
-    context::with_current_shared(|shared| shared.spawn(future, location))
+    context::with_current_shared(|shared| shared.spawn(future, location, None))
 }
 
 /// Runs a blocking closure on the current runtime's blocking pool, whose

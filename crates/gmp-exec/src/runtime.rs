@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::blocking::BlockingTask;
 use crate::context;
+use crate::debug;
 use crate::sched::worker::Worker;
 use crate::sched::Shared;
 use crate::sync::Arc;
@@ -46,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) retake_after: Option<Duration>,
     pub(crate) watchdog_after: Option<Duration>,
     pub(crate) metrics: bool,
+    pub(crate) schedtrace: Option<Duration>,
+    pub(crate) scheddetail: bool,
 }
 
 /// Builds a [`Runtime`] with custom settings.
@@ -72,6 +75,8 @@ pub struct Builder {
     retake_after: Option<Duration>,
     watchdog_after: Option<Duration>,
     metrics: bool,
+    schedtrace: Option<Option<Duration>>,
+    scheddetail: Option<bool>,
 }
 
 impl Default for Builder {
@@ -97,6 +102,8 @@ impl Builder {
             retake_after: Some(Duration::from_millis(10)),
             watchdog_after: Some(Duration::from_millis(100)),
             metrics: true,
+            schedtrace: None,
+            scheddetail: None,
         }
     }
 
@@ -190,12 +197,30 @@ impl Builder {
         self
     }
 
+    /// Prints Go's schedtrace line on stderr every `period` (`None`: never),
+    /// overriding `GMP_DEBUG=schedtrace=<ms>`.
+    pub fn schedtrace(mut self, period: Option<Duration>) -> Self {
+        self.schedtrace = Some(period);
+        self
+    }
+
+    /// Adds a line per P and per M to each schedtrace line, overriding
+    /// `GMP_DEBUG=scheddetail=1`.
+    pub fn scheddetail(mut self, on: bool) -> Self {
+        self.scheddetail = Some(on);
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
     /// positive integer, or a thread limit is 0.
     pub fn build(&self) -> io::Result<Runtime> {
         let shared = Shared::new(self.config()?)?;
+        if shared.config.schedtrace.is_some() {
+            // Go prints schedtrace lines from the start, work or no work.
+            shared.start_sysmon();
+        }
         Ok(Runtime {
             handle: Handle { shared },
         })
@@ -235,6 +260,12 @@ impl Builder {
             retake_after: self.retake_after,
             watchdog_after: self.watchdog_after,
             metrics: self.metrics,
+            schedtrace: self
+                .schedtrace
+                .unwrap_or_else(|| debug::from_env().schedtrace),
+            scheddetail: self
+                .scheddetail
+                .unwrap_or_else(|| debug::from_env().scheddetail),
         })
     }
 }
@@ -422,7 +453,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future, Location::caller())
+        self.shared.spawn(future, Location::caller(), None)
     }
 
     /// Runs a blocking closure on this runtime's blocking pool (see
@@ -465,6 +496,13 @@ impl Handle {
     /// See [`Runtime::metrics`].
     pub fn metrics(&self) -> crate::Metrics {
         self.shared.metrics()
+    }
+
+    /// Every live G of this runtime: id, name, state, spawn site, and for a
+    /// running G its M and how long it has run (a goroutine dump). Completing
+    /// Gs wait the moment it takes; nothing else stops.
+    pub fn dump(&self) -> crate::Dump {
+        self.shared.dump()
     }
 }
 

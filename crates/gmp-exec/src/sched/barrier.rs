@@ -40,6 +40,32 @@ pub(crate) fn light() {
     compiler_fence(SeqCst);
 }
 
+/// The light side when [`heavy`] may be unavailable: a compiler barrier if the
+/// heavy side works, else a real `SeqCst` fence (so both sides are fences,
+/// the symmetric Dekker argument).
+#[inline(always)]
+pub(crate) fn light_or_fence() {
+    if available() {
+        light();
+    } else {
+        #[cfg(loom)]
+        loom::sync::atomic::fence(SeqCst);
+        #[cfg(not(loom))]
+        std::sync::atomic::fence(SeqCst);
+    }
+}
+
+/// The heavy side paired with [`light_or_fence`]: `heavy` when it works, else a
+/// `SeqCst` fence.
+pub(crate) fn heavy_or_fence() {
+    if !heavy() {
+        #[cfg(loom)]
+        loom::sync::atomic::fence(SeqCst);
+        #[cfg(not(loom))]
+        std::sync::atomic::fence(SeqCst);
+    }
+}
+
 /// The sysmon side: a full barrier on every thread of the process. False if
 /// the system offers none (then the light side is not a barrier either, and the
 /// caller must not rely on the pair).

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 use crate::metrics::MStats;
+use crate::trace::{self, Kind};
 
 use crate::sync::{fence, lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
 
@@ -61,6 +62,12 @@ pub(crate) struct M {
     pub(crate) preempt: AtomicBool,
     pub(crate) stats: MStats,
     pub(crate) born: Instant,
+    /// True while this M takes a completed G out of the registry: the gate a
+    /// task dump waits on (see `dump.rs`).
+    pub(crate) in_release: AtomicBool,
+    /// When sysmon first saw the current poll, in ns since the runtime started
+    /// (for dumps: how long a running G has run).
+    pub(crate) poll_seen_ns: AtomicU64,
 }
 
 const EXIT: usize = 1;
@@ -92,6 +99,8 @@ impl M {
             preempt: AtomicBool::new(false),
             stats: MStats::default(),
             born: Instant::now(),
+            in_release: AtomicBool::new(false),
+            poll_seen_ns: AtomicU64::new(0),
         }
     }
 
@@ -399,7 +408,11 @@ impl Shared {
             set.midle.push(m.clone());
         }
         let parked = self.metrics_on().then(Instant::now);
+        trace::record(Kind::Park, self.id, trace::NO_P, m.id as u32, 0, 0, 0);
         let wake = m.park();
+        if let Wake::P { p, .. } = wake {
+            trace::record(Kind::Unpark, self.id, p as u32, m.id as u32, 0, 0, 0);
+        }
         if let Some(parked) = parked {
             m.stats.parked_ns.add(parked.elapsed().as_nanos() as u64);
         }

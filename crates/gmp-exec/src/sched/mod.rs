@@ -97,6 +97,7 @@ use crate::sync::{fence, lock, Arc, AtomicBool, Mutex, Weak};
 use crate::task::alloc::PFree;
 use crate::task::registry::{Registry, RegistryOwner};
 use crate::task::{self, Header, JoinHandle, Notified, Schedule};
+use crate::trace::{self, Kind};
 
 use self::idle::Idle;
 use self::sysmon::Sysmon;
@@ -126,6 +127,15 @@ pub(crate) struct Shared {
     pub(crate) blocking: Arc<BlockingPool>,
     pub(crate) sysmon: Sysmon,
     pub(crate) stats: RuntimeStats,
+    /// Names of named tasks (rare, so kept out of the task cell).
+    pub(crate) names: Mutex<std::collections::HashMap<u64, std::sync::Arc<str>>>,
+    /// A task dump is walking the registries (see `dump.rs`).
+    pub(crate) dumping: AtomicBool,
+    pub(crate) dump_lock: Mutex<()>,
+    /// This runtime's number in traces.
+    pub(crate) id: u32,
+    /// When the runtime was built (schedtrace's clock).
+    pub(crate) started: std::time::Instant,
     /// This `Shared`'s own `Arc`, to hand clones to new Ms.
     pub(crate) me: Weak<Shared>,
 }
@@ -213,6 +223,14 @@ impl Shared {
             blocking,
             sysmon: Sysmon::new(),
             stats: RuntimeStats::default(),
+            started: std::time::Instant::now(),
+            id: {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                NEXT.fetch_add(1, Relaxed)
+            },
+            names: Mutex::new(std::collections::HashMap::new()),
+            dumping: AtomicBool::new(false),
+            dump_lock: Mutex::new(()),
         }))
     }
 
@@ -251,6 +269,7 @@ impl Shared {
         self: &Arc<Self>,
         future: F,
         location: &'static Location<'static>,
+        name: Option<&str>,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -261,13 +280,20 @@ impl Shared {
         }
         let sched = NonNull::from(&**self);
         let local = Worker::with_current(|w| match w {
-            Some(w) if w.is_for(self) => w.spawn_local(future, sched, location),
+            Some(w) if w.is_for(self) => w.spawn_local(future, sched, location, name),
             _ => Err(future),
         });
         match local {
             Ok(handle) => handle,
-            Err(future) => self.spawn_remote(future, sched, location),
+            Err(future) => self.spawn_remote(future, sched, location, name),
         }
+    }
+
+    /// Gives a task that is not yet published a name (kept in the name table,
+    /// out of the hot task cell).
+    pub(crate) fn name_task(&self, task: &Header, name: &str) {
+        task.state.set_named();
+        lock(&self.names).insert(task.id, std::sync::Arc::from(name));
     }
 
     /// A spawn from a thread that holds no P of this runtime: the global queue.
@@ -276,6 +302,7 @@ impl Shared {
         future: F,
         sched: NonNull<Shared>,
         location: &'static Location<'static>,
+        name: Option<&str>,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -296,6 +323,22 @@ impl Shared {
                 .header()
                 .set_registry_slot(slot_code(self.procs(), index))
         };
+        if let Some(name) = name {
+            self.name_task(notified.header(), name);
+        }
+        if trace::on() {
+            let h = notified.header();
+            let loc = h.location as *const Location<'static> as u64;
+            trace::record(
+                Kind::Created,
+                self.id,
+                trace::NO_P,
+                trace::NO_P,
+                h.id,
+                0,
+                loc,
+            );
+        }
         self.inject(notified);
         handle
     }
@@ -392,8 +435,23 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Traces a wake of `task` from this thread.
+    #[cold]
+    fn trace_wake(&self, task: &Notified) {
+        let (p, m, by) = Worker::with_current(|w| match w {
+            Some(w) if w.is_m_of(self) => w.trace_ids(),
+            _ => (trace::NO_P, trace::NO_P, 0),
+        });
+        trace::record(Kind::Wake, self.id, p, m, task.header().id, by, 0);
+    }
+}
+
 impl Schedule for Shared {
     fn schedule(&self, task: Notified) {
+        if trace::on() {
+            self.trace_wake(&task);
+        }
         let task = Worker::with_current(|w| match w {
             Some(w) if w.is_for_ptr(self) => w.schedule_local(task, true),
             _ => Some(task),
@@ -404,6 +462,9 @@ impl Schedule for Shared {
     }
 
     fn yield_now(&self, task: Notified) {
+        if trace::on() {
+            self.trace_wake(&task);
+        }
         let task = Worker::with_current(|w| match w {
             Some(w) if w.is_for_ptr(self) => w.schedule_local(task, false),
             _ => Some(task),
@@ -419,20 +480,29 @@ impl Schedule for Shared {
             return 0;
         }
         let (registry, index) = self.registry(code);
-        let refs = usize::from(registry.forget(index, task));
-        if self.metrics_on() {
-            let counted = Worker::with_current(|w| match w {
-                Some(w) if w.is_m_of(self) => {
-                    w.count_completed();
-                    true
-                }
-                _ => false,
-            });
-            if !counted {
-                self.stats.other_completed.add(1);
+        let forget = || {
+            if task.state.load().is_named() {
+                lock(&self.names).remove(&task.id);
             }
-        }
-        refs
+            usize::from(registry.forget(index, task))
+        };
+        Worker::with_current(|w| match w {
+            Some(w) if w.is_m_of(self) => {
+                let refs = w.gated_release(forget);
+                if self.metrics_on() {
+                    w.count_completed();
+                }
+                refs
+            }
+            _ => {
+                // Not on an M: only shutdown's sweep, which excludes dumps by
+                // holding the dump lock.
+                if self.metrics_on() {
+                    self.stats.other_completed.add(1);
+                }
+                forget()
+            }
+        })
     }
 
     fn unhandled_panic(&self) {

@@ -59,6 +59,8 @@ impl Shared {
     /// Steps 3 to 5 of the module docs. Runs exactly once, on whichever thread
     /// sees the last M gone (so no sweep ever races a completion).
     pub(crate) fn cancel_everything(&self) {
+        // Tasks leave the registries below without the dump gate.
+        let _no_dumps = crate::sync::lock(&self.dump_lock);
         for p in self.ps.iter() {
             while let Some(task) = p.stealer.pop() {
                 drop(task);

@@ -36,6 +36,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
 use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex};
+use crate::trace::{self, Kind};
 
 use super::barrier;
 use super::idle::{M, NO_P};
@@ -145,6 +146,8 @@ impl Shared {
         let mut ms: Vec<Arc<M>> = Vec::new();
         let mut views: HashMap<usize, View> = HashMap::new();
         let mut reports = RateLimit::new();
+        let schedtrace = self.config.schedtrace;
+        let mut next_trace = schedtrace.map(|p| Instant::now() + p);
         loop {
             {
                 let ctl = lock(&self.sysmon.ctl);
@@ -160,7 +163,11 @@ impl Shared {
                     return;
                 }
             }
-            if self.idle.npidle.load(SeqCst) == self.procs() && self.sysmon_sleep() {
+            // Go's sysmon keeps ticking while schedtrace is on.
+            if schedtrace.is_none()
+                && self.idle.npidle.load(SeqCst) == self.procs()
+                && self.sysmon_sleep()
+            {
                 return;
             }
             if let Some(now_ms) = self.allm_if_changed(&mut version) {
@@ -168,9 +175,27 @@ impl Shared {
                 ms = now_ms;
             }
             let now = Instant::now();
+            if trace::on() {
+                // Counter tracks: every P's queue depth, and the global queue.
+                for (i, p) in self.ps.iter().enumerate() {
+                    let depth = p.stealer.len() as u64;
+                    trace::record(Kind::Depth, self.id, i as u32, trace::NO_P, 0, depth, 0);
+                }
+                let depth = self.global.len() as u64;
+                trace::record(Kind::Depth, self.id, trace::NO_P, trace::NO_P, 0, depth, 0);
+            }
             let mut acted = false;
             for m in &ms {
                 acted |= self.look_at(m, &mut views, now, &mut reports);
+            }
+            if let (Some(period), Some(due)) = (schedtrace, next_trace) {
+                if now >= due {
+                    eprintln!(
+                        "{}",
+                        self.schedtrace_line(self.started, self.config.scheddetail)
+                    );
+                    next_trace = Some(due + period);
+                }
             }
             if acted {
                 idle_looks = 0;
@@ -180,6 +205,9 @@ impl Shared {
                 if idle_looks > IDLE_LOOKS {
                     delay = (delay * 2).min(MAX_DELAY);
                 }
+            }
+            if let Some(period) = schedtrace {
+                delay = delay.min(period);
             }
         }
     }
@@ -225,6 +253,8 @@ impl Shared {
             if view.reported {
                 self.report_end(m, view, now, reports);
             }
+            m.poll_seen_ns
+                .store((now - self.started).as_nanos() as u64, Relaxed);
             *view = View {
                 ticks,
                 since: now,
@@ -273,6 +303,8 @@ impl Shared {
                 if !m.preempt.load(Relaxed) {
                     m.preempt.store(true, Relaxed);
                     self.stats.preempt_marks.add(1);
+                    let pp = if p == NO_P { trace::NO_P } else { p as u32 };
+                    trace::record(Kind::Preempt, self.id, pp, m.id as u32, g, 0, 0);
                     acted = true;
                 }
                 // Retake only if other Gs wait and no idle P could run them: with
@@ -294,10 +326,11 @@ impl Shared {
                 view.reported = true;
                 self.stats.watchdog_reports.add(1);
                 view.loc = m.cur_loc.load(Relaxed);
+                let name = self.task_name(view.g);
                 reports.report(now, || {
                     format!(
-                        "gmp: watchdog: G {} (spawned at {}) has held M {} for {:?} in one poll; \
-                         the Gs queued behind it wait for another M (use spawn_blocking, \
+                        "gmp: watchdog: G {}{name} (spawned at {}) has held M {} for {:?} in one \
+                         poll; the Gs queued behind it wait for another M (use spawn_blocking, \
                          block_in_place or syscall for blocking calls)",
                         view.g,
                         location(view.loc),
@@ -312,15 +345,24 @@ impl Shared {
 
     fn report_end(&self, m: &M, view: &View, now: Instant, reports: &mut RateLimit) {
         let held = now - view.since;
+        let name = self.task_name(view.g);
         reports.report(now, || {
             format!(
-                "gmp: watchdog: G {} (spawned at {}) held M {} for about {:?} in one poll",
+                "gmp: watchdog: G {}{name} (spawned at {}) held M {} for about {:?} in one poll",
                 view.g,
                 location(view.loc),
                 m.id,
                 held
             )
         });
+    }
+
+    /// ` "name"` for a named G, else nothing (for reports).
+    fn task_name(&self, g: u64) -> String {
+        match lock(&self.names).get(&g) {
+            Some(name) => format!(" {name:?}"),
+            None => String::new(),
+        }
     }
 
     /// Go's `retake` + `handoffp`: takes P `p` from M `m`, which is still in the
@@ -346,6 +388,8 @@ impl Shared {
                 std::hint::spin_loop();
             }
         }
+        let g = m.cur_g.load(Relaxed);
+        trace::record(Kind::Retake, self.id, p as u32, m.id as u32, g, 0, 0);
         self.handoff_p(p);
         true
     }
@@ -355,6 +399,7 @@ impl Shared {
     /// spinning or idle; otherwise it goes on the idle list.
     pub(crate) fn handoff_p(&self, p: usize) {
         self.stats.handoffs.add(1);
+        trace::record(Kind::Handoff, self.id, p as u32, trace::NO_P, 0, 0, 0);
         if !self.ps[p].stealer.is_empty() || !self.global.is_empty() {
             self.start_m(Some(p), false);
             return;

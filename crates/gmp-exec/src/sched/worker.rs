@@ -18,7 +18,9 @@ use crate::metrics::PStats;
 use crate::sync::Arc;
 use crate::task::alloc::PFree;
 use crate::task::{self, JoinHandle, Notified};
+use crate::trace::{self, Kind};
 
+use super::barrier;
 use super::idle::{M, NO_P};
 use super::{slot_code, PCore, Shared, GLOBAL_QUEUE_INTERVAL, RUNNEXT_STREAK_MAX};
 
@@ -195,6 +197,33 @@ impl Worker {
         })
     }
 
+    /// Runs `forget` (taking a completed G out of the registry) behind the
+    /// dump gate: while a dump walks the registries, no G leaves them.
+    #[inline]
+    pub(crate) fn gated_release<R>(&self, forget: impl FnOnce() -> R) -> R {
+        let m = &*self.m;
+        loop {
+            m.in_release.store(true, Relaxed);
+            barrier::light_or_fence();
+            if !self.shared.dumping.load(Relaxed) {
+                break;
+            }
+            m.in_release.store(false, Release);
+            // The dumper holds the lock for the whole walk.
+            drop(crate::sync::lock(&self.shared.dump_lock));
+        }
+        let out = forget();
+        // Release: pairs with the dumper's Acquire wait on `in_release`.
+        m.in_release.store(false, Release);
+        out
+    }
+
+    /// (P, M, current G) for a trace event from this M.
+    pub(crate) fn trace_ids(&self) -> (u32, u32, u64) {
+        let p = self.p.get().map_or(trace::NO_P, |p| p as u32);
+        (p, self.m.id as u32, self.m.cur_g.load(Relaxed))
+    }
+
     /// Counts a G this M completed.
     pub(crate) fn count_completed(&self) {
         self.m.stats.completed.add(1);
@@ -305,6 +334,7 @@ impl Worker {
         future: F,
         sched: NonNull<Shared>,
         location: &'static Location<'static>,
+        name: Option<&str>,
     ) -> Result<JoinHandle<F::Output>, F>
     where
         F: Future + Send + 'static,
@@ -324,6 +354,22 @@ impl Worker {
             .register(&shared.ps[p].registry, NonNull::from(notified.header()));
         // SAFETY: the task is not published yet.
         unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
+        if let Some(name) = name {
+            shared.name_task(notified.header(), name);
+        }
+        if trace::on() {
+            let loc = location as *const Location<'static> as u64;
+            let parent = self.m.cur_g.load(Relaxed);
+            trace::record(
+                Kind::Created,
+                shared.id,
+                p as u32,
+                self.m.id as u32,
+                id,
+                parent,
+                loc,
+            );
+        }
         let pushed = core.runq.push_next(notified, &shared.global);
         drop(core);
         if let Some(stats) = self.stats(p) {
@@ -467,7 +513,17 @@ impl Worker {
             m.preempt.store(false, Relaxed);
         }
         coop::reset();
-        task.run();
+        if trace::on() {
+            let (p, mi, _) = self.trace_ids();
+            let g = task.header().id;
+            let loc = task.header().location as *const Location<'static> as u64;
+            trace::record(Kind::PollStart, self.shared.id, p, mi, g, 0, loc);
+            let how = task.run();
+            let (p, mi, _) = self.trace_ids();
+            trace::record(Kind::PollEnd, self.shared.id, p, mi, g, how, 0);
+        } else {
+            task.run();
+        }
         m.cur_g.store(0, Release);
     }
 
@@ -593,6 +649,10 @@ impl Worker {
                     .steal_into(&mut core.runq, runnext);
                 drop(core);
                 if let Some((task, moved)) = stolen {
+                    if trace::on() {
+                        let (p, m, _) = self.trace_ids();
+                        trace::record(Kind::Steal, shared.id, p, m, 0, victim as u64, moved as u64);
+                    }
                     if let Some(s) = self.stats(me) {
                         s.steals.add(1);
                         s.stolen_in.add(moved as u64);

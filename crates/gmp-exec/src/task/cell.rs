@@ -26,6 +26,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::sync::UnsafeCell;
 
+use crate::trace::end;
+
 use super::alloc::{self, PFree};
 use super::join::JoinError;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
@@ -68,8 +70,9 @@ pub(crate) struct Header {
 
 /// The monomorphised operations of one cell type.
 pub(crate) struct Vtable {
-    /// Runs the task with the notified reference it is handed.
-    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Runs the task with the notified reference it is handed; returns how the
+    /// poll ended (a `trace::end` code).
+    pub(crate) poll: unsafe fn(NonNull<Header>) -> u64,
     /// Submits a notified reference to the task's scheduler.
     pub(crate) schedule: unsafe fn(NonNull<Header>),
     /// Frees the cell.
@@ -226,8 +229,9 @@ impl<F: Future, S: Schedule> Cell<F, S> {
     }
 }
 
-/// Runs the task with the notified reference it is handed (Go's `execute`).
-unsafe fn poll<F, S>(ptr: NonNull<Header>)
+/// Runs the task with the notified reference it is handed (Go's `execute`);
+/// returns how the poll ended (a `trace::end` code).
+unsafe fn poll<F, S>(ptr: NonNull<Header>) -> u64
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -240,13 +244,13 @@ where
         TransitionToRunning::Cancelled => {
             // SAFETY: the transition gave us RUNNING.
             unsafe { cancel_and_complete(cell) };
-            return;
+            return end::CANCELLED;
         }
-        TransitionToRunning::Failed => return,
+        TransitionToRunning::Failed => return end::SKIPPED,
         TransitionToRunning::Dealloc => {
             // SAFETY: that was the last reference.
             unsafe { dealloc::<F, S>(ptr) };
-            return;
+            return end::SKIPPED;
         }
     }
 
@@ -264,15 +268,25 @@ where
     match res {
         Ok(Poll::Ready(out)) => {
             // SAFETY: we hold RUNNING.
-            unsafe { complete(cell, Ok(out)) }
+            unsafe { complete(cell, Ok(out)) };
+            end::READY
         }
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
-            TransitionToIdle::Ok => {}
-            TransitionToIdle::OkNotified => cell.scheduler().yield_now(Notified(ptr)),
-            // SAFETY: that was the last reference.
-            TransitionToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
-            // SAFETY: we still hold RUNNING.
-            TransitionToIdle::Cancelled => unsafe { cancel_and_complete(cell) },
+            TransitionToIdle::Ok => end::PENDING,
+            TransitionToIdle::OkNotified => {
+                cell.scheduler().yield_now(Notified(ptr));
+                end::YIELD
+            }
+            TransitionToIdle::OkDealloc => {
+                // SAFETY: that was the last reference.
+                unsafe { dealloc::<F, S>(ptr) };
+                end::PENDING
+            }
+            TransitionToIdle::Cancelled => {
+                // SAFETY: we still hold RUNNING.
+                unsafe { cancel_and_complete(cell) };
+                end::CANCELLED
+            }
         },
         Err(payload) => {
             cell.scheduler().unhandled_panic();
@@ -284,6 +298,7 @@ where
                 let _ = cell.set_stage(Stage::Consumed);
                 complete(cell, Err(JoinError::panic(id, payload)));
             }
+            end::PANICKED
         }
     }
 }

@@ -58,6 +58,7 @@
 //! `transition_to_*`.
 
 pub(crate) mod alloc;
+mod builder;
 mod cell;
 mod join;
 pub(crate) mod registry;
@@ -69,6 +70,7 @@ use std::num::NonZeroU64;
 use std::ptr::NonNull;
 
 pub use crate::coop::consume_budget;
+pub use builder::Builder;
 pub(crate) use cell::{new_task, Header, Schedule};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 
@@ -109,7 +111,8 @@ unsafe impl Send for Notified {}
 
 impl Notified {
     /// Polls the task (or cancels it, if aborted); consumes the reference.
-    pub(crate) fn run(self) {
+    /// Returns how the poll ended (a `trace::end` code).
+    pub(crate) fn run(self) -> u64 {
         let ptr = self.0;
         std::mem::forget(self);
         // SAFETY: `ptr` is a live task (we held a reference) and the notified

@@ -157,6 +157,24 @@ fn new_chunk(len: usize) -> *mut Slot {
 }
 
 impl Registry {
+    /// Calls `f` on every registered task.
+    ///
+    /// # Safety
+    ///
+    /// No task may leave the registry while this runs (the dump gate in
+    /// `dump.rs` is closed, or no M is left): a registered task holds the
+    /// registry's reference, so it is alive exactly as long as it is here.
+    pub(crate) unsafe fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for index in 0..self.allocated.load(Acquire) {
+            // Acquire: pairs with the Release in `register`.
+            if let Some(task) = NonNull::new(self.slot(index).load(Acquire)) {
+                // SAFETY: the caller's contract keeps the task registered, and
+                // so alive, while `f` looks at it.
+                f(unsafe { task.as_ref() });
+            }
+        }
+    }
+
     /// Registered tasks right now (a racy count, for metrics).
     pub(crate) fn count(&self) -> usize {
         (0..self.allocated.load(Acquire))

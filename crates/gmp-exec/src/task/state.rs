@@ -21,9 +21,12 @@ const JOIN_INTEREST: usize = 1 << 3;
 const JOIN_WAKER: usize = 1 << 4;
 /// Abort or shutdown asked for the future to be dropped.
 const CANCELLED: usize = 1 << 5;
+/// The task has a name in its runtime's name table (set before publication,
+/// never cleared).
+const NAMED: usize = 1 << 6;
 
 const LIFECYCLE: usize = RUNNING | COMPLETE;
-const REF_SHIFT: u32 = 6;
+const REF_SHIFT: u32 = 7;
 /// One reference.
 pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
 
@@ -301,6 +304,12 @@ impl State {
         })
     }
 
+    /// Marks the task named; only before it is published.
+    pub(crate) fn set_named(&self) {
+        // Relaxed: the task is not shared yet; publication orders it.
+        self.val.fetch_or(NAMED, Relaxed);
+    }
+
     pub(crate) fn ref_inc(&self) {
         // Relaxed: a new reference is made from an existing one, which already
         // keeps the task alive (the `Arc::clone` argument).
@@ -345,6 +354,9 @@ impl Snapshot {
     }
     pub(crate) fn is_cancelled(self) -> bool {
         self.0 & CANCELLED != 0
+    }
+    pub(crate) fn is_named(self) -> bool {
+        self.0 & NAMED != 0
     }
     pub(crate) fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT

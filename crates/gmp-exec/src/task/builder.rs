@@ -1,0 +1,64 @@
+//! `task::Builder`: spawning with a name (tokio's shape).
+
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+
+use crate::context;
+use crate::runtime::Handle;
+use crate::task::JoinHandle;
+
+/// Spawns a task with options; for now, a name that shows in task dumps and
+/// watchdog reports.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::new().unwrap();
+/// let h = rt.block_on(async {
+///     gmp_exec::task::Builder::new()
+///         .name("cache-refresher")
+///         .spawn(async { 7 })
+///         .unwrap()
+/// });
+/// assert_eq!(rt.block_on(h).unwrap(), 7);
+/// ```
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct Builder<'a> {
+    name: Option<&'a str>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder with no options set.
+    pub fn new() -> Self {
+        Builder { name: None }
+    }
+
+    /// Names the task.
+    pub fn name(self, name: &'a str) -> Self {
+        Builder { name: Some(name) }
+    }
+
+    /// Spawns on the current runtime (see [`crate::spawn`]). Always `Ok`; the
+    /// `Result` is tokio's signature.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let location = Location::caller();
+        Ok(context::with_current_shared(|shared| {
+            shared.spawn(future, location, self.name)
+        }))
+    }
+
+    /// Spawns on `handle`'s runtime.
+    #[track_caller]
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Ok(handle.shared.spawn(future, Location::caller(), self.name))
+    }
+}
