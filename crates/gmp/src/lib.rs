@@ -29,13 +29,20 @@
 #![warn(missing_docs)]
 
 pub use gmp_exec::{
-    block_on, spawn, spawn_blocking, yield_now, AbortHandle, Builder, EnterGuard, Handle, Id,
-    JoinError, JoinHandle, Runtime, UnhandledPanic, YieldNow, MAXPROCS_ENV,
+    block_in_place, block_on, spawn, spawn_blocking, syscall, yield_now, AbortHandle, Builder,
+    Dump, EnterGuard, Handle, Id, JoinError, JoinHandle, Metrics, PMetrics, Runtime, TaskDump,
+    TaskState, UnhandledPanic, YieldNow, DEBUG_ENV, MAXPROCS_ENV,
 };
 pub use gmp_macros::{main, test};
 
 /// Task handles and errors (tokio's `tokio::task` names).
 pub mod task {
-    pub use gmp_exec::task::{AbortHandle, Id, JoinError, JoinHandle};
-    pub use gmp_exec::{spawn, spawn_blocking, yield_now};
+    pub use gmp_exec::task::{consume_budget, AbortHandle, Builder, Id, JoinError, JoinHandle};
+    pub use gmp_exec::{block_in_place, spawn, spawn_blocking, yield_now};
+}
+
+/// Execution traces: record what every P ran and write Chrome trace-event JSON
+/// (open it in Perfetto, or turn it into a self-contained page with `gmp-trace`).
+pub mod trace {
+    pub use gmp_exec::trace::{start, stop, TraceStats};
 }
