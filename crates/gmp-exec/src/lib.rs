@@ -46,6 +46,7 @@ mod block_on;
 mod blocking;
 mod context;
 mod coop;
+pub mod coro;
 mod debug;
 mod dump;
 #[cfg(all(test, loom))]

@@ -348,6 +348,13 @@ impl Runtime {
         self.handle.shared.procs()
     }
 
+    /// Makes this runtime the current one on this thread until the guard drops,
+    /// so that `gmp_exec::spawn` and `coro::spawn` called from a plain thread
+    /// spawn here (tokio's `Runtime::enter`).
+    pub fn enter(&self) -> context::EnterGuard {
+        self.handle.enter()
+    }
+
     /// Spawns a task on this runtime.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>

@@ -6,11 +6,13 @@
 //! submission, so they are atomics mirrored under the lock. The StoreLoad
 //! argument that ties them to the queues is in the [scheduler essay](super).
 
+use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 use crate::metrics::MStats;
+use crate::task::Notified;
 use crate::trace::{self, Kind};
 
 use crate::sync::{fence, lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
@@ -68,6 +70,14 @@ pub(crate) struct M {
     /// When sysmon first saw the current poll, in ns since the runtime started
     /// (for dumps: how long a running G has run).
     pub(crate) poll_seen_ns: AtomicU64,
+    /// Gs bound to this M (started coroutines) that were woken on other
+    /// threads, waiting for this M to run them (Go's `lockedg` handed to its
+    /// `lockedm`). `mailbox_len` mirrors the length for a lock-free check.
+    pub(crate) mailbox: Mutex<VecDeque<Notified>>,
+    pub(crate) mailbox_len: AtomicUsize,
+    /// Length of the M's own lock-free mailbox (bound Gs it woke itself),
+    /// mirrored here so that `stop_m` never parks an M that has some.
+    pub(crate) own_mail_len: AtomicUsize,
 }
 
 const EXIT: usize = 1;
@@ -101,6 +111,9 @@ impl M {
             born: Instant::now(),
             in_release: AtomicBool::new(false),
             poll_seen_ns: AtomicU64::new(0),
+            mailbox: Mutex::new(VecDeque::new()),
+            mailbox_len: AtomicUsize::new(0),
+            own_mail_len: AtomicUsize::new(0),
         }
     }
 
@@ -145,6 +158,26 @@ impl M {
             self.revoked.store(NO_P, Relaxed);
             false
         }
+    }
+
+    /// Queues a G bound to this M (from any thread).
+    pub(crate) fn mail(&self, task: Notified) {
+        let mut mailbox = lock(&self.mailbox);
+        mailbox.push_back(task);
+        // SeqCst: pairs with the parking M's re-check in `stop_m` (under the
+        // idle lock, which the sender takes next).
+        self.mailbox_len.store(mailbox.len(), SeqCst);
+    }
+
+    /// Takes the oldest G from this M's mailbox.
+    pub(crate) fn take_mail(&self) -> Option<Notified> {
+        if self.mailbox_len.load(Relaxed) == 0 {
+            return None;
+        }
+        let mut mailbox = lock(&self.mailbox);
+        let task = mailbox.pop_front();
+        self.mailbox_len.store(mailbox.len(), Relaxed);
+        task
     }
 
     /// The M noticed that sysmon took its P.
@@ -192,6 +225,8 @@ pub(crate) struct Idle {
     pub(crate) npidle: AtomicUsize,
     /// Go's `sched.nmspinning`: Ms looking for work while holding a P.
     pub(crate) nmspinning: AtomicUsize,
+    /// Mirrors `lockedm_waiting.len()`, for a cheap check by busy Ms.
+    pub(crate) lockedm_waiting: AtomicUsize,
 }
 
 struct IdleSet {
@@ -209,6 +244,12 @@ struct IdleSet {
     /// Shutdown stopped waiting for the Ms still running: the last one to exit
     /// does the cleanup.
     abandoned: bool,
+    /// Parked Ms with bound Gs to run and no P (Go's Ms waiting in
+    /// `stoplockedm`): the next P that falls idle goes to the first of them.
+    lockedm_waiting: VecDeque<Arc<M>>,
+    /// Ms locked to one G (`lock_os_thread`) parked until it is runnable; only
+    /// mail for that G wakes them.
+    lockedm_parked: Vec<Arc<M>>,
 }
 
 impl Idle {
@@ -226,10 +267,13 @@ impl Idle {
                 handles: Vec::new(),
                 shutdown: false,
                 abandoned: false,
+                lockedm_waiting: VecDeque::new(),
+                lockedm_parked: Vec::new(),
             }),
             exited: Condvar::new(),
             npidle: AtomicUsize::new(procs),
             nmspinning: AtomicUsize::new(0),
+            lockedm_waiting: AtomicUsize::new(0),
         }
     }
 }
@@ -405,7 +449,19 @@ impl Shared {
             if set.shutdown {
                 return None;
             }
-            set.midle.push(m.clone());
+            // SeqCst: pairs with `M::mail` (the sender then takes this lock).
+            if m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0 {
+                // Bound Gs wait for this very M: get a P now, or queue for one.
+                if let Some(p) = pidle_get(&mut set, &self.idle) {
+                    return Some((p, false));
+                }
+                set.lockedm_waiting.push_back(m.clone());
+                self.idle
+                    .lockedm_waiting
+                    .store(set.lockedm_waiting.len(), Relaxed);
+            } else {
+                set.midle.push(m.clone());
+            }
         }
         let parked = self.metrics_on().then(Instant::now);
         trace::record(Kind::Park, self.id, trace::NO_P, m.id as u32, 0, 0, 0);
@@ -452,6 +508,87 @@ impl Shared {
             }
         }
         self.stop_m(m)
+    }
+
+    /// Makes sure M `m`, which just got mail, will run it: if it is parked on
+    /// the idle list, it gets an idle P and wakes, or, with no P idle, queues
+    /// for the next one (Go's `startlockedm` from the other side). A running M
+    /// checks its mailbox on its own.
+    pub(crate) fn wake_locked_m(&self, m: &Arc<M>) {
+        let mut set = lock(&self.idle.set);
+        if let Some(pos) = set.midle.iter().position(|x| Arc::ptr_eq(x, m)) {
+            set.midle.swap_remove(pos);
+        } else if let Some(pos) = set.lockedm_parked.iter().position(|x| Arc::ptr_eq(x, m)) {
+            set.lockedm_parked.swap_remove(pos);
+        } else {
+            return;
+        }
+        match pidle_get(&mut set, &self.idle) {
+            Some(p) => {
+                drop(set);
+                m.unpark(Wake::P { p, spinning: false });
+            }
+            None => {
+                set.lockedm_waiting.push_back(m.clone());
+                self.idle
+                    .lockedm_waiting
+                    .store(set.lockedm_waiting.len(), Relaxed);
+            }
+        }
+    }
+
+    /// The live M numbered `id`.
+    pub(crate) fn find_m(&self, id: usize) -> Option<Arc<M>> {
+        lock(&self.idle.set)
+            .allm
+            .iter()
+            .find(|m| m.id == id)
+            .cloned()
+    }
+
+    /// Parks an M locked to one G (`lock_os_thread`) until that G is mailed
+    /// to it; it stays off the idle list, so no other work finds it. Returns
+    /// the P it is then given, or `None` at shutdown.
+    pub(crate) fn stop_locked_m(&self, m: &Arc<M>) -> Option<(usize, bool)> {
+        {
+            let mut set = lock(&self.idle.set);
+            if set.shutdown {
+                return None;
+            }
+            // SeqCst: pairs with `M::mail`.
+            if m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0 {
+                if let Some(p) = pidle_get(&mut set, &self.idle) {
+                    return Some((p, false));
+                }
+                set.lockedm_waiting.push_back(m.clone());
+                self.idle
+                    .lockedm_waiting
+                    .store(set.lockedm_waiting.len(), Relaxed);
+            } else {
+                set.lockedm_parked.push(m.clone());
+            }
+        }
+        match m.park() {
+            Wake::P { p, spinning } => Some((p, spinning)),
+            Wake::Exit => None,
+        }
+    }
+
+    /// A busy M gives its P to an M that has bound Gs and waits for a P (so
+    /// those never starve while every P is busy). False if none waits (then
+    /// the caller keeps its P).
+    pub(crate) fn give_p_to_locked_m(&self, m: &Arc<M>, p: usize) -> bool {
+        let mut set = lock(&self.idle.set);
+        if set.lockedm_waiting.is_empty() || !m.unwire(p) {
+            return false;
+        }
+        let waiting = set.lockedm_waiting.pop_front().expect("not empty");
+        self.idle
+            .lockedm_waiting
+            .store(set.lockedm_waiting.len(), Relaxed);
+        drop(set);
+        waiting.unpark(Wake::P { p, spinning: false });
+        true
     }
 
     /// Go's `exitsyscall` getting its old P back: takes `p` off the idle list if
@@ -508,7 +645,10 @@ impl Shared {
         let idle = {
             let mut set = lock(&self.idle.set);
             set.shutdown = true;
-            std::mem::take(&mut set.midle)
+            let mut all = std::mem::take(&mut set.midle);
+            all.extend(set.lockedm_waiting.drain(..));
+            all.append(&mut set.lockedm_parked);
+            all
         };
         for m in idle {
             m.unpark(Wake::Exit);
@@ -560,6 +700,13 @@ impl Shared {
 
 fn pidle_put(set: &mut IdleSet, idle: &Idle, p: usize) {
     debug_assert!(!set.pidle.contains(&p), "P {p} put on the idle list twice");
+    if let Some(m) = set.lockedm_waiting.pop_front() {
+        // An M with bound Gs waits for exactly this: it takes the P instead.
+        idle.lockedm_waiting
+            .store(set.lockedm_waiting.len(), Relaxed);
+        m.unpark(Wake::P { p, spinning: false });
+        return;
+    }
     set.pidle.push(p);
     // SeqCst: the giving-up M's StoreLoad (scheduler essay).
     idle.npidle.fetch_add(1, SeqCst);

@@ -109,6 +109,10 @@ use self::worker::Worker;
 /// wait of the ring's head to a few hundred microseconds.
 pub(crate) const RUNNEXT_STREAK_MAX: u32 = 512;
 
+/// After this many bound Gs (started coroutines) in a row, an M takes one G
+/// from its P's queue first.
+pub(crate) const BOUND_STREAK_MAX: u32 = 64;
+
 /// The global queue is served first every this many ticks (Go: 61).
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 
@@ -447,10 +451,41 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Routes a G bound to M `m` (a started coroutine) to that M: its own
+    /// mailbox if this is that M, else the M's shared mailbox, waking it if it
+    /// is parked (Go hands a `lockedg` to its `lockedm`).
+    fn schedule_bound(&self, m: usize, task: Notified) {
+        let task = Worker::with_current(|w| match w {
+            Some(w) if w.is_m_of(self) && w.m_id() == m => {
+                w.mail_own(task);
+                None
+            }
+            _ => Some(task),
+        });
+        let Some(task) = task else {
+            return;
+        };
+        match self.find_m(m) {
+            Some(target) => {
+                target.mail(task);
+                self.wake_locked_m(&target);
+            }
+            // Its M is gone (shutdown): the G can never run again. Dropping the
+            // notified reference cancels it (a started coroutine's stack is
+            // leaked rather than unwound on the wrong thread).
+            None => drop(task),
+        }
+    }
+}
+
 impl Schedule for Shared {
     fn schedule(&self, task: Notified) {
         if trace::on() {
             self.trace_wake(&task);
+        }
+        if let Some(m) = task.header().bound_m() {
+            return self.schedule_bound(m, task);
         }
         let task = Worker::with_current(|w| match w {
             Some(w) if w.is_for_ptr(self) => w.schedule_local(task, true),
@@ -465,6 +500,9 @@ impl Schedule for Shared {
         if trace::on() {
             self.trace_wake(&task);
         }
+        if let Some(m) = task.header().bound_m() {
+            return self.schedule_bound(m, task);
+        }
         let task = Worker::with_current(|w| match w {
             Some(w) if w.is_for_ptr(self) => w.schedule_local(task, false),
             _ => Some(task),
@@ -476,7 +514,7 @@ impl Schedule for Shared {
 
     fn release(&self, task: &Header) -> usize {
         let code = task.registry_slot();
-        if code == u64::MAX {
+        if code == crate::task::SLOT_MASK {
             return 0;
         }
         let (registry, index) = self.registry(code);

@@ -2,7 +2,8 @@
 //! `resetspinning`. See the [scheduler essay](super) for the rules; this file
 //! is their code.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::Location;
@@ -17,12 +18,14 @@ use crate::coop;
 use crate::metrics::PStats;
 use crate::sync::Arc;
 use crate::task::alloc::PFree;
-use crate::task::{self, JoinHandle, Notified};
+use crate::task::{self, Header, JoinHandle, Notified, TaskRef};
 use crate::trace::{self, Kind};
 
 use super::barrier;
 use super::idle::{M, NO_P};
-use super::{slot_code, PCore, Shared, GLOBAL_QUEUE_INTERVAL, RUNNEXT_STREAK_MAX};
+use super::{
+    slot_code, PCore, Shared, BOUND_STREAK_MAX, GLOBAL_QUEUE_INTERVAL, RUNNEXT_STREAK_MAX,
+};
 
 /// The per-thread state of an M while it runs the scheduler (Go's `m` as seen
 /// through `getg().m`).
@@ -42,6 +45,20 @@ pub(crate) struct Worker {
     ticks: Cell<u64>,
     /// When this M started spinning (for the spinning-time metric).
     spin_start: Cell<Option<Instant>>,
+    /// The G being polled (for binding it to this M).
+    cur_task: Cell<*const Header>,
+    /// Bound Gs (started coroutines) woken on this very M: its own mailbox,
+    /// with no lock (wakes from other threads use `M::mailbox`).
+    own_mail: RefCell<VecDeque<Notified>>,
+    /// Gs bound to this M, so that shutdown can unwind them on this thread
+    /// (the only one their stacks may run on). Completed ones are pruned.
+    bound: RefCell<Vec<TaskRef>>,
+    bound_prune_at: Cell<usize>,
+    /// Consecutive bound Gs run (bounded, so the P's queue is not starved).
+    bound_streak: Cell<u32>,
+    /// The G that called `lock_os_thread` (Go's `lockedg`), or 0: while set,
+    /// this M runs no other G.
+    exclusive: Cell<u64>,
 }
 
 /// Exclusive access to the state of the P an M holds, for one scheduler
@@ -89,6 +106,12 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         rand: Cell::new(FastRand::new(seed ^ m.id as u64)),
         ticks: Cell::new(0),
         spin_start: Cell::new(None),
+        cur_task: Cell::new(ptr::null()),
+        own_mail: RefCell::new(VecDeque::new()),
+        bound: RefCell::new(Vec::new()),
+        bound_prune_at: Cell::new(64),
+        bound_streak: Cell::new(0),
+        exclusive: Cell::new(0),
     };
     worker.wire(p);
     if spinning && shared.metrics_on() {
@@ -106,6 +129,7 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
     // the loop is a scheduler bug that may have left a P half-updated.
     let bomb = AbortOnUnwind("the scheduler loop");
     worker.schedule_loop();
+    worker.cancel_bound();
     std::mem::forget(bomb);
 }
 
@@ -425,8 +449,23 @@ impl Worker {
                 continue;
             };
             let p = self.p.get().expect("core() implies a P");
-            let next = self.local_next(&mut core, p);
+            if core.tick % GLOBAL_QUEUE_INTERVAL == 0 && self.serve_locked_m(&mut core, p) {
+                // Our P went to an M whose bound Gs waited for one.
+                continue;
+            }
+            let bound = self.next_bound(&mut core);
+            let next = match bound {
+                Some(task) => Some(task),
+                None if self.exclusive.get() != 0 => None,
+                None => self.local_next(&mut core, p),
+            };
             drop(core);
+            if next.is_none() && self.exclusive.get() != 0 {
+                // Locked to a G that is not runnable: run nothing else, give
+                // the P away and wait for that G (Go's `stoplockedm`).
+                self.stop_locked();
+                continue;
+            }
             let task = match next {
                 Some(task) => task,
                 None => match self.find_runnable() {
@@ -495,6 +534,164 @@ impl Worker {
         self.shared.metrics_on().then(|| &self.shared.ps[p].stats)
     }
 
+    /// A bound G (a started coroutine) of this M, if one is runnable: its own
+    /// mailbox, then the one other threads post to. After `BOUND_STREAK_MAX`
+    /// in a row the P's queue goes first once, so yielding coroutines cannot
+    /// starve it.
+    fn next_bound(&self, core: &mut PCore) -> Option<Notified> {
+        if self.bound_streak.get() >= BOUND_STREAK_MAX
+            && self.exclusive.get() == 0
+            && !core.runq.is_empty()
+        {
+            self.bound_streak.set(0);
+            return None;
+        }
+        self.take_bound()
+    }
+
+    /// The next runnable bound G of this M, ignoring the streak limit.
+    fn take_bound(&self) -> Option<Notified> {
+        let exclusive = self.exclusive.get();
+        let task = if exclusive == 0 {
+            let own = {
+                let mut mail = self.own_mail.borrow_mut();
+                let task = mail.pop_front();
+                self.m.own_mail_len.store(mail.len(), Relaxed);
+                task
+            };
+            own.or_else(|| self.m.take_mail())?
+        } else {
+            // Locked to one G: only that one runs; others bound here wait.
+            while let Some(t) = self.m.take_mail() {
+                self.own_mail.borrow_mut().push_back(t);
+            }
+            let mut mail = self.own_mail.borrow_mut();
+            let i = mail.iter().position(|t| t.header().id == exclusive)?;
+            let task = mail.remove(i).expect("index from position");
+            self.m.own_mail_len.store(mail.len(), Relaxed);
+            task
+        };
+        self.bound_streak.set(self.bound_streak.get() + 1);
+        Some(task)
+    }
+
+    /// Every 61 ticks: if an M with bound Gs waits for a P and this M has none
+    /// runnable of its own, hand it this P (Go's `startlockedm`). True if the P
+    /// went.
+    fn serve_locked_m(&self, core: &mut PCore, p: usize) -> bool {
+        let _ = core;
+        if self.shared.idle.lockedm_waiting.load(Relaxed) == 0
+            || !self.own_mail.borrow().is_empty()
+            || self.m.mailbox_len.load(Relaxed) > 0
+            || self.exclusive.get() != 0
+        {
+            return false;
+        }
+        if self.shared.give_p_to_locked_m(&self.m, p) {
+            self.p.set(None);
+            self.old_p.set(Some(p));
+            return true;
+        }
+        false
+    }
+
+    /// `lock_os_thread`'s wait: the locked G is not runnable, so give the P
+    /// away and park until the G is mailed to this M.
+    fn stop_locked(&self) {
+        let Some(p) = self.p.get() else {
+            return;
+        };
+        self.p.set(None);
+        self.old_p.set(Some(p));
+        if self.m.unwire(p) {
+            self.shared.handoff_p(p);
+        }
+        if let Some((p, spinning)) = self.shared.stop_locked_m(&self.m) {
+            self.wire(p);
+            self.resume_spinning(spinning);
+        }
+    }
+
+    /// After a poll: a G that finished releases a `lock_os_thread`.
+    #[inline]
+    fn after_poll(&self, g: u64, how: u64) {
+        if self.exclusive.get() == g && how != trace::end::PENDING && how != trace::end::YIELD {
+            self.exclusive.set(0);
+        }
+    }
+
+    /// Binds the G being polled to this M for good (a coroutine's first
+    /// resume), and remembers it so shutdown can unwind it here.
+    pub(crate) fn bind_current_task(&self) -> u64 {
+        let header = self.cur_task.get();
+        assert!(
+            !header.is_null(),
+            "a G can only be bound to an M while it runs"
+        );
+        // SAFETY: `cur_task` is the G this M is polling right now: alive.
+        let header = unsafe { &*header };
+        header.bind_to_m(self.m.id);
+        header.state.ref_inc();
+        // SAFETY: we just took that reference.
+        let task = unsafe { TaskRef::from_owned(NonNull::from(header)) };
+        let mut bound = self.bound.borrow_mut();
+        bound.push(task);
+        if bound.len() >= self.bound_prune_at.get() {
+            bound.retain(|t| !t.header().state.load().is_complete());
+            self.bound_prune_at.set((bound.len() * 2).max(64));
+        }
+        header.id
+    }
+
+    /// `lock_os_thread`: the G being polled runs only on this M, and this M
+    /// runs no other G until it finishes or calls `unlock_os_thread`.
+    pub(crate) fn lock_current_task(&self) {
+        let header = self.cur_task.get();
+        assert!(!header.is_null(), "lock_os_thread called outside a G");
+        // SAFETY: as in `bind_current_task`.
+        let h = unsafe { &*header };
+        if h.bound_m().is_none() {
+            self.bind_current_task();
+        }
+        self.exclusive.set(h.id);
+    }
+
+    /// `unlock_os_thread`.
+    pub(crate) fn unlock_current_task(&self) {
+        self.exclusive.set(0);
+    }
+
+    /// Queues a bound G woken on this very M (no lock).
+    pub(crate) fn mail_own(&self, task: Notified) {
+        let mut mail = self.own_mail.borrow_mut();
+        mail.push_back(task);
+        self.m.own_mail_len.store(mail.len(), Relaxed);
+    }
+
+    /// This M's number.
+    pub(crate) fn m_id(&self) -> usize {
+        self.m.id
+    }
+
+    /// At exit: tears down, on this thread, every G bound to this M that has
+    /// not finished (their stacks cannot run anywhere else).
+    fn cancel_bound(&self) {
+        let mail: Vec<Notified> = self.own_mail.borrow_mut().drain(..).collect();
+        self.m.own_mail_len.store(0, Relaxed);
+        drop(mail);
+        while let Some(task) = self.m.take_mail() {
+            drop(task);
+        }
+        let bound: Vec<TaskRef> = self.bound.borrow_mut().drain(..).collect();
+        for task in bound {
+            if task.header().state.load().is_complete() {
+                drop(task);
+            } else {
+                task.shutdown();
+            }
+        }
+    }
+
     /// Go's `execute`: runs the G on this M.
     #[inline]
     fn execute(&self, task: Notified) {
@@ -513,6 +710,7 @@ impl Worker {
             m.preempt.store(false, Relaxed);
         }
         coop::reset();
+        self.cur_task.set(task.header());
         if trace::on() {
             let (p, mi, _) = self.trace_ids();
             let g = task.header().id;
@@ -521,9 +719,13 @@ impl Worker {
             let how = task.run();
             let (p, mi, _) = self.trace_ids();
             trace::record(Kind::PollEnd, self.shared.id, p, mi, g, how, 0);
+            self.after_poll(g, how);
         } else {
-            task.run();
+            let g = task.header().id;
+            let how = task.run();
+            self.after_poll(g, how);
         }
+        self.cur_task.set(ptr::null());
         m.cur_g.store(0, Release);
     }
 
@@ -575,6 +777,9 @@ impl Worker {
                 return None;
             }
             let me = self.p.get()?;
+            if let Some(task) = self.take_bound() {
+                return Some(task);
+            }
             {
                 let mut core = self.core()?;
                 let stats = self.stats(me);

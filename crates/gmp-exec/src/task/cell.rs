@@ -22,9 +22,10 @@ use std::num::NonZeroU64;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::UnsafeCell;
+use crate::sync::{AtomicU64, UnsafeCell};
 
 use crate::trace::end;
 
@@ -52,6 +53,9 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     fn unhandled_panic(&self) {}
 }
 
+/// The registry-slot bits of `Header::slot_and_m`; all ones means "none".
+pub(crate) const SLOT_MASK: u64 = (1 << 48) - 1;
+
 /// The type-erased half of a task, first in every cell.
 #[repr(C)]
 pub(crate) struct Header {
@@ -59,9 +63,12 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     /// Go's `goid`.
     pub(crate) id: u64,
-    /// Where the task sits in the scheduler's registry; written once by the
-    /// spawner before the task is published, read by whoever completes it.
-    registry_slot: UnsafeCell<u64>,
+    /// Where the task sits in the scheduler's registry (low 48 bits: written
+    /// once by the spawner before the task is published, read by whoever
+    /// completes it) and, in the high 16 bits, the M it is bound to plus one
+    /// (0: unbound) — written once, by that M, at the start of the task's first
+    /// poll on it (a started coroutine never leaves its M).
+    slot_and_m: AtomicU64,
     /// The `spawn` call site (Go's `gopc`).
     pub(crate) location: &'static Location<'static>,
     /// Rule 3 of the task essay.
@@ -117,15 +124,35 @@ impl Header {
     /// Called only by the spawner, before the task is published (queued or its
     /// `JoinHandle` returned).
     pub(crate) unsafe fn set_registry_slot(&self, slot: u64) {
-        // SAFETY: the caller is the only thread that can see the task yet.
-        self.registry_slot.with_mut(|p| unsafe { *p = slot })
+        debug_assert!(slot < 1 << 48);
+        // Relaxed: the caller is the only thread that can see the task yet;
+        // publication (a Release store of a queue or the state word) orders it.
+        self.slot_and_m.store(slot, Relaxed);
     }
 
-    /// The registry slot recorded at spawn.
+    /// The registry slot recorded at spawn (`u64::MAX >> 16`: none).
     pub(crate) fn registry_slot(&self) -> u64 {
-        // SAFETY: written once before publication; publication (a Release store
-        // of a queue or of the state word) orders it before any read.
-        self.registry_slot.with(|p| unsafe { *p })
+        // Relaxed: see `set_registry_slot`.
+        self.slot_and_m.load(Relaxed) & SLOT_MASK
+    }
+
+    /// Binds the task to M `m` for good. Called once, by that M, at the start
+    /// of the task's first poll there.
+    pub(crate) fn bind_to_m(&self, m: usize) {
+        debug_assert!(m < u16::MAX as usize);
+        // Release: a waker that reads the binding (Acquire) routes the task to
+        // this M; any waker of the task is made after this point.
+        self.slot_and_m.fetch_or(((m as u64) + 1) << 48, Release);
+    }
+
+    /// The M the task is bound to, if any.
+    #[inline]
+    pub(crate) fn bound_m(&self) -> Option<usize> {
+        // Acquire: pairs with `bind_to_m`.
+        match self.slot_and_m.load(Acquire) >> 48 {
+            0 => None,
+            m => Some(m as usize - 1),
+        }
     }
 }
 
@@ -154,7 +181,7 @@ where
             state: State::new(),
             vtable: vtable::<F, S>(),
             id,
-            registry_slot: UnsafeCell::new(u64::MAX),
+            slot_and_m: AtomicU64::new(SLOT_MASK),
             location,
             join_waker: UnsafeCell::new(None),
         },

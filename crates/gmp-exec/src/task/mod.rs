@@ -71,7 +71,7 @@ use std::ptr::NonNull;
 
 pub use crate::coop::consume_budget;
 pub use builder::Builder;
-pub(crate) use cell::{new_task, Header, Schedule};
+pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 
 /// A task's id (Go's `goid`): unique within the process, never zero.

@@ -1,0 +1,327 @@
+//! Stackful Gs: blocking-style code as goroutines, on the same Ps as async tasks.
+//!
+//! [`spawn`] (the `gmp::go!` macro) runs a closure on its own small, guarded,
+//! pooled stack (from `gmp-coro`) as a G like any other: it is queued, stolen,
+//! polled and joined through the same task cell and `JoinHandle` as a future.
+//! Its future is a `CoroFuture`: each poll resumes the coroutine until it
+//! suspends; a suspended coroutine is a parked G.
+//!
+//! Inside, [`wait`] parks the G until any future completes — it polls the
+//! future with the G's own waker and suspends while it is pending — so every
+//! async library (channels, timers, sockets, hyper clients) works from
+//! blocking-style code. [`yield_now`] requeues the G behind the others;
+//! [`preempt_check!`](crate::preempt_check) yields if sysmon marked the G (it
+//! has run for more than 10 ms).
+//!
+//! # Thread affinity
+//!
+//! A coroutine that has started never moves to another OS thread: compiled Rust
+//! may keep a thread-local's address in a register or a stack slot across a
+//! call, so resuming its stack on another thread would hand it the wrong
+//! thread's data (undefined behaviour that may's migrating coroutines exhibit).
+//! At its first poll the G is bound to the M running it (Go's `lockedm`, made
+//! the rule rather than an opt-in); from then on a wake sends it to that M's
+//! mailbox instead of a P's run queue, so no thief can take it. If its M is
+//! parked, the M is woken with an idle P, or, if no P is idle, queues for the
+//! next one — and a busy M hands its P over within 61 schedule ticks (Go's
+//! `startlockedm`). Unstarted coroutines and all async Gs migrate freely.
+//!
+//! [`lock_os_thread`] goes further, as Go's `runtime.LockOSThread` does: the
+//! M then runs no other G until the locked one finishes or calls
+//! [`unlock_os_thread`], for code that changes its thread's state.
+//!
+//! # What a parked coroutine costs
+//!
+//! Go starts a goroutine with a 2 KiB stack and grows it by copying; Rust frames
+//! cannot be moved, so a gmp coroutine has a fixed-size stack (64 KiB of address
+//! space by default, 32 KiB at least) of which only the pages it touched are
+//! resident: a parked coroutine that used little of its stack holds one 4 KiB
+//! page, plus its task cell and the coroutine's bookkeeping.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::pin::{pin, Pin};
+use std::ptr;
+use std::task::{Context, Poll};
+
+use gmp_coro::{Coroutine, Resumed};
+
+use crate::context;
+use crate::sched::worker::Worker;
+use crate::task::JoinHandle;
+
+pub use gmp_coro::{on_m_stack, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+
+thread_local! {
+    /// The `Context` of the coroutine G being resumed on this thread, as a
+    /// type-erased pointer valid while `CoroFuture::poll` runs.
+    static CX: Cell<*mut ()> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// A coroutine as the future of a G.
+struct CoroFuture<R> {
+    co: Coroutine<R>,
+    started: bool,
+}
+
+impl<R> Unpin for CoroFuture<R> {}
+
+impl<R> Future for CoroFuture<R> {
+    type Output = R;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let this = self.get_mut();
+        if !this.started {
+            this.started = true;
+            let id = Worker::with_current(|w| w.map(Worker::bind_current_task))
+                .expect("a coroutine G is polled by an M");
+            this.co.set_id(id);
+        }
+        let prev = CX.with(|c| c.replace((cx as *mut Context<'_>).cast()));
+        struct Restore(*mut ());
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CX.with(|c| c.set(self.0));
+            }
+        }
+        let _restore = Restore(prev);
+        match this.co.resume() {
+            Resumed::Suspended => Poll::Pending,
+            Resumed::Finished(out) => Poll::Ready(out),
+            // The task harness catches this and hands it to the JoinHandle.
+            Resumed::Panicked(payload) => std::panic::resume_unwind(payload),
+        }
+    }
+}
+
+/// Runs `f` as a coroutine G (a goroutine) on the current runtime and returns
+/// its [`JoinHandle`] — the same handle async tasks have: `.await` it from
+/// async code, [`wait`] on it from a coroutine, or
+/// [`JoinHandle::join`](crate::JoinHandle::join) it from a plain thread.
+///
+/// # Panics
+///
+/// If no stack can be had (the process ran out of memory maps); use
+/// [`Builder::spawn`] to get that as an `io::Error`.
+///
+/// ```
+/// let answer = gmp_exec::block_on(gmp_exec::coro::spawn(|| {
+///     // Blocking-style code, on a small stack, parked while it waits.
+///     let a = gmp_exec::coro::wait(gmp_exec::spawn(async { 20 })).unwrap();
+///     gmp_exec::coro::yield_now();
+///     a + 22
+/// }));
+/// assert_eq!(answer.unwrap(), 42);
+/// ```
+///
+/// A closure that is not `Send` cannot become a G (it may first run on any
+/// thread):
+///
+/// ```compile_fail
+/// let local = std::rc::Rc::new(1);
+/// gmp_exec::coro::spawn(move || *local + 1);
+/// ```
+#[track_caller]
+pub fn spawn<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let location = Location::caller();
+    match spawn_at(f, DEFAULT_STACK_SIZE, None, location) {
+        Ok(handle) => handle,
+        Err(e) => panic!("gmp could not get a stack for a coroutine G: {e}"),
+    }
+}
+
+fn spawn_at<F, R>(
+    f: F,
+    stack_size: usize,
+    name: Option<&str>,
+    location: &'static Location<'static>,
+) -> io::Result<JoinHandle<R>>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let co = Coroutine::new(stack_size, f)?;
+    let fut = CoroFuture { co, started: false };
+    Ok(context::with_current_shared(|shared| {
+        shared.spawn(fut, location, name)
+    }))
+}
+
+/// Spawns a coroutine G with options: stack size and name.
+///
+/// ```
+/// let h = gmp_exec::coro::Builder::new()
+///     .stack_size(128 * 1024)
+///     .name("parser")
+///     .spawn(|| 1 + 1)
+///     .unwrap();
+/// assert_eq!(h.join().unwrap(), 2);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Builder<'a> {
+    stack_size: usize,
+    name: Option<&'a str>,
+}
+
+impl Default for Builder<'_> {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// Default stack size ([`DEFAULT_STACK_SIZE`]), no name.
+    pub fn new() -> Self {
+        Builder {
+            stack_size: DEFAULT_STACK_SIZE,
+            name: None,
+        }
+    }
+
+    /// The stack size in bytes: a multiple of the page size, at least
+    /// [`MIN_STACK_SIZE`]. The stack cannot grow; a G that overflows it is
+    /// reported (`G <id> overflowed its <n>-byte stack`) and the process
+    /// aborts.
+    pub fn stack_size(self, bytes: usize) -> Self {
+        Builder {
+            stack_size: bytes,
+            ..self
+        }
+    }
+
+    /// Names the G (shown in dumps, traces and watchdog reports).
+    pub fn name(self, name: &'a str) -> Self {
+        Builder {
+            name: Some(name),
+            ..self
+        }
+    }
+
+    /// Spawns `f`; `InvalidInput` for a bad stack size, or the OS error if no
+    /// stack can be mapped.
+    #[track_caller]
+    pub fn spawn<F, R>(self, f: F) -> io::Result<JoinHandle<R>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        spawn_at(f, self.stack_size, self.name, Location::caller())
+    }
+}
+
+/// True inside a coroutine G.
+pub fn is_coroutine() -> bool {
+    !CX.with(Cell::get).is_null() && gmp_coro::is_in_coroutine()
+}
+
+#[track_caller]
+fn context_ptr(what: &str) -> *mut Context<'static> {
+    let cx = CX.with(Cell::get);
+    if cx.is_null() || !gmp_coro::is_in_coroutine() {
+        panic!(
+            "gmp::coro::{what} called outside a coroutine G; start one with gmp::go!, \
+             or .await from async code"
+        );
+    }
+    cx.cast()
+}
+
+/// Parks the current coroutine G until `fut` completes, and returns its output
+/// — `.await` for blocking-style code. The M runs other Gs meanwhile.
+///
+/// # Panics
+///
+/// Outside a coroutine G.
+#[track_caller]
+pub fn wait<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    loop {
+        let cx = context_ptr("wait");
+        // SAFETY: `CX` points to the `Context` that `CoroFuture::poll` is
+        // running with right now (it resumed us and restores `CX` when we
+        // suspend), on this thread.
+        let cx = unsafe { &mut *cx };
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return out;
+        }
+        gmp_coro::suspend();
+    }
+}
+
+/// Lets the other runnable Gs go first: this coroutine G goes to the back of
+/// its M's queue (Go's `runtime.Gosched`).
+///
+/// # Panics
+///
+/// Outside a coroutine G.
+#[track_caller]
+pub fn yield_now() {
+    let cx = context_ptr("yield_now");
+    // SAFETY: as in `wait`.
+    unsafe { &*cx }.waker().wake_by_ref();
+    gmp_coro::suspend();
+}
+
+/// True if sysmon has marked the running G for preemption (it has run for more
+/// than `retake_after`, 10 ms by default). See [`preempt_check!`](crate::preempt_check).
+#[inline]
+pub fn preempt_requested() -> bool {
+    Worker::with_current(|w| w.is_some_and(|w| w.preempt_marked()))
+}
+
+/// Yields the current coroutine G if sysmon has marked it for preemption: put
+/// it in long computations so other Gs are not starved. Costs a thread-local
+/// read and a load when no mark is set.
+///
+/// ```
+/// let h = gmp_exec::coro::spawn(|| {
+///     let mut x = 0u64;
+///     for i in 0..10_000_000u64 {
+///         x = x.wrapping_add(i);
+///         gmp_exec::preempt_check!();
+///     }
+///     x
+/// });
+/// assert!(h.join().is_ok());
+/// ```
+#[macro_export]
+macro_rules! preempt_check {
+    () => {
+        if $crate::coro::preempt_requested() {
+            $crate::coro::yield_now();
+        }
+    };
+}
+
+/// Wires the current G to its OS thread exclusively (Go's
+/// `runtime.LockOSThread`): it keeps running on this M (a coroutine always
+/// does), and the M runs no other G until the G finishes or calls
+/// [`unlock_os_thread`] — for code that changes its thread's state. Works in
+/// async Gs too.
+///
+/// # Panics
+///
+/// Outside a G.
+pub fn lock_os_thread() {
+    Worker::with_current(|w| match w {
+        Some(w) => w.lock_current_task(),
+        None => panic!("gmp::coro::lock_os_thread called outside a G"),
+    })
+}
+
+/// Undoes [`lock_os_thread`]: the M runs other Gs again (the G itself stays
+/// on this thread if it is a started coroutine).
+pub fn unlock_os_thread() {
+    Worker::with_current(|w| {
+        if let Some(w) = w {
+            w.unlock_current_task();
+        }
+    })
+}
