@@ -217,23 +217,53 @@
     requestAnimationFrame(function () { pending = false; draw(); });
   }
 
+  /* Slices are not painted one by one: their rectangles are collected per
+     colour and each colour is filled once a frame (a fillStyle change costs
+     more than a rectangle). Layers: bodies, then end stripes and edges, then
+     labels; slices of other Gs than the selected one go in a faded layer. */
+  var bodies = {}, faded = {}, marks2 = {}, labels = [];
+  function queue(layer, colour, x, y, w, h) {
+    var b = layer[colour];
+    if (!b) b = layer[colour] = [];
+    b.push(x, y, w, h);
+  }
+  function fillLayer(layer, alpha) {
+    ctx.globalAlpha = alpha;
+    for (var colour in layer) {
+      var b = layer[colour];
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      for (var i = 0; i < b.length; i += 4) ctx.rect(b[i], b[i + 1], b[i + 2], b[i + 3]);
+      ctx.fill();
+    }
+    ctx.globalAlpha = 1;
+  }
+  function flushSlices() {
+    fillLayer(faded, 0.2);
+    fillLayer(bodies, 1);
+    fillLayer(marks2, 1);
+    ctx.fillStyle = '#1f2430';
+    for (var i = 0; i < labels.length; i += 3) ctx.fillText(labels[i], labels[i + 1], labels[i + 2]);
+    bodies = {}; faded = {}; marks2 = {}; labels = [];
+  }
+
   function paintSlice(t, i, x0, x1, top) {
-    var dim = selectedG !== null && t.g[i] !== selectedG;
-    if (dim) ctx.globalAlpha = 0.2;
     var a = Math.max(x0, GUTTER - 1), b = Math.min(x1, W + 1), w = b - a;
-    ctx.fillStyle = colourOf(t, i);
-    ctx.fillRect(a, top, w, SLICE_H);
+    if (selectedG !== null && t.g[i] !== selectedG) {
+      queue(faded, colourOf(t, i), a, top, w, SLICE_H);
+      return;
+    }
+    queue(bodies, colourOf(t, i), a, top, w, SLICE_H);
     var e = t.e[i];
-    if (e > 0 && w >= 3) { ctx.fillStyle = END_COLOURS[e]; ctx.fillRect(a, top + SLICE_H - 3, w, 3); }
-    if (x1 - x0 >= 5 && x0 >= GUTTER) { ctx.fillStyle = 'rgba(255,255,255,0.85)'; ctx.fillRect(x0, top, 1, SLICE_H); }
+    if (e > 0 && w >= 3) queue(marks2, END_COLOURS[e], a, top + SLICE_H - 3, w, 3);
+    if (x1 - x0 >= 5 && x0 >= GUTTER) queue(marks2, 'rgba(255,255,255,0.85)', x0, top, 1, SLICE_H);
     if (w > 24) {
       var text = sliceName(t, i);
       if (w > 90) text += '  ' + fmtDur(t.dur[i]);
       var max = Math.floor((w - 8) / 6.4);
       if (text.length > max) text = max >= 3 ? text.slice(0, max - 1) + '…' : '';
-      if (text) { ctx.fillStyle = '#1f2430'; ctx.fillText(text, a + 4, top + SLICE_H / 2 - 1); }
+      if (text) labels.push(text, a + 4, top + SLICE_H / 2 - 1);
     }
-    if (dim) ctx.globalAlpha = 1;
   }
 
   function drawSlices(t, y) {
@@ -248,48 +278,50 @@
       j = lower(t.start, tEnd, i + 1, n);
       if (j - 1 > i && X(t.end[j - 1]) > col + 2) j--;
       mid = (i + j - 1) >> 1;
-      if (selectedG !== null && t.g[mid] !== selectedG) ctx.globalAlpha = 0.2;
-      ctx.fillStyle = colourOf(t, mid);
+      var layer = selectedG !== null && t.g[mid] !== selectedG ? faded : bodies;
       if (j === i + 1) {
-        ctx.fillRect(col, top, 1, SLICE_H);
+        queue(layer, colourOf(t, mid), col, top, 1, SLICE_H);
       } else {
         busy = Math.min(1, (t.cum[j] - t.cum[i]) / (tEnd - T(col)));
         hh = Math.max(2, Math.round(SLICE_H * busy));
-        ctx.fillRect(col, top + SLICE_H - hh, 1, hh);
+        queue(layer, colourOf(t, mid), col, top + SLICE_H - hh, 1, hh);
       }
-      ctx.globalAlpha = 1;
       drawn++; i = j;
     }
   }
 
+  /* Adds one marker to the current path; a kind's markers are filled (or,
+     for the generic ring, stroked) together, in one call. */
   function shape(kind, x, cy) {
-    ctx.beginPath();
     switch (kind) {
-      case 'down': ctx.moveTo(x - 4.5, cy - 4); ctx.lineTo(x + 4.5, cy - 4); ctx.lineTo(x, cy + 4); break;
-      case 'up': ctx.moveTo(x - 4.5, cy + 4); ctx.lineTo(x + 4.5, cy + 4); ctx.lineTo(x, cy - 4); break;
-      case 'diamond': ctx.moveTo(x, cy - 5); ctx.lineTo(x + 4, cy); ctx.lineTo(x, cy + 5); ctx.lineTo(x - 4, cy); break;
-      case 'circle': ctx.arc(x, cy, 3.6, 0, 2 * Math.PI); break;
+      case 'down': ctx.moveTo(x - 4.5, cy - 4); ctx.lineTo(x + 4.5, cy - 4); ctx.lineTo(x, cy + 4); ctx.closePath(); break;
+      case 'up': ctx.moveTo(x - 4.5, cy + 4); ctx.lineTo(x + 4.5, cy + 4); ctx.lineTo(x, cy - 4); ctx.closePath(); break;
+      case 'diamond': ctx.moveTo(x, cy - 5); ctx.lineTo(x + 4, cy); ctx.lineTo(x, cy + 5); ctx.lineTo(x - 4, cy); ctx.closePath(); break;
+      case 'circle': ctx.moveTo(x + 3.6, cy); ctx.arc(x, cy, 3.6, 0, 2 * Math.PI); break;
       case 'square': ctx.rect(x - 3.5, cy - 3.5, 7, 7); break;
       case 'plus': ctx.rect(x - 1, cy - 4.5, 2, 9); ctx.rect(x - 4.5, cy - 1, 9, 2); break;
-      default:
-        ctx.arc(x, cy, 3.4, 0, 2 * Math.PI);
-        ctx.lineWidth = 1.6; ctx.stroke(); return;
+      default: ctx.moveTo(x + 3.4, cy); ctx.arc(x, cy, 3.4, 0, 2 * Math.PI);
     }
-    ctx.fill();
   }
 
   function drawMarks(t, y) {
     var cy = y + LANE_H / 2 + 1, pad = 6 / k;
     t.marks.forEach(function (m) {
       if (hiddenMarks[m.name]) return;
-      ctx.fillStyle = ctx.strokeStyle = m.style.colour;
       var i = lower(m.t, vs - pad, 0, m.n);
+      ctx.beginPath();
       while (i < m.n && m.t[i] <= ve + pad) {
         var x = X(m.t[i]);
         shape(m.style.shape, x, cy);
         drawnMarks++;
-        /* At most one marker of a kind per 3 pixels. */
-        i = lower(m.t, T(x + 3), i + 1, m.n);
+        /* At most one marker of a kind per 5 pixels (half its width):
+           denser ones would only paint over each other. */
+        i = lower(m.t, T(x + 5), i + 1, m.n);
+      }
+      if (m.style.shape === 'ring') {
+        ctx.strokeStyle = m.style.colour; ctx.lineWidth = 1.6; ctx.stroke();
+      } else {
+        ctx.fillStyle = m.style.colour; ctx.fill();
       }
     });
   }
@@ -413,7 +445,9 @@
       var x = Math.round(X(t)) + 0.5;
       if (x < GUTTER) continue;
       ctx.fillStyle = '#adb5bd'; ctx.fillRect(x - 0.5, AXIS_H - 7, 1, 6);
-      ctx.fillStyle = '#495057'; ctx.fillText(fmtTick(t, step), x + 3, AXIS_H / 2 - 2);
+      var tick = fmtTick(t, step);
+      if (x + 3 + ctx.measureText(tick).width > W - 2) continue;
+      ctx.fillStyle = '#495057'; ctx.fillText(tick, x + 3, AXIS_H / 2 - 2);
     }
     if (hoverX >= GUTTER) {
       var label = fmtAt(T(hoverX)), w = ctx.measureText(label).width + 10;
@@ -500,6 +534,7 @@
         drawCounter(r.c, y, r.h, r.c.track < 0);
       }
     }
+    flushSlices();
     if (showFlows) drawFlows();
     if (hover && hover.kind === 'slice') outline(hover.t, hover.i, 1, 'rgba(31,36,48,0.6)');
     if (selected && selected.kind === 'slice') outline(selected.t, selected.i, 2, '#1f2430');
@@ -823,8 +858,18 @@
       select(null);
       hover = null; hoverX = -1; hideTip();
     }
+    /* Frame cost, fitted and zoomed to 1% of the trace (median of 5). */
+    function frames() {
+      var ms = [];
+      for (var n = 0; n < 5; n++) { draw(); ms.push(st.drawMs); }
+      return ms.sort(function (a, b) { return a - b; })[2];
+    }
+    fit();
+    res.fullViewDrawMs = frames();
+    vs = SPAN * 0.495; ve = SPAN * 0.505; clampView();
+    res.zoomedDrawMs = frames();
     fit(); draw();
-    res.fullViewDrawMs = st.drawMs;
+    res.loadMs = Math.round(loadMs);
     st.selftest = res;
     st.publish();
   }
@@ -838,6 +883,7 @@
     opts[decodeURIComponent(eq < 0 ? kv : kv.slice(0, eq))] = eq < 0 ? '' : decodeURIComponent(kv.slice(eq + 1));
   });
 
+  var loadMs = 0;
   buildLegend();
   buildInfo();
   fit();
@@ -850,5 +896,7 @@
     var L0 = longest();
     if (L0) { if (!opts.view) zoomTo(L0.t, L0.i); select(L0); draw(); }
   }
+  /* From navigation to the first frame with everything decoded. */
+  loadMs = performance.now();
   if ('selftest' in opts) selftest();
 })();
