@@ -221,7 +221,7 @@
      colour and each colour is filled once a frame (a fillStyle change costs
      more than a rectangle). Layers: bodies, then end stripes and edges, then
      labels; slices of other Gs than the selected one go in a faded layer. */
-  var bodies = {}, faded = {}, marks2 = {}, labels = [];
+  var bodies = {}, faded = {}, details = {}, labels = [];
   function queue(layer, colour, x, y, w, h) {
     var b = layer[colour];
     if (!b) b = layer[colour] = [];
@@ -239,12 +239,13 @@
     ctx.globalAlpha = 1;
   }
   function flushSlices() {
-    fillLayer(faded, 0.2);
+    fillLayer(faded, 0.3);
     fillLayer(bodies, 1);
-    fillLayer(marks2, 1);
+    fillLayer(details, 1);
+    ctx.font = FONT; ctx.textBaseline = 'middle'; ctx.textAlign = 'left';
     ctx.fillStyle = '#1f2430';
     for (var i = 0; i < labels.length; i += 3) ctx.fillText(labels[i], labels[i + 1], labels[i + 2]);
-    bodies = {}; faded = {}; marks2 = {}; labels = [];
+    bodies = {}; faded = {}; details = {}; labels = [];
   }
 
   function paintSlice(t, i, x0, x1, top) {
@@ -255,8 +256,8 @@
     }
     queue(bodies, colourOf(t, i), a, top, w, SLICE_H);
     var e = t.e[i];
-    if (e > 0 && w >= 3) queue(marks2, END_COLOURS[e], a, top + SLICE_H - 3, w, 3);
-    if (x1 - x0 >= 5 && x0 >= GUTTER) queue(marks2, 'rgba(255,255,255,0.85)', x0, top, 1, SLICE_H);
+    if (e > 0 && w >= 3) queue(details, END_COLOURS[e], a, top + SLICE_H - 3, w, 3);
+    if (x1 - x0 >= 5 && x0 >= GUTTER) queue(details, 'rgba(255,255,255,0.85)', x0, top, 1, SLICE_H);
     if (w > 24) {
       var text = sliceName(t, i);
       if (w > 90) text += '  ' + fmtDur(t.dur[i]);
@@ -845,6 +846,32 @@
     check('pan', vs > vs0);
     fit(); draw();
     check('fit', Math.abs(ve - vs - span0) <= span0 * 1e-9);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'w', bubbles: true }));
+    draw();
+    check('keys', ve - vs < span0 * 0.7);
+    fit(); draw();
+    function hoverAt(x, y) {
+      window.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + x, clientY: r.top + y, bubbles: true }));
+      return tip.hidden ? '' : tip.textContent;
+    }
+    function showRow(row) { scrollY = row.y; clampView(); return AXIS_H + row.y - scrollY; }
+    var markTrack = tracks.filter(function (t) { return t.marks.some(function (m) { return m.n > 0; }); })[0];
+    if (markTrack) {
+      var mk = markTrack.marks.filter(function (m) { return m.n > 0; })[0], at = mk.t[0];
+      vs = at - 5000; ve = at + 5000; clampView();
+      var my = showRow(trackRow[markTrack.index]) + LANE_H / 2 + 1;
+      draw();
+      check('hoverMark', hoverAt(X(at), my).indexOf(mk.name) >= 0);
+    }
+    var counterRow = rows.filter(function (row) { return row.kind === 'counter' && row.c.n > 0; })[0];
+    if (counterRow) {
+      fit();
+      var cyy = showRow(counterRow) + counterRow.h / 2;
+      draw();
+      check('hoverCounter', hoverAt(X(counterRow.c.t[counterRow.c.n - 1]) + 2, cyy).indexOf(counterRow.c.label) >= 0);
+    }
+    hover = null; hoverX = -1; hideTip();
+    scrollY = 0; fit(); draw();
     var L = longest();
     if (L) {
       zoomTo(L.t, L.i); draw();

@@ -8,6 +8,11 @@
 //!   — every event kind, about 15 % of the events polls.
 //! * `polls`: 1 000 000 back-to-back polls on 8 Ps, the worst case for the
 //!   viewer (a million slices to cull).
+//!
+//! With `GMP_TRACE_BENCH_OUT=<dir>` the pages are also written there
+//! (`synthetic.html`, `polls.html`), to open in a browser: with `#selftest`
+//! at the end of the URL the page reports its load and frame times in the
+//! `data-gmp-selftest` attribute of `<html>`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -75,6 +80,10 @@ fn measure(name: &str, json: &str) {
         bytes
     });
     let (summary, _) = best(3, || Summary::new(&trace, 10).to_string());
+    if let Some(dir) = std::env::var_os("GMP_TRACE_BENCH_OUT") {
+        let path = std::path::Path::new(&dir).join(format!("{name}.html"));
+        std::fs::write(&path, &page).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
     println!(
         "{name:>9}: {} events, {} slices | trace {:.1} MB | parse+validate {:.0} ms | page {:.1} MB ({:.1} B/event) written in {:.0} ms | summary {:.0} ms",
         trace.events,

@@ -81,6 +81,7 @@
 //! trying the viewer before the runtime records real ones.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod error;
 pub mod html;

@@ -5,6 +5,8 @@
 //! cannot be read or written (the message says which and why), 2 on a usage
 //! error.
 
+#![forbid(unsafe_code)]
+
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -117,8 +119,13 @@ fn run(args: Args) -> io::Result<()> {
     }
     if args.summary {
         let mut out = io::stdout().lock();
-        write!(out, "{}", gmp_trace::Summary::new(&trace, args.top))?;
-        out.flush()?;
+        let printed =
+            write!(out, "{}", gmp_trace::Summary::new(&trace, args.top)).and_then(|()| out.flush());
+        match printed {
+            // `gmp-trace t.json -s | head`: the reader has what it wanted.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        }
     }
     Ok(())
 }

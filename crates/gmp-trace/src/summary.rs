@@ -255,6 +255,19 @@ pub fn format_duration(ns: i64) -> String {
     }
 }
 
+/// A time since the trace's start, to the nanosecond: `12.500 µs`,
+/// `5.638690 ms`, `1.000000001 s`.
+pub fn format_instant(ns: i64) -> String {
+    let a = ns.unsigned_abs();
+    if a < 1_000_000 {
+        format!("{:.3} µs", ns as f64 / 1e3)
+    } else if a < 1_000_000_000 {
+        format!("{:.6} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.9} s", ns as f64 / 1e9)
+    }
+}
+
 /// Prints rows under headers; columns listed in `right` are right-aligned.
 fn table(
     f: &mut fmt::Formatter<'_>,
@@ -358,7 +371,7 @@ impl fmt::Display for Summary {
                     vec![
                         p.g.map_or_else(|| p.name.clone(), |g| format!("G{g}")),
                         p.track.clone(),
-                        format!("{:.3} µs", p.start_ns as f64 / 1e3),
+                        format_instant(p.start_ns),
                         format_duration(p.dur_ns),
                         p.end.map_or("-", PollEnd::as_str).to_owned(),
                         p.spawn.clone().unwrap_or_else(|| "-".into()),

@@ -2,7 +2,7 @@
 //! (`tests/fixtures/known.json`).
 
 use gmp_trace::model::{Phase, PollEnd};
-use gmp_trace::summary::{format_duration, StealCell};
+use gmp_trace::summary::{format_duration, format_instant, StealCell};
 use gmp_trace::{load, Summary, Trace};
 
 fn known() -> Trace {
@@ -202,4 +202,11 @@ fn durations_print_in_the_unit_that_fits() {
     assert_eq!(format_duration(3_250), "3.25 µs");
     assert_eq!(format_duration(12_500_000), "12.50 ms");
     assert_eq!(format_duration(1_200_000_000), "1.20 s");
+}
+
+#[test]
+fn instants_print_to_the_nanosecond() {
+    assert_eq!(format_instant(12_500), "12.500 µs");
+    assert_eq!(format_instant(5_638_690), "5.638690 ms");
+    assert_eq!(format_instant(1_000_000_001), "1.000000001 s");
 }
