@@ -123,14 +123,20 @@
   for (var pi = 0; pi < 96; pi++) {
     PALETTE.push('hsl(' + ((pi * 137.508) % 360).toFixed(1) + ',' + (pi % 2 ? '62%,66%' : '55%,74%') + ')');
   }
-  var END_COLOURS = [null, '#2f9e44', '#1c7ed6', '#f08c00', '#e03131', '#ae3ec9'];
+  /* The stripe under a poll says how it ended; a pending poll (the usual
+     case) has none. */
+  var END_COLOUR = {
+    ready: '#2f9e44', yield: '#1c7ed6', cancelled: '#f08c00', panicked: '#e03131',
+    preempted: '#ae3ec9', skipped: '#adb5bd', retaken: '#c92a2a', running: '#343a40'
+  };
+  var END_COLOURS = ENDS.map(function (name) { return END_COLOUR[name] || null; });
   function colourOf(t, i) {
     var g = t.g[i];
     if (g >= 0) return PALETTE[g % 96];
     var h = Math.imul((t.nm[i] || t.cat[i]) + 0x9e3779b9, 0x85ebca6b) >>> 0;
     return PALETTE[h % 96];
   }
-  function sliceName(t, i) { return t.nm[i] ? S[t.nm[i]] : 'G' + t.g[i]; }
+  function sliceName(t, i) { return t.nm[i] ? S[t.nm[i]] : t.g[i] >= 0 ? 'G' + t.g[i] : ''; }
 
   /* ---- view state ---------------------------------------------------------- */
 
@@ -256,7 +262,7 @@
     }
     queue(bodies, colourOf(t, i), a, top, w, SLICE_H);
     var e = t.e[i];
-    if (e > 0 && w >= 3) queue(details, END_COLOURS[e], a, top + SLICE_H - 3, w, 3);
+    if (e >= 0 && END_COLOURS[e] && w >= 3) queue(details, END_COLOURS[e], a, top + SLICE_H - 3, w, 3);
     if (x1 - x0 >= 5 && x0 >= GUTTER) queue(details, 'rgba(255,255,255,0.85)', x0, top, 1, SLICE_H);
     if (w > 24) {
       var text = sliceName(t, i);
@@ -780,8 +786,10 @@
   /* ---- header and panel --------------------------------------------------- */
 
   function buildLegend() {
-    var legend = document.getElementById('legend'), html = '';
-    for (var e = 1; e < ENDS.length; e++) {
+    var legend = document.getElementById('legend'), html = '', present = {};
+    tracks.forEach(function (t) { for (var i = 0; i < t.n; i++) present[t.e[i]] = true; });
+    for (var e = 0; e < ENDS.length; e++) {
+      if (!present[e] || !END_COLOURS[e]) continue;
       html += '<span class="chip static"><i style="background:' + END_COLOURS[e] + '"></i>' + esc(ENDS[e]) + '</span>';
     }
     var seen = {};

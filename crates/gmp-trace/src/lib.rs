@@ -3,7 +3,8 @@
 //!
 //! # Where it sits
 //!
-//! The runtime's recorder writes scheduler events as **Chrome trace-event
+//! The runtime's recorder (`gmp::trace::start` / `stop`, from
+//! `gmp_exec::trace`) writes scheduler events as **Chrome trace-event
 //! JSON**, the format Perfetto and `chrome://tracing` open. That is enough to
 //! look at a small trace, but those viewers know nothing of Gs and Ps, and a
 //! busy second of a scheduler is a million events. `gmp-trace` reads the same
@@ -20,14 +21,17 @@
 //!
 //! | event | phase | meaning |
 //! | --- | --- | --- |
-//! | `process_name`, `thread_name` | `M` | the process, and one thread per P (`tid` = P index) plus `tid` 1000, the "outside" track for threads without a P |
+//! | `process_name`, `thread_name` | `M` | one process per gmp runtime (`pid` = runtime + 1); one thread per P (`tid` = P index), `tid` 1000 for threads without a P, `tid` 2000 + M for an M that runs on without its P after a retake |
 //! | `G17`, cat `poll` | `X` | one poll of a G on a P: `ts`, `dur` (µs, floats), args `g`, `m`, `end`, `spawn` |
 //! | `wake` | `s` / `f` | a wake: `s` where the waker ran, `f` where the woken G next ran; paired by `id` |
 //! | `runqueue`, `global queue` | `C` | run-queue depth of a P (`args: {"P0": 3}`) and of the global queue |
 //! | `steal`, `handoff`, `park`, `unpark`, `netpoll`, `retake`, `G created`, `preempt mark` | `i` | scheduler decisions (see [`model::Mark`] for their arguments) |
 //!
 //! A poll's `end` is one of `pending`, `ready`, `yield`, `cancelled`,
-//! `panicked`, `preempted` ([`model::PollEnd`]). Unknown instants are kept and
+//! `panicked`, `preempted`, and, from the recorder's bookkeeping, `skipped`
+//! (a stale queue entry), `retaken` (sysmon took the P mid-poll; the poll
+//! continues on the M's track) and `running` (still running when the
+//! recording stopped) ([`model::PollEnd`]). Unknown instants are kept and
 //! drawn generically; phases the runtime never writes (`B`/`E`, async events)
 //! are counted and skipped, so any Chrome trace still opens.
 //!

@@ -62,7 +62,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> 
                 let n = args.next().ok_or("--top needs a number")?;
                 top = n
                     .parse()
-                    .map_err(|_| format!("--top needs a number, got {n:?}"))?;
+                    .ok()
+                    .filter(|&top: &usize| top > 0)
+                    .ok_or_else(|| format!("--top needs a positive number, got {n:?}"))?;
             }
             "-" => input = Some(arg),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),

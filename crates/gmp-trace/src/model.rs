@@ -28,17 +28,28 @@ pub enum PollEnd {
     Panicked,
     /// sysmon asked the G to give up its P after a long poll (Go: `preemptone`).
     Preempted,
+    /// The M found the G already running or complete and did not poll it
+    /// (a stale run-queue entry).
+    Skipped,
+    /// sysmon retook the P while the poll ran: the slice ends on the P's track
+    /// and the poll goes on in a slice on the M's own track (`tid` 2000 + M).
+    Retaken,
+    /// The poll was still running when the recording stopped.
+    Running,
 }
 
 impl PollEnd {
     /// Every variant, in the order the viewer numbers them.
-    pub const ALL: [PollEnd; 6] = [
+    pub const ALL: [PollEnd; 9] = [
         PollEnd::Pending,
         PollEnd::Ready,
         PollEnd::Yield,
         PollEnd::Cancelled,
         PollEnd::Panicked,
         PollEnd::Preempted,
+        PollEnd::Skipped,
+        PollEnd::Retaken,
+        PollEnd::Running,
     ];
 
     /// The name the trace uses.
@@ -50,6 +61,9 @@ impl PollEnd {
             PollEnd::Cancelled => "cancelled",
             PollEnd::Panicked => "panicked",
             PollEnd::Preempted => "preempted",
+            PollEnd::Skipped => "skipped",
+            PollEnd::Retaken => "retaken",
+            PollEnd::Running => "running",
         }
     }
 
@@ -235,7 +249,8 @@ pub struct Instant {
     pub event: usize,
 }
 
-/// One thread of the trace: a P (`tid` = P index) or the outside track.
+/// One thread of the trace: a P (`tid` = P index), the outside track
+/// ([`OUTSIDE_TID`]), or an M running without a P (`tid` 2000 + M).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Track {
     /// The process id.
@@ -253,7 +268,8 @@ pub struct Track {
 }
 
 impl Track {
-    /// The P this track belongs to, or `None` for the outside track.
+    /// The P this track belongs to, or `None` for the outside track and the
+    /// tracks of Ms without a P.
     pub fn p(&self) -> Option<i64> {
         (0..OUTSIDE_TID).contains(&self.tid).then_some(self.tid)
     }
@@ -354,8 +370,11 @@ impl fmt::Display for Phase {
 /// A parsed, validated trace.
 #[derive(Debug, Clone)]
 pub struct Trace {
-    /// The `process_name` metadata (`gmp (procs=2)`).
+    /// The `process_name` of the first process (`gmp runtime 0`).
     pub process_name: Option<String>,
+    /// Every `process_name`, by `pid`: the runtime's recorder writes one
+    /// process per gmp runtime.
+    pub processes: BTreeMap<i64, String>,
     /// The tracks, sorted by process, then `thread_sort_index` (else `tid`).
     pub tracks: Vec<Track>,
     /// The counter series, in order of first appearance.
@@ -396,6 +415,41 @@ impl Trace {
     /// Total number of slices over all tracks.
     pub fn slice_count(&self) -> usize {
         self.tracks.iter().map(|t| t.slices.len()).sum()
+    }
+
+    /// Whether the tracks belong to more than one process (runtime).
+    pub fn multi_process(&self) -> bool {
+        self.tracks.windows(2).any(|w| w[0].pid != w[1].pid)
+    }
+
+    /// What to call `track` where the process is not otherwise shown: its
+    /// name, after its process's name when the trace has several
+    /// (`gmp runtime 1 · P0`).
+    pub fn track_label(&self, track: &Track) -> String {
+        if self.multi_process() {
+            match self.processes.get(&track.pid) {
+                Some(process) => format!("{process} · {}", track.name),
+                None => format!("pid {} · {}", track.pid, track.name),
+            }
+        } else {
+            track.name.clone()
+        }
+    }
+
+    /// A title for the whole trace: its process name(s), or `trace`.
+    pub fn title(&self) -> String {
+        let names: Vec<&str> = self.processes.values().map(String::as_str).collect();
+        match names.as_slice() {
+            [] => self
+                .process_name
+                .clone()
+                .unwrap_or_else(|| "trace".to_owned()),
+            [one] => (*one).to_owned(),
+            [first, rest @ ..] if rest.len() > 2 => {
+                format!("{first} and {} more", rest.len())
+            }
+            all => all.join(", "),
+        }
     }
 
     /// The track with this process and thread id.

@@ -8,7 +8,7 @@
 //! (overlapping slices, flow pairing) run once at the end.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -196,6 +196,7 @@ struct Builder {
     in_events: bool,
     index: usize,
     process_name: Option<String>,
+    processes: BTreeMap<i64, String>,
     tracks: Vec<Track>,
     track_index: HashMap<(i64, i64), usize>,
     counters: Vec<Counter>,
@@ -389,6 +390,9 @@ impl Builder {
                 let args = need(at, "args", raw.args.as_ref())?;
                 let value = need(at, "args.name", arg_str(at, args, "name")?)?;
                 self.process_name.get_or_insert_with(|| value.to_owned());
+                if let Some(pid) = raw.pid {
+                    self.processes.insert(pid, value.to_owned());
+                }
             }
             "thread_name" => {
                 let pid = need(at, "pid", raw.pid)?;
@@ -433,7 +437,7 @@ impl Builder {
                     at,
                     "args.end",
                     format_args!(
-                        "is {text:?}, not one of pending, ready, yield, cancelled, panicked, preempted"
+                        "is {text:?}, not one of pending, ready, yield, cancelled, panicked, preempted, skipped, retaken, running"
                     ),
                 )
             })?),
@@ -703,6 +707,7 @@ impl Builder {
         let start = self.start.unwrap_or(0);
         Ok(Trace {
             process_name: self.process_name,
+            processes: self.processes,
             tracks: self.tracks,
             counters: self.counters,
             flows,

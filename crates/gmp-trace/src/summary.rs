@@ -69,7 +69,7 @@ pub struct StealCell {
     pub moved: u64,
 }
 
-/// Who stole from whom: thief P × victim P.
+/// Who stole from whom in one runtime (process): thief P × victim P.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StealMatrix {
     /// Every P that is a track of the trace or takes part in a steal, sorted.
@@ -100,8 +100,8 @@ impl StealMatrix {
 /// Everything `--summary` prints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    /// The process name, if the trace has one.
-    pub process: Option<String>,
+    /// The trace's process name(s) (see [`Trace::title`]).
+    pub title: String,
     /// Events in the file.
     pub events: usize,
     /// From the first event to the last, in ns.
@@ -113,8 +113,11 @@ pub struct Summary {
     pub busiest: Vec<GStat>,
     /// The longest polls, longest first (ties: earlier first).
     pub longest: Vec<PollStat>,
-    /// The steal matrix.
-    pub steals: StealMatrix,
+    /// The steal matrix of each process (runtime) that has P tracks or
+    /// steals, by `pid`. Steals never cross runtimes.
+    pub steals: BTreeMap<i64, StealMatrix>,
+    /// The name of each process in `steals`, for headings.
+    pub process_names: BTreeMap<i64, String>,
     /// Event counts by phase and kind (see [`Trace::kinds`]).
     pub kinds: Vec<(Phase, String, u64)>,
     /// How polls ended.
@@ -134,7 +137,7 @@ impl Summary {
             .tracks
             .iter()
             .map(|t| TrackStat {
-                name: t.name.clone(),
+                name: trace.track_label(t),
                 tid: t.tid,
                 polls: t.slices.len() as u64,
                 busy_ns: t.busy_ns(),
@@ -194,7 +197,7 @@ impl Summary {
                 PollStat {
                     g: s.g,
                     name: trace.str(s.name).to_owned(),
-                    track: track.name.clone(),
+                    track: trace.track_label(track),
                     start_ns: s.start - trace.start,
                     dur_ns: s.dur,
                     end: s.end,
@@ -203,11 +206,16 @@ impl Summary {
             })
             .collect();
 
-        let mut ps: BTreeSet<i64> = trace.tracks.iter().filter_map(|t| t.p()).collect();
-        let mut cells: BTreeMap<(i64, i64), StealCell> = BTreeMap::new();
+        // Per process: its Ps, and (thief, victim) cells.
+        type Cells = BTreeMap<(i64, i64), StealCell>;
+        let mut per_pid: BTreeMap<i64, (BTreeSet<i64>, Cells)> = BTreeMap::new();
         for track in &trace.tracks {
+            if let Some(p) = track.p() {
+                per_pid.entry(track.pid).or_default().0.insert(p);
+            }
             for inst in &track.instants {
                 if let Mark::Steal { from, moved } = inst.mark {
+                    let (ps, cells) = per_pid.entry(track.pid).or_default();
                     ps.insert(track.tid);
                     ps.insert(from);
                     let cell = cells.entry((track.tid, from)).or_default();
@@ -216,18 +224,34 @@ impl Summary {
                 }
             }
         }
+        let steals: BTreeMap<i64, StealMatrix> = per_pid
+            .into_iter()
+            .map(|(pid, (ps, cells))| {
+                let ps = ps.into_iter().collect();
+                (pid, StealMatrix { ps, cells })
+            })
+            .collect();
+        let process_names = steals
+            .keys()
+            .map(|&pid| {
+                let name = trace
+                    .processes
+                    .get(&pid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("pid {pid}"));
+                (pid, name)
+            })
+            .collect();
 
         Summary {
-            process: trace.process_name.clone(),
+            title: trace.title(),
             events: trace.events,
             span_ns: trace.span_ns(),
             tracks,
             busiest,
             longest,
-            steals: StealMatrix {
-                ps: ps.into_iter().collect(),
-                cells,
-            },
+            steals,
+            process_names,
             kinds: trace
                 .kinds
                 .iter()
@@ -239,6 +263,42 @@ impl Summary {
             unmatched_flow_ends: trace.unmatched_flow_ends,
         }
     }
+}
+
+fn steal_table(f: &mut fmt::Formatter<'_>, matrix: &StealMatrix) -> fmt::Result {
+    let total = matrix.total();
+    if total.steals == 0 {
+        return writeln!(f, "   (no steals)");
+    }
+    let name = |p: i64| format!("P{p}");
+    let mut headers = vec!["thief \\ victim".to_owned()];
+    headers.extend(matrix.ps.iter().map(|&p| name(p)));
+    let rows: Vec<Vec<String>> = matrix
+        .ps
+        .iter()
+        .map(|&thief| {
+            let mut row = vec![name(thief)];
+            row.extend(matrix.ps.iter().map(|&victim| {
+                let c = matrix.get(thief, victim);
+                if thief == victim {
+                    "·".to_owned()
+                } else if c.steals == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{}/{}", c.steals, c.moved)
+                }
+            }));
+            row
+        })
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let right: Vec<usize> = (1..headers.len()).collect();
+    table(f, &header_refs, &rows, &right)?;
+    writeln!(
+        f,
+        "   total: {} steals, {} Gs moved",
+        total.steals, total.moved
+    )
 }
 
 /// A duration for people: `850 ns`, `3.25 µs`, `12.50 ms`, `1.20 s`.
@@ -308,7 +368,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "{}: {} events over {}, {} tracks",
-            self.process.as_deref().unwrap_or("trace"),
+            self.title,
             self.events,
             format_duration(self.span_ns),
             self.tracks.len()
@@ -386,44 +446,24 @@ impl fmt::Display for Summary {
             )?;
         }
 
-        writeln!(
-            f,
-            "\nSteal matrix (row: thief, column: victim; steals/Gs moved)"
-        )?;
-        let total = self.steals.total();
-        if total.steals == 0 {
-            writeln!(f, "   (no steals)")?;
-        } else {
-            let name = |p: i64| format!("P{p}");
-            let mut headers = vec!["thief \\ victim".to_owned()];
-            headers.extend(self.steals.ps.iter().map(|&p| name(p)));
-            let rows: Vec<Vec<String>> = self
-                .steals
-                .ps
-                .iter()
-                .map(|&thief| {
-                    let mut row = vec![name(thief)];
-                    row.extend(self.steals.ps.iter().map(|&victim| {
-                        let c = self.steals.get(thief, victim);
-                        if thief == victim {
-                            "·".to_owned()
-                        } else if c.steals == 0 {
-                            "-".to_owned()
-                        } else {
-                            format!("{}/{}", c.steals, c.moved)
-                        }
-                    }));
-                    row
-                })
-                .collect();
-            let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-            let right: Vec<usize> = (1..headers.len()).collect();
-            table(f, &header_refs, &rows, &right)?;
+        let several = self.steals.len() > 1;
+        if self.steals.is_empty() {
             writeln!(
                 f,
-                "   total: {} steals, {} Gs moved",
-                total.steals, total.moved
+                "\nSteal matrix (row: thief, column: victim; steals/Gs moved)"
             )?;
+            writeln!(f, "   (no Ps)")?;
+        }
+        for (pid, matrix) in &self.steals {
+            write!(
+                f,
+                "\nSteal matrix (row: thief, column: victim; steals/Gs moved)"
+            )?;
+            if several {
+                write!(f, ": {}", self.process_names[pid])?;
+            }
+            writeln!(f)?;
+            steal_table(f, matrix)?;
         }
 
         writeln!(f, "\nEvents by kind")?;

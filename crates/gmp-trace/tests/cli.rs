@@ -115,6 +115,7 @@ fn usage_errors_exit_2_with_the_usage() {
         &["a.json", "b.json"][..],
         &["a.json", "-o"][..],
         &["a.json", "--top", "many"][..],
+        &["a.json", "--top", "0"][..],
     ] {
         let result = run(args);
         assert_eq!(result.status.code(), Some(2), "{args:?}");

@@ -75,7 +75,7 @@ fn assert_data_matches(trace: &Trace, data: &Value) {
     let tracks = data["tracks"].as_array().expect("tracks");
     assert_eq!(tracks.len(), trace.tracks.len());
     for (track, t) in trace.tracks.iter().zip(tracks) {
-        assert_eq!(t["name"].as_str(), Some(track.name.as_str()));
+        assert_eq!(t["name"].as_str(), Some(trace.track_label(track).as_str()));
         assert_eq!(t["tid"].as_i64(), Some(track.tid));
         let s = &t["slices"];
         let n = s["n"].as_u64().expect("n") as usize;

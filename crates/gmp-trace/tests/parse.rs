@@ -234,3 +234,50 @@ fn escaped_strings_are_unescaped() {
     assert_eq!(trace.str(s.name), "G1");
     assert_eq!(trace.str(s.spawn), r#"src/a "b".rs:1:1"#);
 }
+
+#[test]
+fn each_runtime_is_a_process_and_labels_its_tracks() {
+    let trace = fixture("two_runtimes.json");
+    assert!(trace.multi_process());
+    assert_eq!(trace.processes.len(), 2);
+    assert_eq!(trace.title(), "gmp runtime 0, gmp runtime 1");
+    let labels: Vec<String> = trace.tracks.iter().map(|t| trace.track_label(t)).collect();
+    assert_eq!(
+        labels,
+        [
+            "gmp runtime 0 · P0",
+            "gmp runtime 0 · P1",
+            "gmp runtime 1 · P0",
+            "gmp runtime 1 · M3 (no P)"
+        ]
+    );
+    // An M's own track is not a P.
+    assert_eq!(trace.tracks[3].p(), None);
+}
+
+#[test]
+fn the_recorders_extra_poll_ends_are_known() {
+    let trace = fixture("two_runtimes.json");
+    let ends: Vec<Option<PollEnd>> = trace
+        .tracks
+        .iter()
+        .flat_map(|t| &t.slices)
+        .map(|s| s.end)
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            Some(PollEnd::Retaken),
+            Some(PollEnd::Skipped),
+            Some(PollEnd::Running)
+        ]
+    );
+}
+
+#[test]
+fn a_single_runtime_labels_tracks_by_their_own_names() {
+    let trace = fixture("known.json");
+    assert!(!trace.multi_process());
+    assert_eq!(trace.track_label(&trace.tracks[0]), "P0");
+    assert_eq!(trace.title(), "gmp (procs=3)");
+}

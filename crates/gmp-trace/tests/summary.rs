@@ -70,7 +70,8 @@ fn longest_polls_rank_by_duration_then_start() {
 #[test]
 fn the_steal_matrix_counts_steals_and_gs_moved_per_thief_and_victim() {
     let summary = Summary::new(&known(), 10);
-    let m = &summary.steals;
+    assert_eq!(summary.steals.keys().copied().collect::<Vec<_>>(), [1]);
+    let m = &summary.steals[&1];
     assert_eq!(m.ps, [0, 1, 2]);
     let cell = |steals, moved| StealCell { steals, moved };
     assert_eq!(m.get(1, 0), cell(2, 6));
@@ -193,7 +194,7 @@ fn an_empty_trace_summarises_without_tables() {
     let trace = gmp_trace::parse_str(r#"{"traceEvents":[]}"#).expect("valid");
     let text = Summary::new(&trace, 10).to_string();
     assert!(text.contains("(no polls name a G)"));
-    assert!(text.contains("(no steals)"));
+    assert!(text.contains("(no Ps)"));
 }
 
 #[test]
@@ -209,4 +210,32 @@ fn instants_print_to_the_nanosecond() {
     assert_eq!(format_instant(12_500), "12.500 µs");
     assert_eq!(format_instant(5_638_690), "5.638690 ms");
     assert_eq!(format_instant(1_000_000_001), "1.000000001 s");
+}
+
+#[test]
+fn each_runtime_gets_its_own_steal_matrix() {
+    let trace = load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/two_runtimes.json"
+    ))
+    .expect("fixture");
+    let summary = Summary::new(&trace, 10);
+    assert_eq!(summary.steals.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(summary.steals[&1].ps, [0, 1]);
+    assert_eq!(
+        summary.steals[&1].get(1, 0),
+        StealCell {
+            steals: 1,
+            moved: 5
+        }
+    );
+    // Runtime 1 has one P track, but its P0 stole from a P1.
+    assert_eq!(summary.steals[&2].ps, [0, 1]);
+    assert_eq!(summary.steals[&2].get(0, 1).moved, 2);
+    assert_eq!(summary.steals[&2].get(1, 0).steals, 0);
+    let text = summary.to_string();
+    assert!(text.contains("steals/Gs moved): gmp runtime 0\n"), "{text}");
+    assert!(text.contains("steals/Gs moved): gmp runtime 1\n"), "{text}");
+    assert!(text.contains("gmp runtime 1 · M3 (no P)"), "{text}");
+    assert_eq!(summary.longest[0].track, "gmp runtime 1 · M3 (no P)");
 }

@@ -226,7 +226,7 @@ fn an_unknown_poll_end_is_a_bad_value_that_lists_the_valid_ones() {
         ErrorKind::BadValue,
         &[
             "\"exploded\"",
-            "pending, ready, yield, cancelled, panicked, preempted",
+            "pending, ready, yield, cancelled, panicked, preempted, skipped, retaken, running",
         ],
     );
 }

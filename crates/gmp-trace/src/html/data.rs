@@ -115,7 +115,7 @@ pub(crate) fn write_data<W: Write>(w: &mut W, trace: &Trace, title: &str) -> io:
             w.write_all(b",")?;
         }
         w.write_all(b"{\"name\":")?;
-        write_str(w, &track.name)?;
+        write_str(w, &trace.track_label(track))?;
         write!(
             w,
             ",\"pid\":{},\"tid\":{},\"slices\":{{\"n\":{}",

@@ -65,11 +65,12 @@ const PAGE: &str = include_str!("../../assets/page.html");
 const CSS: &str = include_str!("../../assets/viewer.css");
 const JS: &str = include_str!("../../assets/viewer.js");
 
-/// The title of the page for `trace`: its process name, else "gmp trace".
+/// The title of the page for `trace`: its process name(s), else "gmp trace".
 pub fn title(trace: &Trace) -> String {
-    match &trace.process_name {
-        Some(name) => format!("{name} — gmp trace"),
-        None => "gmp trace".to_owned(),
+    if trace.processes.is_empty() && trace.process_name.is_none() {
+        "gmp trace".to_owned()
+    } else {
+        format!("{} — gmp trace", trace.title())
     }
 }
 
