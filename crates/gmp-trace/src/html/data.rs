@@ -1,5 +1,5 @@
 //! Writes the viewer's embedded data: the layout is in the parent module's
-//! docs, and `assets/viewer.js` decodes it.
+//! docs, and `assets/viewer/model.js` decodes it.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -1,9 +1,9 @@
 //! The self-contained HTML timeline.
 //!
-//! One file: `assets/page.html` is the skeleton, `assets/viewer.css` and
-//! `assets/viewer.js` are pasted into it, and the trace goes in as a
-//! `<script type="application/json">` element in the compact form below, which the
-//! viewer decodes. Nothing is fetched: the page carries a Content Security
+//! One file: `assets/page.html` is the skeleton; `assets/viewer.css` and the
+//! viewer's parts (`assets/viewer/*.js`) are pasted into it, and the trace
+//! goes in as a `<script type="application/json">` element in the compact
+//! form below, which the viewer decodes. Nothing is fetched: the page carries a Content Security
 //! Policy of `default-src 'none'` (inline script and style only), so a browser
 //! refuses any network access the page might attempt, and the page works on a
 //! machine without internet.
@@ -39,7 +39,7 @@
 //! * Strings escape `<`, `>`, `&` and `/`, so the data can neither close its
 //!   `<script>` element nor contain anything that looks like a URL.
 //!
-//! The layout (`v` is bumped when it changes; `assets/viewer.js` reads it;
+//! The layout (`v` is bumped when it changes; `assets/viewer/model.js` reads it;
 //! `"events"` is the trace's event count):
 //!
 //! ```text
@@ -63,7 +63,14 @@ use crate::model::Trace;
 
 const PAGE: &str = include_str!("../../assets/page.html");
 const CSS: &str = include_str!("../../assets/viewer.css");
-const JS: &str = include_str!("../../assets/viewer.js");
+/// The viewer, by role; `page.html` wraps them in one function scope.
+const JS: &str = concat!(
+    include_str!("../../assets/viewer/model.js"),
+    include_str!("../../assets/viewer/draw.js"),
+    include_str!("../../assets/viewer/ui.js"),
+    include_str!("../../assets/viewer/selftest.js"),
+    include_str!("../../assets/viewer/start.js"),
+);
 
 /// The title of the page for `trace`: its process name(s), else "gmp trace".
 pub fn title(trace: &Trace) -> String {
