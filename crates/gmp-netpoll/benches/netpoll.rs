@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use gmp_netpoll::{Direction, Reactor, TimerEntry, Timers};
+use gmp_netpoll::{Direction, Reactor, Registration, TimerEntry, Timers};
 
 struct XorShift(u64);
 
@@ -125,66 +125,121 @@ fn lateness(samples: usize) -> io::Result<(f64, f64, f64)> {
 /// ns per readiness round trip through the reactor: the peer writes a byte,
 /// `poll` delivers the event and the task's waker, the task reads the byte,
 /// its next read would block, it clears and waits again.
-fn reactor_round_trip(iters: usize, reps: usize) -> io::Result<f64> {
-    let reactor = Arc::new(Reactor::new()?);
-    let (a, mut b) = UnixStream::pair()?;
-    a.set_nonblocking(true)?;
-    // SAFETY: `reg` is dropped at the end of this function, before `a`.
-    let reg = unsafe { reactor.register(a.as_fd())? };
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut woken = Vec::new();
-    // Drain the first event (the socket's initial writability).
-    reactor.poll(Some(Duration::ZERO), &mut woken)?;
-    let mut byte = [0u8; 1];
-    let mut samples = Vec::with_capacity(reps);
-    for _ in 0..reps {
+struct ReactorTrip {
+    reactor: Arc<Reactor>,
+    // Declared before `a`: dropped first.
+    reg: Registration,
+    a: UnixStream,
+    b: UnixStream,
+    woken: Vec<Waker>,
+}
+
+impl ReactorTrip {
+    fn new() -> io::Result<ReactorTrip> {
+        let reactor = Arc::new(Reactor::new()?);
+        let (a, b) = UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        // SAFETY: `reg` is declared before `a` in `ReactorTrip`, so it is
+        // dropped first.
+        let reg = unsafe { reactor.register(a.as_fd())? };
+        let mut woken = Vec::new();
+        // Take the first event (the socket's initial writability).
+        reactor.poll(Some(Duration::ZERO), &mut woken)?;
+        Ok(ReactorTrip {
+            reactor,
+            reg,
+            a,
+            b,
+            woken,
+        })
+    }
+
+    fn run(&mut self, iters: usize) -> io::Result<f64> {
+        let (reactor, reg, a, b, woken) = (
+            &self.reactor,
+            &self.reg,
+            &self.a,
+            &mut self.b,
+            &mut self.woken,
+        );
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut byte = [0u8; 1];
         let start = Instant::now();
         for _ in 0..iters {
-            let pending = reg.poll_io(Direction::Read, &mut cx, || (&a).read(&mut byte));
+            let pending = reg.poll_io(Direction::Read, &mut cx, || (&*a).read(&mut byte));
             assert!(pending.is_pending());
             b.write_all(&[7])?;
             woken.clear();
-            reactor.poll(None, &mut woken)?;
+            reactor.poll(None, woken)?;
             assert_eq!(woken.len(), 1);
-            match reg.poll_io(Direction::Read, &mut cx, || (&a).read(&mut byte)) {
+            match reg.poll_io(Direction::Read, &mut cx, || (&*a).read(&mut byte)) {
                 Poll::Ready(Ok(1)) => {}
                 other => panic!("read after the event: {other:?}"),
             }
         }
-        samples.push(start.elapsed().as_nanos() as f64 / iters as f64);
+        Ok(start.elapsed().as_nanos() as f64 / iters as f64)
     }
-    drop(reg);
-    Ok(median(samples))
 }
 
 /// The same system calls on the bare `polling` crate: edge-triggered epoll,
 /// write, wait, read until `WouldBlock`.
-fn polling_round_trip(iters: usize, reps: usize) -> io::Result<f64> {
-    use polling::{Event, Events, PollMode, Poller};
-    let poller = Poller::new()?;
-    let (a, mut b) = UnixStream::pair()?;
-    a.set_nonblocking(true)?;
-    // SAFETY: deleted below, before `a` is dropped.
-    unsafe { poller.add_with_mode(&a, Event::all(1), PollMode::Edge)? };
-    let mut events = Events::new();
-    poller.wait(&mut events, Some(Duration::ZERO))?;
-    let mut byte = [0u8; 1];
-    let mut samples = Vec::with_capacity(reps);
-    for _ in 0..reps {
+struct BareTrip {
+    poller: polling::Poller,
+    events: polling::Events,
+    a: UnixStream,
+    b: UnixStream,
+}
+
+impl BareTrip {
+    fn new() -> io::Result<BareTrip> {
+        use polling::{Event, Events, PollMode, Poller};
+        let poller = Poller::new()?;
+        let (a, b) = UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        // SAFETY: deleted in `Drop`, before `a` is closed.
+        unsafe { poller.add_with_mode(&a, Event::all(1), PollMode::Edge)? };
+        let mut events = Events::new();
+        poller.wait(&mut events, Some(Duration::ZERO))?;
+        Ok(BareTrip {
+            poller,
+            events,
+            a,
+            b,
+        })
+    }
+
+    fn run(&mut self, iters: usize) -> io::Result<f64> {
+        let mut byte = [0u8; 1];
         let start = Instant::now();
         for _ in 0..iters {
-            b.write_all(&[7])?;
-            events.clear();
-            poller.wait(&mut events, None)?;
-            assert_eq!(events.len(), 1);
-            assert_eq!((&a).read(&mut byte)?, 1);
-            let again = (&a).read(&mut byte);
+            self.b.write_all(&[7])?;
+            self.events.clear();
+            self.poller.wait(&mut self.events, None)?;
+            assert_eq!(self.events.len(), 1);
+            assert_eq!((&self.a).read(&mut byte)?, 1);
+            let again = (&self.a).read(&mut byte);
             assert!(matches!(again, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock));
         }
-        samples.push(start.elapsed().as_nanos() as f64 / iters as f64);
+        Ok(start.elapsed().as_nanos() as f64 / iters as f64)
     }
-    poller.delete(&a)?;
-    Ok(median(samples))
+}
+
+impl Drop for BareTrip {
+    fn drop(&mut self) {
+        let _ = self.poller.delete(&self.a);
+    }
+}
+
+/// Both round trips, alternating repetitions so that both see the same
+/// machine load: (reactor, bare polling) medians in ns.
+fn round_trips(iters: usize, reps: usize) -> io::Result<(f64, f64)> {
+    let (mut ours, mut bare) = (ReactorTrip::new()?, BareTrip::new()?);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        a.push(ours.run(iters)?);
+        b.push(bare.run(iters)?);
+    }
+    Ok((median(a), median(b)))
 }
 
 fn main() -> io::Result<()> {
@@ -210,8 +265,7 @@ fn main() -> io::Result<()> {
     let (p50, p99, max) = lateness(if quick { 200 } else { 2_000 })?;
     println!("timer lateness, 1 ms sleeps via a blocking poll: p50 {p50:.1} µs, p99 {p99:.1} µs, max {max:.1} µs");
     let iters = 100_000 / scale;
-    let ours = reactor_round_trip(iters, reps)?;
-    let bare = polling_round_trip(iters, reps)?;
+    let (ours, bare) = round_trips(iters, reps)?;
     println!(
         "readiness round trip (unix socket pair): reactor {ours:.0} ns, bare polling {bare:.0} ns (overhead {:.0} ns)",
         ours - bare
