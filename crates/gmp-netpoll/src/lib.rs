@@ -41,8 +41,8 @@
 //!
 //! | Go | here |
 //! | --- | --- |
-//! | `runtime/netpoll.go`, `netpoll_epoll.go` | [`Reactor`], [`Registration`] (module `reactor`) |
-//! | `runtime/time.go` (per-P heaps) | [`Timers`], [`TimerEntry`] (module `timer`) |
+//! | `runtime/netpoll.go`, `netpoll_epoll.go` | [`Reactor`], [`Registration`] (module [`reactor`]) |
+//! | `runtime/time.go` (per-P heaps) | [`Timers`], [`TimerEntry`] (module [`timer`]) |
 //!
 //! Each module's essay maps Go's functions to ours and says where we differ:
 //! the poller's wake-up word coalesces notifications and skips the system call
@@ -57,21 +57,25 @@
 //!
 //! # Checking
 //!
-//! Built with `RUSTFLAGS="--cfg loom"`, the timer entry protocol and the waker
-//! slot run on loom's atomics and locks (the private `sync` facade), and
-//! `tests/loom_timers.rs` explores firing racing cancellation racing a task's
-//! `poll_fired`, and moves between shards racing a `run`. The reactor is not
-//! built under loom: loom cannot model the OS poller.
+//! Built with `RUSTFLAGS="--cfg loom"`, the timer entry protocol, the readiness
+//! word and the waker slot run on loom's atomics and locks (the private `sync`
+//! facade). `tests/loom_timers.rs` explores firing racing cancellation racing a
+//! task's `poll_fired`, and moves between shards racing a `run`; the `loom_`
+//! unit tests in `readiness.rs` explore an event racing a task's wait and an
+//! event racing a `clear`. The reactor itself is not built under loom (loom
+//! cannot model the OS poller); its tests run on real sockets.
 
 #![warn(missing_docs)]
 
+mod readiness;
 mod sync;
-mod timer;
 mod waker;
 
 #[cfg(all(unix, not(loom)))]
-mod reactor;
+pub mod reactor;
+pub mod timer;
 
 #[cfg(all(unix, not(loom)))]
-pub use reactor::{Direction, Reactor, Ready, Registration};
+pub use reactor::{Reactor, Registration};
+pub use readiness::{Direction, Ready};
 pub use timer::{TimerEntry, Timers};

@@ -20,7 +20,7 @@
 //! burden on the readiness word: readiness, once reported, stays set until an
 //! operation proves it gone (`WouldBlock`) and clears it — and the clear must not
 //! swallow an event that came in meanwhile, because the OS will not repeat it.
-//! The tick in the word does that (see `registration.rs`, rule 1).
+//! The tick in the word does that (see `readiness.rs`, rule 1).
 //!
 //! Elsewhere (event ports), sources are oneshot: each event disarms the source,
 //! and it is re-armed, for exactly the directions a task waits on, when a task
@@ -76,7 +76,8 @@ use std::time::Duration;
 
 use polling::{Event, Events, PollMode, Poller};
 
-pub use registration::{Direction, Ready, Registration};
+pub use crate::readiness::{Direction, Ready};
+pub use registration::Registration;
 
 use crate::sync::{lock, try_lock, AtomicUsize, Mutex};
 use keys::Keys;
@@ -115,7 +116,7 @@ pub struct Reactor {
     pub(crate) sources: Mutex<Keys>,
     /// `POLLING | NOTIFIED` (module docs).
     wake: AtomicUsize,
-    /// Sources with a task waiting (registration rule 4).
+    /// Sources with a task waiting (readiness rule 4).
     pub(crate) waiters: AtomicUsize,
 }
 
@@ -258,7 +259,7 @@ impl Reactor {
                 // wake the remaining waiters: their next `poll_ready` re-arms
                 // (and reports the error if it persists).
                 if still_waiting && !self.edge && src.rearm(self).is_err() {
-                    src.wake_all(&self.waiters, woken);
+                    src.readiness.wake_all(&self.waiters, woken);
                 }
             }
         }

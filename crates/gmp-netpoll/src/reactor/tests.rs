@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::{Direction, Reactor, Registration};
+use super::{Reactor, Registration};
+use crate::Direction;
 
 const ZERO: Option<Duration> = Some(Duration::ZERO);
 

@@ -120,7 +120,7 @@ impl Heap {
     }
 
     /// The capacity of the element array (for tests of memory release).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn capacity(&self) -> usize {
         self.items.capacity()
     }
@@ -168,7 +168,7 @@ impl Heap {
     }
 
     /// Checks the heap property and every element's recorded slot.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn check(&self) {
         for (i, item) in self.items.iter().enumerate() {
             if i > 0 {
