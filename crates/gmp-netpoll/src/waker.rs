@@ -75,15 +75,22 @@ impl WakerSlot {
             .compare_exchange(WAITING, REGISTERING, Acquire, Acquire)
         {
             Ok(_) => {
+                // `Waker::clone` runs foreign code: if it panics, hand the cell
+                // back untouched instead of leaving the slot REGISTERING forever.
+                let unwind = HandBack(&self.state);
                 let old = self.waker.with_mut(|cell| {
                     // SAFETY: rule 1: moving the state to REGISTERING made this
                     // thread the cell's only user.
                     let cell = unsafe { &mut *cell };
                     match cell {
                         Some(current) if current.will_wake(waker) => None,
-                        _ => cell.replace(waker.clone()),
+                        _ => {
+                            let new = waker.clone();
+                            cell.replace(new)
+                        }
                     }
                 });
+                std::mem::forget(unwind);
                 // Release: publishes the new waker to the next taker (pairs with
                 // the AcqRel `fetch_or` in `take`). Acquire on failure: the taker
                 // that set WAKING published its flag first, and our caller's
@@ -142,8 +149,78 @@ impl WakerSlot {
     }
 }
 
+/// Hands a slot back (state `WAITING`) if a registration unwinds. The cell is
+/// unchanged then: the panic came from the clone, before the replace.
+struct HandBack<'a>(&'a AtomicUsize);
+
+impl Drop for HandBack<'_> {
+    fn drop(&mut self) {
+        // Release: hands the cell back, as the normal path's CAS does.
+        self.0.store(WAITING, Release);
+    }
+}
+
 impl std::fmt::Debug for WakerSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WakerSlot").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
+
+    use super::WakerSlot;
+
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn take_hands_back_the_latest_waker_once() {
+        let slot = WakerSlot::new();
+        assert!(slot.take().is_none());
+        let (a, b) = (
+            Arc::new(Counter(AtomicUsize::new(0))),
+            Arc::new(Counter(AtomicUsize::new(0))),
+        );
+        slot.register(&Waker::from(a.clone()));
+        slot.register(&Waker::from(b.clone()));
+        assert_eq!(Arc::strong_count(&a), 1, "the replaced waker was dropped");
+        let taken = slot.take().expect("a waker");
+        assert!(taken.will_wake(&Waker::from(b.clone())));
+        assert!(slot.take().is_none());
+        taken.wake();
+        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        assert_eq!(a.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_panicking_waker_clone_leaves_the_slot_usable() {
+        fn clone(_: *const ()) -> RawWaker {
+            panic!("clone refused")
+        }
+        fn noop(_: *const ()) {}
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+        // SAFETY: the vtable's functions ignore the data pointer, so any
+        // pointer (here null) meets the RawWaker contract.
+        let bad = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+
+        let slot = WakerSlot::new();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            slot.register(&bad);
+        }));
+        assert!(panicked.is_err());
+
+        let good = Arc::new(Counter(AtomicUsize::new(0)));
+        slot.register(&Waker::from(good.clone()));
+        slot.take().expect("the slot still records wakers").wake();
+        assert_eq!(good.0.load(Ordering::SeqCst), 1);
     }
 }
