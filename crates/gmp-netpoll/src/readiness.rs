@@ -215,13 +215,11 @@ impl Readiness {
 
     /// Ends the wait of `dir` without waking it (its waker stays recorded and
     /// is replaced by the next wait).
-    #[cfg_attr(loom, allow(dead_code))] // used by the reactor, not built under loom
     pub(crate) fn withdraw_wait(&self, dir: Direction, waiters: &AtomicUsize) {
         self.withdraw(dir.wait_bit(), waiters);
     }
 
     /// Ends every wait without waking anyone: the source is going away.
-    #[cfg_attr(loom, allow(dead_code))] // used by the reactor, not built under loom
     pub(crate) fn withdraw_all(&self, waiters: &AtomicUsize) {
         self.withdraw(WAIT_MASK, waiters);
     }
@@ -282,7 +280,6 @@ impl Readiness {
 
     /// Ends every wait with a wake-up but no readiness: the waiting tasks poll
     /// again. Called by the polling thread when it cannot keep the source armed.
-    #[cfg_attr(loom, allow(dead_code))] // used by the reactor, not built under loom
     pub(crate) fn wake_all(&self, waiters: &AtomicUsize, woken: &mut Vec<Waker>) {
         let prev = self.withdraw(WAIT_MASK, waiters);
         for dir in Direction::BOTH {
@@ -305,7 +302,6 @@ impl Readiness {
 
     /// Oneshot mode: the directions the OS should report, `(read, write)`: those
     /// with a waiting task that are not ready.
-    #[cfg_attr(loom, allow(dead_code))] // used by the reactor, not built under loom
     pub(crate) fn interest(&self) -> (bool, bool) {
         // Acquire: pairs with the AcqRel read-modify-writes of the word, so the
         // interest is computed from the newest WAIT bits.
@@ -315,7 +311,6 @@ impl Readiness {
     }
 
     /// Whether `dir` is ready, and whether a task waits on it (for `Debug`).
-    #[cfg_attr(loom, allow(dead_code))] // used by the reactor, not built under loom
     pub(crate) fn snapshot(&self, dir: Direction) -> (bool, bool) {
         // Acquire: pairs with `apply`'s Release, like `poll_ready`'s load.
         let word = self.state.load(Acquire);

@@ -171,7 +171,7 @@ impl Timers {
         let when = self.when(deadline);
         let _arm = entry.arm_lock();
         if let Some(from) = entry.armed_shard() {
-            let mut heap = lock(&self.shard(from, "insert").heap);
+            let mut heap = lock(&self.home(from, "insert").heap);
             // Re-read under the lock (entry rule 3): still here, or fired.
             if let Some((_, index)) = entry.slot() {
                 check_holds(&heap, index, entry, "insert");
@@ -220,7 +220,7 @@ impl Timers {
             let Some(from) = entry.armed_shard() else {
                 return;
             };
-            let shard = self.shard(from, "cancel");
+            let shard = self.home(from, "cancel");
             let mut heap = lock(&shard.heap);
             match entry.slot() {
                 Some((_, index)) => {
@@ -313,6 +313,15 @@ impl Timers {
                 "Timers::{op}: shard {shard} out of range (this Timers has {})",
                 self.shards.len()
             ),
+        }
+    }
+
+    /// The shard an entry says it is armed in; panics if this `Timers` has no
+    /// such shard (the entry is armed in another `Timers`).
+    fn home(&self, shard: usize, op: &str) -> &Shard {
+        match self.shards.get(shard) {
+            Some(s) => s,
+            None => panic!("Timers::{op}: the TimerEntry is armed in another Timers"),
         }
     }
 

@@ -276,3 +276,12 @@ fn an_entry_armed_in_another_timers_is_refused() {
     one.insert(0, &a, Instant::now());
     one.cancel(&b);
 }
+
+#[test]
+#[should_panic(expected = "Timers::insert: the TimerEntry is armed in another Timers")]
+fn an_entry_armed_in_a_larger_timers_is_refused() {
+    let (small, large) = (Timers::new(1), Timers::new(4));
+    let entry = TimerEntry::new();
+    large.insert(3, &entry, Instant::now());
+    small.insert(0, &entry, Instant::now());
+}
