@@ -1,0 +1,199 @@
+//! A registered source and the RAII [`Registration`] that owns its place in the
+//! OS poller.
+//!
+//! The readiness protocol itself (the word, the wakers, the rules that keep a
+//! racing event from being lost) is in `readiness.rs`; this module adds the OS
+//! side: the descriptor and key, oneshot re-arming, and deregistration.
+//!
+//! # Dropping
+//!
+//! A dropped [`Registration`] first leaves the key table (under its lock, so no
+//! poll dispatches to it afterwards), then ends its waits without waking anyone
+//! (readiness rule 4 accounting), then leaves the OS poller. Its wakers are
+//! dropped with the source, outside every lock.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use polling::Event;
+
+use super::Reactor;
+use crate::readiness::{self, Direction, Readiness, Ready};
+use crate::sync::{lock, AtomicUsize, Mutex};
+
+/// What the reactor knows about one registered source (Go's `pollDesc`).
+pub(crate) struct Source {
+    /// The registered descriptor, open for as long as the `Registration` lives
+    /// (the contract of [`Reactor::register`]).
+    pub(crate) fd: RawFd,
+    /// The key the OS reports with the source's events.
+    pub(crate) key: usize,
+    /// The readiness word and wakers.
+    pub(crate) readiness: Readiness,
+    /// Serialises re-arming in oneshot mode, so the interest the OS holds is
+    /// always computed from a word at least as new as the last change.
+    rearm: Mutex<()>,
+}
+
+impl Source {
+    pub(crate) fn new(fd: RawFd, key: usize) -> Source {
+        Source {
+            fd,
+            key,
+            readiness: Readiness::new(),
+            rearm: Mutex::new(()),
+        }
+    }
+
+    /// Applies one OS event and moves the wakers it unblocks into `woken`.
+    /// Returns whether a task still waits. Called by the polling thread under
+    /// the key table's lock.
+    pub(crate) fn apply(
+        &self,
+        event: &Event,
+        waiters: &AtomicUsize,
+        woken: &mut Vec<Waker>,
+    ) -> bool {
+        let mut flags = 0;
+        if event.readable {
+            flags |= readiness::READABLE;
+        }
+        if event.writable {
+            flags |= readiness::WRITABLE;
+        }
+        if event.is_interrupt() {
+            flags |= readiness::HUP;
+        }
+        if event.is_err() == Some(true) {
+            flags |= readiness::ERROR;
+        }
+        self.readiness.apply(flags, waiters, woken)
+    }
+
+    /// Oneshot mode: points the OS interest at the directions that have a task
+    /// waiting and are not ready, or leaves the source disarmed if none has.
+    /// Called while the `Registration` lives (by its task, or by the polling
+    /// thread under the key table's lock).
+    pub(crate) fn rearm(&self, reactor: &Reactor) -> io::Result<()> {
+        let _serial = lock(&self.rearm);
+        let (read, write) = self.readiness.interest();
+        if !read && !write {
+            return Ok(());
+        }
+        // SAFETY: the `Registration` is alive (see the calling contexts above),
+        // so by `Reactor::register`'s contract the descriptor is still open.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        reactor.rearm(fd, Event::new(self.key, read, write))
+    }
+}
+
+/// A source registered with a [`Reactor`]; deregisters it when dropped.
+///
+/// Get one from [`Reactor::register`], keep it beside the socket it registers
+/// (declared *before* it, so it drops first), and drive I/O with
+/// [`poll_io`](Registration::poll_io). Split halves of a stream can share one
+/// through an `Arc`: one task may wait per direction.
+///
+/// ```
+/// fn shared<T: Send + Sync>() {}
+/// shared::<gmp_netpoll::Registration>();
+/// ```
+pub struct Registration {
+    pub(crate) reactor: Arc<Reactor>,
+    pub(crate) source: Arc<Source>,
+}
+
+impl Registration {
+    /// `Ready` with a token for [`clear`](Registration::clear) if `dir` is ready;
+    /// otherwise records the task's waker for `dir` (replacing the one recorded
+    /// before) and returns `Pending`. An event between the check and the record
+    /// is not lost: either this sees it and returns `Ready`, or the poll that
+    /// applies it moves the waker out.
+    ///
+    /// `Err` only if re-arming the source failed (platforms without
+    /// edge-triggered polling).
+    pub fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
+        let src = &*self.source;
+        let waiters = &self.reactor.waiters;
+        match src.readiness.poll_ready(dir, cx.waker(), waiters) {
+            Poll::Ready(ready) => Poll::Ready(Ok(ready)),
+            Poll::Pending if self.reactor.edge => Poll::Pending,
+            Poll::Pending => match src.rearm(&self.reactor) {
+                Ok(()) => Poll::Pending,
+                Err(e) => {
+                    src.readiness.withdraw_wait(dir, waiters);
+                    Poll::Ready(Err(e))
+                }
+            },
+        }
+    }
+
+    /// Clears `ready`'s direction after an operation returned `WouldBlock`,
+    /// unless an event arrived since `ready` was observed (its tick moved on):
+    /// then the direction stays ready and the next `poll_ready` retries at once.
+    pub fn clear(&self, ready: Ready) {
+        self.source.readiness.clear(ready);
+    }
+
+    /// Runs `op` while `dir` is ready; when it returns `WouldBlock`, clears the
+    /// readiness and waits again. Returns the first result that is not
+    /// `WouldBlock`, or `Pending` with the task's waker recorded.
+    ///
+    /// The helper behind every socket operation: `op` is the nonblocking call
+    /// (`read`, `write`, `accept`, `send_to`, a connect's `take_error`).
+    pub fn poll_io<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let ready = match self.poll_ready(dir, cx) {
+                Poll::Ready(Ok(ready)) => ready,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(ready),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The reactor this source is registered with.
+    pub fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // In the order of the module docs.
+        let removed = lock(&self.reactor.sources).remove(self.source.key);
+        self.source.readiness.withdraw_all(&self.reactor.waiters);
+        // SAFETY: `Reactor::register`'s contract: the Registration is dropped
+        // before the descriptor is closed, and it is not dropped yet.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.source.fd) };
+        // An error here (the descriptor already closed, against the contract)
+        // leaves nothing to undo: the key is gone, so no event reaches us.
+        let _ = self.reactor.poller.delete(fd);
+        drop(removed);
+    }
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (readable, waiting_read) = self.source.readiness.snapshot(Direction::Read);
+        let (writable, waiting_write) = self.source.readiness.snapshot(Direction::Write);
+        f.debug_struct("Registration")
+            .field("fd", &self.source.fd)
+            .field("readable", &readable)
+            .field("writable", &writable)
+            .field("waiting_read", &waiting_read)
+            .field("waiting_write", &waiting_write)
+            .finish()
+    }
+}

@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+pub struct Counter(AtomicUsize);
+
+impl Counter {
+    pub fn new() -> Arc<Counter> {
+        Arc::new(Counter::default())
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A counting waker and the counter behind it.
+pub fn counting_waker() -> (Waker, Arc<Counter>) {
+    let counter = Counter::new();
+    (Waker::from(counter.clone()), counter)
+}
+
+/// Wakes every waker in `woken`, emptying it; returns how many there were.
+pub fn wake_all(woken: &mut Vec<Waker>) -> usize {
+    let n = woken.len();
+    for w in woken.drain(..) {
+        w.wake();
+    }
+    n
+}
+
+/// A context for `waker`.
+pub fn cx(waker: &Waker) -> Context<'_> {
+    Context::from_waker(waker)
+}
+
+/// A waker that unparks the thread that created it.
+pub fn unparking_waker() -> Waker {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    Waker::from(Arc::new(Unpark(std::thread::current())))
+}
