@@ -56,6 +56,8 @@ mod runtime;
 pub(crate) mod sched;
 mod sync;
 pub mod task;
+#[cfg(not(loom))]
+pub mod time;
 pub mod trace;
 mod yield_now;
 

@@ -74,6 +74,8 @@ pub(crate) enum Kind {
     Unpark,
     /// P `p`'s queue held `a` Gs (`p == NO_P`: the global queue).
     Depth,
+    /// A netpoll or timer batch made `a` Gs runnable (on P `p`, or none).
+    Netpoll,
 }
 
 /// How a poll ended (`Kind::PollEnd`'s `a`).
@@ -404,6 +406,11 @@ fn write_json(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
                     e.ts,
                     &format!("\"from\":{},\"moved\":{}", e.a, e.b),
                 ));
+            }
+            Kind::Netpoll => {
+                let t = track(e, e.p);
+                note(&mut tracks, t);
+                lines.push(instant("netpoll", t, e.ts, &format!("\"woken\":{}", e.a)));
             }
             Kind::Handoff => {
                 let t = track(e, e.p);

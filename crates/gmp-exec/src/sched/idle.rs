@@ -78,6 +78,9 @@ pub(crate) struct M {
     /// Length of the M's own lock-free mailbox (bound Gs it woke itself),
     /// mirrored here so that `stop_m` never parks an M that has some.
     pub(crate) own_mail_len: AtomicUsize,
+    /// This M parks in the network poller rather than on its note, so a wake
+    /// must also interrupt the poll (see `netpoll.rs`).
+    pub(crate) in_poller: AtomicBool,
 }
 
 const EXIT: usize = 1;
@@ -114,6 +117,7 @@ impl M {
             mailbox: Mutex::new(VecDeque::new()),
             mailbox_len: AtomicUsize::new(0),
             own_mail_len: AtomicUsize::new(0),
+            in_poller: AtomicBool::new(false),
         }
     }
 
@@ -203,6 +207,23 @@ impl M {
                 spinning: w & SPINNING != 0,
             },
         }
+    }
+
+    /// The wake word, if it was set: the poller M checks it between polls.
+    fn try_wake(&self) -> Option<Wake> {
+        let mut w = lock(&self.wake);
+        if *w == 0 {
+            return None;
+        }
+        let got = std::mem::take(&mut *w);
+        drop(w);
+        Some(match got {
+            EXIT => Wake::Exit,
+            w => Wake::P {
+                p: (w >> 2) - 1,
+                spinning: w & SPINNING != 0,
+            },
+        })
     }
 
     /// Go's `notewakeup(&m.park)`.
@@ -339,13 +360,13 @@ impl Shared {
         self.wake_sysmon();
         if let Some(m) = set.midle.pop() {
             drop(set);
-            m.unpark(Wake::P { p, spinning });
+            self.unpark_m(&m, Wake::P { p, spinning });
             return;
         }
         let started = self.new_m(set, p, spinning);
         if !started {
             let mut set = lock(&self.idle.set);
-            pidle_put(&mut set, &self.idle, p);
+            pidle_put(&mut set, self, p);
             drop(set);
             if spinning {
                 self.idle.nmspinning.fetch_sub(1, SeqCst);
@@ -401,7 +422,7 @@ impl Shared {
             } else {
                 // Shutdown began before we ran: the P stays idle for the drain.
                 let mut set = lock(&shared.idle.set);
-                pidle_put(&mut set, &shared.idle, p);
+                pidle_put(&mut set, &shared, p);
                 drop(set);
                 if spinning {
                     shared.idle.nmspinning.fetch_sub(1, SeqCst);
@@ -444,6 +465,7 @@ impl Shared {
     /// Go's `stopm`: parks the calling M until `start_m` hands it a P. `None`
     /// means the runtime is shutting down.
     pub(crate) fn stop_m(&self, m: &Arc<M>) -> Option<(usize, bool)> {
+        let mut poller = false;
         {
             let mut set = lock(&self.idle.set);
             if set.shutdown {
@@ -461,11 +483,16 @@ impl Shared {
                     .store(set.lockedm_waiting.len(), Relaxed);
             } else {
                 set.midle.push(m.clone());
+                poller = self.claim_poller(m);
             }
         }
         let parked = self.metrics_on().then(Instant::now);
         trace::record(Kind::Park, self.id, trace::NO_P, m.id as u32, 0, 0, 0);
-        let wake = m.park();
+        let wake = if poller {
+            self.park_in_poller(m)
+        } else {
+            m.park()
+        };
         if let Wake::P { p, .. } = wake {
             trace::record(Kind::Unpark, self.id, p as u32, m.id as u32, 0, 0, 0);
         }
@@ -526,7 +553,7 @@ impl Shared {
         match pidle_get(&mut set, &self.idle) {
             Some(p) => {
                 drop(set);
-                m.unpark(Wake::P { p, spinning: false });
+                self.unpark_m(m, Wake::P { p, spinning: false });
             }
             None => {
                 set.lockedm_waiting.push_back(m.clone());
@@ -535,6 +562,78 @@ impl Shared {
                     .store(set.lockedm_waiting.len(), Relaxed);
             }
         }
+    }
+
+    /// Wakes parked M `m` with `wake`, interrupting the poller if it parks
+    /// there.
+    fn unpark_m(&self, m: &M, wake: Wake) {
+        m.unpark(wake);
+        // SeqCst: pairs with the poller's store of `in_poller` before it
+        // checks its wake word (either it sees the word, or we see the flag).
+        if m.in_poller.load(SeqCst) {
+            self.netpoll.notify();
+        }
+    }
+
+    /// `stop_m` for the M that claimed the poller: it stays on the idle list,
+    /// but blocks in the poller (see `netpoll.rs`) until it is handed a P like
+    /// any parked M, or the poll or the timers wake Gs, which it then runs on an
+    /// idle P (or injects, if none is idle).
+    #[cfg(not(loom))]
+    fn park_in_poller(&self, m: &Arc<M>) -> Wake {
+        let mut wakers = Vec::new();
+        let mut tasks = Vec::new();
+        loop {
+            if let Some(wake) = m.try_wake() {
+                self.release_poller(m);
+                return wake;
+            }
+            self.poll_blocking(m.id as u32, &mut wakers, &mut tasks);
+            // SeqCst: pairs with `M::mail`.
+            let mail = m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0;
+            if tasks.is_empty() && !mail {
+                continue;
+            }
+            let mut set = lock(&self.idle.set);
+            let Some(pos) = set.midle.iter().position(|x| Arc::ptr_eq(x, m)) else {
+                // Taken off the idle list: a P (or "exit") is on its way.
+                drop(set);
+                self.release_poller(m);
+                self.inject_batch(tasks.drain(..), 0);
+                return m.park();
+            };
+            if let Some(p) = pidle_get(&mut set, &self.idle) {
+                set.midle.swap_remove(pos);
+                drop(set);
+                self.release_poller(m);
+                self.wake_sysmon();
+                // This M runs one of them; the rest get an M per idle P.
+                self.inject_batch(tasks.drain(..), 1);
+                // Someone must take over the poller while Ps are idle.
+                self.wake_p();
+                return Wake::P { p, spinning: false };
+            }
+            if mail {
+                // Its bound Gs need this very M: queue for the next free P.
+                set.midle.swap_remove(pos);
+                set.lockedm_waiting.push_back(m.clone());
+                self.idle
+                    .lockedm_waiting
+                    .store(set.lockedm_waiting.len(), Relaxed);
+                drop(set);
+                self.release_poller(m);
+                self.inject_batch(tasks.drain(..), 0);
+                return m.park();
+            }
+            // Every P is busy: their Ms take the batch from the global queue.
+            drop(set);
+            self.inject_batch(tasks.drain(..), 0);
+        }
+    }
+
+    #[cfg(loom)]
+    fn park_in_poller(&self, m: &Arc<M>) -> Wake {
+        m.park()
     }
 
     /// The live M numbered `id`.
@@ -587,7 +686,7 @@ impl Shared {
             .lockedm_waiting
             .store(set.lockedm_waiting.len(), Relaxed);
         drop(set);
-        waiting.unpark(Wake::P { p, spinning: false });
+        self.unpark_m(&waiting, Wake::P { p, spinning: false });
         true
     }
 
@@ -625,7 +724,7 @@ impl Shared {
     /// Go's `pidleput`: puts `p` on the idle list (its M has let go of it).
     pub(crate) fn release_p(&self, p: usize) {
         let mut set = lock(&self.idle.set);
-        pidle_put(&mut set, &self.idle, p);
+        pidle_put(&mut set, self, p);
     }
 
     /// Go's `pidleget`.
@@ -651,7 +750,7 @@ impl Shared {
             all
         };
         for m in idle {
-            m.unpark(Wake::Exit);
+            self.unpark_m(&m, Wake::Exit);
         }
     }
 
@@ -698,13 +797,14 @@ impl Shared {
     }
 }
 
-fn pidle_put(set: &mut IdleSet, idle: &Idle, p: usize) {
+fn pidle_put(set: &mut IdleSet, shared: &Shared, p: usize) {
+    let idle = &shared.idle;
     debug_assert!(!set.pidle.contains(&p), "P {p} put on the idle list twice");
     if let Some(m) = set.lockedm_waiting.pop_front() {
         // An M with bound Gs waits for exactly this: it takes the P instead.
         idle.lockedm_waiting
             .store(set.lockedm_waiting.len(), Relaxed);
-        m.unpark(Wake::P { p, spinning: false });
+        shared.unpark_m(&m, Wake::P { p, spinning: false });
         return;
     }
     set.pidle.push(p);

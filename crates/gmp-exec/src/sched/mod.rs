@@ -32,7 +32,8 @@
 //!    [`RUNNEXT_STREAK_MAX`] inherited Gs in a row, the ring goes first once, so a
 //!    pair of Gs waking each other cannot starve the rest of the queue.
 //! 3. Its fair share of the global queue (`min(len/procs + 1, len)`).
-//! 4. (The netpoller, once it exists.)
+//! 4. The network poller, without blocking, if a task waits on a socket and no
+//!    M is blocked in it ([`netpoll`]).
 //! 5. Stealing: four passes over all other Ps in a random co-prime order,
 //!    taking half of a ring, and `runnext` only in the last pass.
 //! 6. Give up: release the P to the idle list and re-check (below), then park.
@@ -74,6 +75,7 @@
 
 pub(crate) mod barrier;
 pub(crate) mod idle;
+pub(crate) mod netpoll;
 pub(crate) mod shutdown;
 pub(crate) mod sysmon;
 pub(crate) mod worker;
@@ -100,6 +102,7 @@ use crate::task::{self, Header, JoinHandle, Notified, Schedule};
 use crate::trace::{self, Kind};
 
 use self::idle::Idle;
+use self::netpoll::Netpoll;
 use self::sysmon::Sysmon;
 use self::worker::Worker;
 
@@ -130,6 +133,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     pub(crate) blocking: Arc<BlockingPool>,
     pub(crate) sysmon: Sysmon,
+    /// The network poller and the timers (see `netpoll.rs`).
+    pub(crate) netpoll: Netpoll,
     pub(crate) stats: RuntimeStats,
     /// Names of named tasks (rare, so kept out of the task cell).
     pub(crate) names: Mutex<std::collections::HashMap<u64, std::sync::Arc<str>>>,
@@ -211,6 +216,7 @@ impl Shared {
                 }
             })
             .collect();
+        let netpoll = Netpoll::new(procs)?;
         let blocking = Arc::new(BlockingPool::new(&config));
         blocking.init();
         Ok(Arc::new_cyclic(|me| Shared {
@@ -226,6 +232,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             blocking,
             sysmon: Sysmon::new(),
+            netpoll,
             stats: RuntimeStats::default(),
             started: std::time::Instant::now(),
             id: {
@@ -432,7 +439,7 @@ impl Shared {
             watchdog_reports: st.watchdog_reports.get(),
             handoffs: st.handoffs.get(),
             netpoll_wakeups: st.netpoll_wakeups.get(),
-            timers_pending: 0,
+            timers_pending: self.netpoll.timers.len(),
             blocking_completed: self.blocking.completed.load(Relaxed),
             ps,
         }
@@ -487,6 +494,9 @@ impl Schedule for Shared {
         if let Some(m) = task.header().bound_m() {
             return self.schedule_bound(m, task);
         }
+        let Some(task) = self.try_collect(task) else {
+            return;
+        };
         let task = Worker::with_current(|w| match w {
             Some(w) if w.is_for_ptr(self) => w.schedule_local(task, true),
             _ => Some(task),

@@ -47,6 +47,8 @@ impl Shared {
         drop(self.global.close());
         // 2.
         self.wake_all_for_exit();
+        // The poller M, if it was handed "exit" before it parked there.
+        self.netpoll.notify();
         let all_exited = self.wait_threads(timeout);
         if all_exited {
             // 3-5, with no M left: nothing can poll, complete or push locally.

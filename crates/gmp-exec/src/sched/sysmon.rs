@@ -24,6 +24,12 @@
 //!    reported, once while it lasts and once with its total when it ends:
 //!    the G's id, spawn site, the M, how long.
 //!
+//! Once per look, not per M: **netpoll** (Go's "poll network if not polled for
+//! more than 10ms"): if no M is blocked in the poller and nobody has polled for
+//! 10 ms, sysmon polls without blocking and injects the woken Gs; and it fires
+//! timers more than a millisecond overdue, whose P's M is stuck in a long poll
+//! (see `netpoll.rs`).
+//!
 //! Taking a P from an M that is running user code is the delicate part: that M
 //! may spawn or wake at any moment, which touches its P's queue. `barrier.rs`
 //! explains the protocol (an asymmetric Dekker pair: a compiler barrier on the
@@ -188,6 +194,9 @@ impl Shared {
             for m in &ms {
                 acted |= self.look_at(m, &mut views, now, &mut reports);
             }
+            // Go's "poll network if not polled for more than 10ms", and
+            // timers whose P's M is stuck in a long poll.
+            acted |= self.sysmon_netpoll(now);
             if let (Some(period), Some(due)) = (schedtrace, next_trace) {
                 if now >= due {
                     eprintln!(

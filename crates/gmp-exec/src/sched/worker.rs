@@ -9,6 +9,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
+use std::task::Waker;
 use std::time::Instant;
 
 use gmp_core::runq::{Pushed, StealRunnext};
@@ -59,6 +60,9 @@ pub(crate) struct Worker {
     /// The G that called `lock_os_thread` (Go's `lockedg`), or 0: while set,
     /// this M runs no other G.
     exclusive: Cell<u64>,
+    /// Reused buffers for netpoll and timer batches.
+    wakers: RefCell<Vec<Waker>>,
+    batch: RefCell<Vec<Notified>>,
 }
 
 /// Exclusive access to the state of the P an M holds, for one scheduler
@@ -112,6 +116,8 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         bound_prune_at: Cell::new(64),
         bound_streak: Cell::new(0),
         exclusive: Cell::new(0),
+        wakers: RefCell::new(Vec::new()),
+        batch: RefCell::new(Vec::new()),
     };
     worker.wire(p);
     if spinning && shared.metrics_on() {
@@ -449,6 +455,14 @@ impl Worker {
                 continue;
             };
             let p = self.p.get().expect("core() implies a P");
+            if let Some(when) = self.shared.netpoll.timers.next_deadline_of(p) {
+                if when <= Instant::now() {
+                    // Go's `checkTimers`: this P's due timers fire first.
+                    drop(core);
+                    self.check_timers(p);
+                    continue;
+                }
+            }
             if core.tick % GLOBAL_QUEUE_INTERVAL == 0 && self.serve_locked_m(&mut core, p) {
                 // Our P went to an M whose bound Gs waited for one.
                 continue;
@@ -669,6 +683,11 @@ impl Worker {
     }
 
     /// This M's number.
+    /// The P this M holds, if any (as it believes; see `p`).
+    pub(crate) fn current_p(&self) -> Option<usize> {
+        self.p.get()
+    }
+
     pub(crate) fn m_id(&self) -> usize {
         self.m.id
     }
@@ -800,6 +819,9 @@ impl Worker {
                     return Some(task);
                 }
             }
+            if let Some(task) = self.poll_net() {
+                return Some(task);
+            }
             if let Some(task) = self.steal(me) {
                 return Some(task);
             }
@@ -814,6 +836,105 @@ impl Worker {
             let (p, spinning) = shared.give_up_p(&self.m, owned.then_some(me), was_spinning)?;
             self.wire(p);
             self.resume_spinning(spinning);
+        }
+    }
+
+    /// Go's `checkTimers`: fires P `p`'s due timers; the Gs they wake go to
+    /// this P's queue.
+    fn check_timers(&self, p: usize) {
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        self.shared.run_timers_of(p, Instant::now(), &mut wakers);
+        if let Some(task) = self.collect_and_inject(&mut wakers) {
+            // Nothing jumps the queue: the first G goes to the tail as well.
+            self.requeue(task);
+        }
+        *self.wakers.borrow_mut() = wakers;
+    }
+
+    /// The netpoll step of `findrunnable`: polls without blocking if a task
+    /// waits on a socket and no M is blocked in the poller. Returns a woken G
+    /// to run now; the others are queued.
+    fn poll_net(&self) -> Option<Notified> {
+        let np = &self.shared.netpoll;
+        if !np.has_waiters() || np.polling() {
+            return None;
+        }
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        self.shared.poll_now(&mut wakers);
+        let task = self.collect_and_inject(&mut wakers);
+        *self.wakers.borrow_mut() = wakers;
+        task
+    }
+
+    /// The timer part of Go's `stealWork`: fires P `victim`'s due timers from
+    /// this M (the victim's M may be stuck in a long poll).
+    fn steal_timers(&self, victim: usize) -> Option<Notified> {
+        let when = self.shared.netpoll.timers.next_deadline_of(victim)?;
+        let now = Instant::now();
+        if when > now {
+            return None;
+        }
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        self.shared.run_timers_of(victim, now, &mut wakers);
+        let task = self.collect_and_inject(&mut wakers);
+        *self.wakers.borrow_mut() = wakers;
+        task
+    }
+
+    /// Wakes a batch and places this runtime's Gs from it (Go's `injectglist`
+    /// on an M with a P): one G per idle P to the global queue with an M
+    /// started for each, the rest to this P's queue, except the first, which
+    /// is returned for the caller to run.
+    fn collect_and_inject(&self, wakers: &mut Vec<Waker>) -> Option<Notified> {
+        if wakers.is_empty() {
+            return None;
+        }
+        let shared = &*self.shared;
+        let mut tasks = std::mem::take(&mut *self.batch.borrow_mut());
+        shared.wake_collect(wakers, &mut tasks);
+        let (p, m, _) = self.trace_ids();
+        shared.note_netpoll(tasks.len(), p, m);
+        let first = if tasks.is_empty() {
+            None
+        } else {
+            Some(tasks.swap_remove(0))
+        };
+        let idle = shared.idle.npidle.load(SeqCst).min(tasks.len());
+        if idle > 0 {
+            let from = tasks.len() - idle;
+            shared.inject_batch(tasks.drain(from..), 0);
+        }
+        let mut first = first;
+        if !tasks.is_empty() {
+            match self.core() {
+                Some(mut core) => {
+                    for task in tasks.drain(..) {
+                        let _ = core.runq.push_back(task, &shared.global);
+                    }
+                }
+                None => {
+                    // sysmon took the P meanwhile: everything goes global.
+                    tasks.extend(first.take());
+                    shared.inject_batch(tasks.drain(..), 0);
+                }
+            }
+        }
+        *self.batch.borrow_mut() = tasks;
+        first
+    }
+
+    /// Puts `task` at the tail of this P's queue (the global queue if the P
+    /// was lost).
+    fn requeue(&self, task: Notified) {
+        match self.core() {
+            Some(mut core) => {
+                let pushed = core.runq.push_back(task, &self.shared.global);
+                drop(core);
+                if pushed != Pushed::Runnext {
+                    self.shared.wake_p();
+                }
+            }
+            None => self.shared.inject(task),
         }
     }
 
@@ -847,6 +968,13 @@ impl Worker {
             for victim in shared.order.start(start) {
                 if victim == me {
                     continue;
+                }
+                if pass == 3 {
+                    // Go's `stealWork`: the last pass also runs other Ps' due
+                    // timers (their M may be busy in a long poll).
+                    if let Some(task) = self.steal_timers(victim) {
+                        return Some(task);
+                    }
                 }
                 let mut core = self.core()?;
                 let stolen = shared.ps[victim]
