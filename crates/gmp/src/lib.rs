@@ -22,7 +22,9 @@
 //! | layer | crate | what |
 //! | --- | --- | --- |
 //! | data structures | `gmp-core` | run queues, global queue, steal order, free lists |
-//! | scheduler | `gmp-exec` | Ms, Ps, spawning, stealing, parking, the task cell |
+//! | scheduler | `gmp-exec` | Ms, Ps, spawning, stealing, parking, the task cell, `time` |
+//! | netpoller | `gmp-netpoll` | the OS poller and per-P timer heaps under `time` and `net` |
+//! | stackful Gs | `gmp-coro` | coroutine stacks, guard pages, context switches |
 //! | attributes | `gmp-macros` | `#[gmp::main]`, `#[gmp::test]`: an `async fn` on a fresh runtime |
 //! | facade | `gmp` (this crate) | what applications use |
 
@@ -46,3 +48,5 @@ pub mod task {
 pub mod trace {
     pub use gmp_exec::trace::{start, stop, TraceStats};
 }
+
+pub use gmp_exec::time;

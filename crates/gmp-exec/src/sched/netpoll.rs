@@ -269,6 +269,17 @@ impl Shared {
         }
     }
 
+    /// Makes sure some M will poll the network: called when a task outside
+    /// the runtime's Ms (a `block_on`, another executor) starts waiting on a
+    /// socket, which no M of ours would otherwise notice (an M parks in the
+    /// poller only once it runs out of work; none may be running at all).
+    pub(crate) fn ensure_poller(&self) {
+        fence(SeqCst);
+        if !self.netpoll.polling.load(SeqCst) {
+            self.wake_p();
+        }
+    }
+
     /// Claims the poller for `m` if nobody holds it. Called under the idle
     /// lock by an M about to park.
     pub(crate) fn claim_poller(&self, m: &super::idle::M) -> bool {
