@@ -53,6 +53,7 @@ pub struct Table {
     columns: Vec<String>,
     rows: Vec<(String, usize)>,
     cells: std::collections::HashMap<(String, usize, String), f64>,
+    units: std::collections::HashMap<String, String>,
 }
 
 impl Table {
@@ -62,7 +63,14 @@ impl Table {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: Vec::new(),
             cells: Default::default(),
+            units: Default::default(),
         }
+    }
+
+    /// Sets the unit printed for `shape` (default: `ns/op`, or `B/task` for
+    /// memory shapes).
+    pub fn set_unit(&mut self, shape: &str, unit: &str) {
+        self.units.insert(shape.to_string(), unit.to_string());
     }
 
     /// Records one cell.
@@ -99,10 +107,10 @@ impl Table {
         let mut rows = self.rows.clone();
         rows.sort_by_key(|(shape, procs)| (shape_order(shape), *procs));
         for (shape, procs) in &rows {
-            let unit = if shape.contains("memory") {
-                "B/task"
-            } else {
-                "ns/op"
+            let unit = match self.units.get(shape) {
+                Some(unit) => unit.as_str(),
+                None if shape.contains("memory") => "B/task",
+                None => "ns/op",
             };
             out.push_str(&format!("| {shape} | {procs} | {unit} |"));
             for c in &self.columns {

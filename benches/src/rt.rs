@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A multi-threaded runtime with `procs` worker threads.
 pub trait Runtime: Send + Sync + 'static {
@@ -21,6 +22,9 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Yields to the other runnable tasks (must be called inside a task).
     fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// The runtime's own sleep (must be called inside a task).
+    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
 /// Spawns from inside a task, the way each runtime's own code does it.
@@ -67,6 +71,10 @@ impl Runtime for Gmp {
     fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(gmp_exec::yield_now())
     }
+
+    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(gmp_exec::time::sleep(d))
+    }
 }
 
 /// gmp with sysmon turned off: the same scheduler without its monitor thread,
@@ -97,6 +105,10 @@ impl Runtime for GmpNoSysmon {
     fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(gmp_exec::yield_now())
     }
+
+    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(gmp_exec::time::sleep(d))
+    }
 }
 
 /// tokio's multi-thread runtime.
@@ -109,6 +121,7 @@ impl Runtime for Tokio {
         Tokio(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(procs)
+                .enable_all()
                 .build()
                 .unwrap(),
         )
@@ -125,9 +138,14 @@ impl Runtime for Tokio {
     fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::task::yield_now())
     }
+
+    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(d))
+    }
 }
 
-/// async-executor, run by `procs` threads (smol's multi-threaded setup).
+/// async-executor, run by `procs` threads with async-io's reactor (smol's
+/// multi-threaded setup).
 pub struct AsyncExecutor {
     ex: Arc<async_executor::Executor<'static>>,
     stop: Option<async_channel::Sender<()>>,
@@ -145,7 +163,9 @@ impl Runtime for AsyncExecutor {
                 let ex = ex.clone();
                 let stopped = stopped.clone();
                 std::thread::spawn(move || {
-                    let _ = futures_lite::future::block_on(ex.run(stopped.recv()));
+                    // smol's setup: `async_io::block_on` drives the reactor and
+                    // timers whenever the thread would otherwise sleep.
+                    let _ = async_io::block_on(ex.run(stopped.recv()));
                 })
             })
             .collect();
@@ -166,6 +186,12 @@ impl Runtime for AsyncExecutor {
 
     fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(futures_lite::future::yield_now())
+    }
+
+    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            async_io::Timer::after(d).await;
+        })
     }
 }
 

@@ -40,7 +40,9 @@ impl TestSched {
         loop {
             let next = self.queue.lock().unwrap().pop_front();
             match next {
-                Some(task) => task.run(),
+                Some(task) => {
+                    task.run();
+                }
                 None => return,
             }
         }

@@ -455,7 +455,7 @@ impl Worker {
                 continue;
             };
             let p = self.p.get().expect("core() implies a P");
-            if let Some(when) = self.shared.netpoll.timers.next_deadline_of(p) {
+            if let Some(when) = self.shared.netpoll.next_deadline_of(p) {
                 if when <= Instant::now() {
                     // Go's `checkTimers`: this P's due timers fire first.
                     drop(core);
@@ -869,7 +869,7 @@ impl Worker {
     /// The timer part of Go's `stealWork`: fires P `victim`'s due timers from
     /// this M (the victim's M may be stuck in a long poll).
     fn steal_timers(&self, victim: usize) -> Option<Notified> {
-        let when = self.shared.netpoll.timers.next_deadline_of(victim)?;
+        let when = self.shared.netpoll.next_deadline_of(victim)?;
         let now = Instant::now();
         if when > now {
             return None;
