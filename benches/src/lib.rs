@@ -115,6 +115,7 @@ impl Table {
             out.push_str(&format!("| {shape} | {procs} | {unit} |"));
             for c in &self.columns {
                 match self.get(shape, *procs, c) {
+                    Some(v) if v < 100.0 => out.push_str(&format!(" {v:.1} |")),
                     Some(v) => out.push_str(&format!(" {v:.0} |")),
                     None => out.push_str(" — |"),
                 }

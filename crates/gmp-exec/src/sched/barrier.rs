@@ -41,11 +41,14 @@ pub(crate) fn light() {
 }
 
 /// The light side when [`heavy`] may be unavailable: a compiler barrier if the
-/// heavy side works, else a real `SeqCst` fence (so both sides are fences,
-/// the symmetric Dekker argument).
+/// heavy side is known to work, else a real `SeqCst` fence (so both sides are
+/// fences, the symmetric Dekker argument; a fence against `membarrier` is
+/// stronger than needed, never weaker). Never blocks: registering for
+/// `membarrier` takes the kernel milliseconds (an RCU grace period), which an M
+/// must not wait out in the middle of a task's completion.
 #[inline(always)]
 pub(crate) fn light_or_fence() {
-    if available() {
+    if known_available() {
         light();
     } else {
         #[cfg(loom)]
@@ -84,7 +87,22 @@ pub(crate) fn heavy() -> bool {
     }
 }
 
-/// True if [`heavy`] works here (registers this process for it on first use).
+/// True if [`available`] has already been answered with yes. Never blocks.
+#[inline(always)]
+pub(crate) fn known_available() -> bool {
+    #[cfg(loom)]
+    {
+        true
+    }
+    #[cfg(not(loom))]
+    {
+        sys::known_available()
+    }
+}
+
+/// True if [`heavy`] works here. Registers this process for it on first use,
+/// which can take milliseconds: sysmon calls it as it starts, and only sysmon
+/// and task dumps (never an M) wait for it.
 pub(crate) fn available() -> bool {
     #[cfg(loom)]
     {
@@ -98,7 +116,11 @@ pub(crate) fn available() -> bool {
 
 #[cfg(all(not(loom), target_os = "linux"))]
 mod sys {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
     use std::sync::OnceLock;
+
+    /// Set once registration succeeded (read by Ms without waiting).
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
 
     // From `linux/membarrier.h`.
     const MEMBARRIER_CMD_QUERY: libc::c_int = 0;
@@ -122,10 +144,18 @@ mod sys {
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
         *AVAILABLE.get_or_init(|| {
             let supported = membarrier_call(MEMBARRIER_CMD_QUERY);
-            supported >= 0
+            let ok = supported >= 0
                 && supported & libc::c_long::from(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0
-                && membarrier_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+                && membarrier_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+            // Relaxed: the flag guards no memory, only the choice of barrier
+            // (the registration is kernel state, in force once the call returned).
+            REGISTERED.store(ok, Relaxed);
+            ok
         })
+    }
+
+    pub(super) fn known_available() -> bool {
+        REGISTERED.load(Relaxed)
     }
 
     pub(super) fn membarrier() -> bool {
@@ -136,6 +166,10 @@ mod sys {
 #[cfg(all(not(loom), not(target_os = "linux")))]
 mod sys {
     pub(super) fn available() -> bool {
+        false
+    }
+
+    pub(super) fn known_available() -> bool {
         false
     }
 

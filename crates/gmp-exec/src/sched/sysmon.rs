@@ -146,6 +146,10 @@ impl Shared {
     }
 
     fn sysmon_main(&self) {
+        // Register for `membarrier` here, off every M: it takes the kernel an
+        // RCU grace period (milliseconds). Until it is done, Ms use real fences
+        // and sysmon does not retake (`barrier.rs`).
+        barrier::available();
         let mut delay = MIN_DELAY;
         let mut idle_looks = 0u32;
         let mut version = u64::MAX;

@@ -840,13 +840,16 @@ impl Worker {
     }
 
     /// Go's `checkTimers`: fires P `p`'s due timers; the Gs they wake go to
-    /// this P's queue.
+    /// this P's queue, one of them to `runnext` (Go's timers wake through
+    /// `goready`, which puts the G in `runnext`: a ticker runs right after the
+    /// G that was running, not behind the whole queue).
     fn check_timers(&self, p: usize) {
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
         self.shared.run_timers_of(p, Instant::now(), &mut wakers);
         if let Some(task) = self.collect_and_inject(&mut wakers) {
-            // Nothing jumps the queue: the first G goes to the tail as well.
-            self.requeue(task);
+            if let Some(task) = self.schedule_local(task, true) {
+                self.shared.inject(task);
+            }
         }
         *self.wakers.borrow_mut() = wakers;
     }
@@ -921,21 +924,6 @@ impl Worker {
         }
         *self.batch.borrow_mut() = tasks;
         first
-    }
-
-    /// Puts `task` at the tail of this P's queue (the global queue if the P
-    /// was lost).
-    fn requeue(&self, task: Notified) {
-        match self.core() {
-            Some(mut core) => {
-                let pushed = core.runq.push_back(task, &self.shared.global);
-                drop(core);
-                if pushed != Pushed::Runnext {
-                    self.shared.wake_p();
-                }
-            }
-            None => self.shared.inject(task),
-        }
     }
 
     /// The stealing part of `findrunnable`: become a spinning M if the spinning
