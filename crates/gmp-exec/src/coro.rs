@@ -269,6 +269,28 @@ pub fn yield_now() {
     gmp_coro::suspend();
 }
 
+/// Parks the current coroutine G for `duration` on a gmp timer (Go's
+/// `time.Sleep`): the M runs other Gs meanwhile.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let h = gmp_exec::coro::spawn(|| {
+///     let start = Instant::now();
+///     gmp_exec::coro::sleep(Duration::from_millis(5));
+///     start.elapsed()
+/// });
+/// assert!(h.join().unwrap() >= Duration::from_millis(5));
+/// ```
+///
+/// # Panics
+///
+/// Outside a coroutine G.
+#[cfg(not(loom))]
+#[track_caller]
+pub fn sleep(duration: std::time::Duration) {
+    wait(crate::time::sleep(duration));
+}
+
 /// True if sysmon has marked the running G for preemption (it has run for more
 /// than `retake_after`, 10 ms by default). See [`preempt_check!`](crate::preempt_check).
 #[inline]

@@ -305,3 +305,75 @@ fn wait_outside_a_coroutine_panics_with_a_message() {
         .unwrap();
     assert!(msg.contains("outside a coroutine G"), "{msg}");
 }
+
+#[test]
+fn a_coroutine_sleeps_on_a_timer_and_waits_on_a_timeout() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let h = {
+        let _in = rt.enter();
+        coro::spawn(|| {
+            let start = std::time::Instant::now();
+            coro::sleep(Duration::from_millis(20));
+            let slept = start.elapsed();
+            let pending = std::future::pending::<()>();
+            let timed_out = coro::wait(gmp_exec::time::timeout(Duration::from_millis(5), pending));
+            (slept, timed_out.is_err())
+        })
+    };
+    let (slept, timed_out) = h.join().unwrap();
+    assert!(slept >= Duration::from_millis(20));
+    assert!(timed_out);
+}
+
+#[test]
+fn a_coroutine_that_ignores_the_mark_loses_its_p_and_is_reported() {
+    const NAME: &str = "a_coroutine_that_ignores_the_mark_loses_its_p_and_is_reported";
+    if std::env::var_os("GMP_TEST_SPIN_CHILD").is_some() {
+        // procs(1): the coroutine spins without preempt_check!, so only
+        // sysmon's retake (its P handed to another M) lets the async G run.
+        let rt = Runtime::builder()
+            .procs(1)
+            .watchdog(Some(Duration::from_millis(30)))
+            .build()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (started_tx, started_rx) = mpsc::channel();
+        let s = stop.clone();
+        let spinner = {
+            let _in = rt.enter();
+            coro::spawn(move || {
+                started_tx.send(()).unwrap();
+                let start = std::time::Instant::now();
+                // Long enough for the watchdog to report it while it runs.
+                while !s.load(SeqCst) || start.elapsed() < Duration::from_millis(100) {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        println!("spawned G {}", spinner.id());
+        started_rx.recv().unwrap();
+        let ran = rt.block_on(rt.spawn(async { 42 })).unwrap();
+        assert_eq!(ran, 42);
+        assert!(rt.metrics().retakes >= 1);
+        stop.store(true, SeqCst);
+        spinner.join().unwrap();
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", NAME, "--nocapture"])
+        .env("GMP_TEST_SPIN_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("spawned G "))
+        .expect("the child prints the G's id");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("watchdog") && l.contains(&format!("G {id} ")))
+        .unwrap_or_else(|| panic!("no watchdog report for G {id} in:\n{stderr}"));
+    assert!(line.contains("tests/coroutines.rs:"), "{line}");
+}

@@ -50,3 +50,46 @@ pub mod trace {
 }
 
 pub use gmp_exec::time;
+
+/// Stackful Gs: blocking-style code on the same Ps as async tasks. Start one
+/// with [`go!`]; inside, [`wait`](coro::wait) parks the G on any future.
+pub mod coro {
+    pub use gmp_exec::coro::{
+        is_coroutine, lock_os_thread, on_m_stack, preempt_requested, sleep, spawn,
+        unlock_os_thread, wait, yield_now, Builder, DEFAULT_STACK_SIZE, MIN_STACK_SIZE,
+    };
+    pub use gmp_exec::preempt_check;
+}
+
+/// Starts a coroutine G (Go's `go` statement): runs the closure on its own
+/// small, guarded stack, scheduled by the same Ps as async tasks, and returns
+/// the same [`JoinHandle`] — `.await` it, or [`join`](JoinHandle::join) it
+/// from blocking-style code. A panic in the closure reaches the handle as a
+/// [`JoinError`]. Outside any runtime it starts the default one.
+///
+/// ```
+/// use std::time::Duration;
+/// let h = gmp::go!(move || {
+///     gmp::coro::sleep(Duration::from_millis(1));
+///     let (tx, rx) = futures::channel::oneshot::channel();
+///     gmp::spawn(async move { tx.send(21).unwrap() });
+///     gmp::coro::wait(rx).unwrap() * 2
+/// });
+/// assert_eq!(h.join().unwrap(), 42);
+/// ```
+///
+/// The closure and its result must be `Send + 'static`: a G may start on any
+/// M. This fails to compile:
+///
+/// ```compile_fail
+/// let local = std::rc::Rc::new(1);
+/// gmp::go!(move || *local + 1);
+/// ```
+///
+/// For a custom stack size or a name, use [`coro::Builder`].
+#[macro_export]
+macro_rules! go {
+    ($f:expr $(,)?) => {
+        $crate::coro::spawn($f)
+    };
+}

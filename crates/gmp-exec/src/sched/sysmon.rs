@@ -173,16 +173,19 @@ impl Shared {
                     return;
                 }
             }
-            // Go's sysmon keeps ticking while schedtrace is on.
-            if schedtrace.is_none()
-                && self.idle.npidle.load(SeqCst) == self.procs()
-                && self.sysmon_sleep()
-            {
-                return;
-            }
             if let Some(now_ms) = self.allm_if_changed(&mut version) {
                 views.retain(|id, _| now_ms.iter().any(|m| m.id == *id));
                 ms = now_ms;
+            }
+            // Go's sysmon keeps ticking while schedtrace is on. It also keeps
+            // watching while an M is still inside a poll that lost its P (the
+            // watchdog reports it), which Go's sysmonwait does not.
+            if schedtrace.is_none()
+                && self.idle.npidle.load(SeqCst) == self.procs()
+                && ms.iter().all(|m| m.cur_g.load(Acquire) == 0)
+                && self.sysmon_sleep()
+            {
+                return;
             }
             let now = Instant::now();
             if trace::on() {
