@@ -255,6 +255,26 @@ impl Drop for Enter<'_> {
     }
 }
 
+/// Checks what [`Coroutine::new`] would refuse as invalid input, without
+/// taking a stack: `stack_size` (a multiple of the page size in
+/// `MIN_STACK_SIZE..=MAX_STACK_SIZE`) and the size of the closure type `F` (at
+/// most a quarter of the stack). For callers that create the coroutine later,
+/// when it first runs, but report bad input at once.
+pub fn check<F>(stack_size: usize) -> io::Result<()> {
+    crate::stack::check_size(stack_size)?;
+    let captured = std::mem::size_of::<F>();
+    if captured > stack_size / 4 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a coroutine's closure captures {captured} bytes, more than a quarter of \
+                 its {stack_size}-byte stack; box the large captures"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl<R: Send + 'static> Coroutine<R> {
     /// Creates a coroutine that will run `f` on a stack of `stack_size` bytes
     /// taken from the pool. Nothing runs until the first
@@ -274,16 +294,7 @@ impl<R: Send + 'static> Coroutine<R> {
     where
         F: FnOnce() -> R + Send + 'static,
     {
-        let captured = std::mem::size_of::<F>();
-        if captured > stack_size / 4 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "a coroutine's closure captures {captured} bytes, more than a quarter of \
-                     its {stack_size}-byte stack; box the large captures"
-                ),
-            ));
-        }
+        check::<F>(stack_size)?;
         let stack = Stack::new(stack_size)?;
         let inner =
             corosensei::Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {

@@ -61,24 +61,44 @@ thread_local! {
 }
 
 /// A coroutine as the future of a G.
-struct CoroFuture<R> {
-    co: Coroutine<R>,
-    started: bool,
+///
+/// The coroutine (and its stack) is created at the G's first poll, not at
+/// spawn: an unstarted G holds only its closure, so a burst of spawns maps no
+/// stacks, and each G that runs and finishes before the next starts hands the
+/// same warm stack on through the pool (Go's Gs also take their stacks from
+/// the free-G list when they start running).
+struct CoroFuture<F, R> {
+    start: Option<F>,
+    co: Option<Coroutine<R>>,
+    stack_size: usize,
 }
 
-impl<R> Unpin for CoroFuture<R> {}
+impl<F, R> Unpin for CoroFuture<F, R> {}
 
-impl<R> Future for CoroFuture<R> {
+impl<F, R> Future for CoroFuture<F, R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
     type Output = R;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let this = self.get_mut();
-        if !this.started {
-            this.started = true;
+        if let Some(f) = this.start.take() {
+            let mut co = match Coroutine::new(this.stack_size, f) {
+                Ok(co) => co,
+                // The task harness turns this into the JoinHandle's error.
+                Err(e) => panic!("gmp could not get a stack for a coroutine G: {e}"),
+            };
             let id = Worker::with_current(|w| w.map(Worker::bind_current_task))
                 .expect("a coroutine G is polled by an M");
-            this.co.set_id(id);
+            co.set_id(id);
+            this.co = Some(co);
         }
+        let co = this
+            .co
+            .as_mut()
+            .expect("a coroutine G is not polled after it finished");
         let prev = CX.with(|c| c.replace((cx as *mut Context<'_>).cast()));
         struct Restore(*mut ());
         impl Drop for Restore {
@@ -87,7 +107,7 @@ impl<R> Future for CoroFuture<R> {
             }
         }
         let _restore = Restore(prev);
-        match this.co.resume() {
+        match co.resume() {
             Resumed::Suspended => Poll::Pending,
             Resumed::Finished(out) => Poll::Ready(out),
             // The task harness catches this and hands it to the JoinHandle.
@@ -101,10 +121,9 @@ impl<R> Future for CoroFuture<R> {
 /// async code, [`wait`] on it from a coroutine, or
 /// [`JoinHandle::join`](crate::JoinHandle::join) it from a plain thread.
 ///
-/// # Panics
-///
-/// If no stack can be had (the process ran out of memory maps); use
-/// [`Builder::spawn`] to get that as an `io::Error`.
+/// The G's stack is taken from the pool when it first runs. If none can be had
+/// then (the process ran out of memory maps), the G fails and its `JoinHandle`
+/// reports the panic "gmp could not get a stack for a coroutine G".
 ///
 /// ```
 /// let answer = gmp_exec::block_on(gmp_exec::coro::spawn(|| {
@@ -132,7 +151,8 @@ where
     let location = Location::caller();
     match spawn_at(f, DEFAULT_STACK_SIZE, None, location) {
         Ok(handle) => handle,
-        Err(e) => panic!("gmp could not get a stack for a coroutine G: {e}"),
+        // Only a closure too large for the default stack gets here.
+        Err(e) => panic!("gmp::coro::spawn: {e}"),
     }
 }
 
@@ -146,8 +166,13 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let co = Coroutine::new(stack_size, f)?;
-    let fut = CoroFuture { co, started: false };
+    // Bad input is reported now; the stack is taken at the first poll.
+    gmp_coro::check::<F>(stack_size)?;
+    let fut = CoroFuture {
+        start: Some(f),
+        co: None,
+        stack_size,
+    };
     Ok(context::with_current_shared(|shared| {
         shared.spawn(fut, location, name)
     }))

@@ -1,0 +1,434 @@
+//! Stackful Gs side by side: gmp coroutines (`gmp::go!`), may's coroutines,
+//! and Go's goroutines (the Go program of the `sched` benchmark), at 1 and 2
+//! procs.
+//!
+//! `cargo bench -p gmp-benches --bench stackful` (options after `--`:
+//! `--procs 1,2`, `--reps 5`, `--no-go`, `--no-memory`).
+//!
+//! Every cell runs in a child process of its own (may's worker count is fixed
+//! once per process), runtimes interleaved, and is the median of the
+//! repetitions. Shapes (time per operation, ns):
+//! * `spawn_join`: a coroutine spawns 100 000 coroutines and joins each
+//!   (Go: `spawn_many_local`, goroutines counted down, as Go has no join; may:
+//!   in waves of 10 000, as it cannot hold 100 000 unstarted coroutines).
+//! * `yield_many`: 200 coroutines each yield 1 000 times (per yield).
+//! * `chained_spawn`: each coroutine spawns the next, 1 000 deep (per spawn).
+//! * `ping_pong`: 200 000 round trips between two coroutines over channels
+//!   (gmp: tokio's runtime-agnostic `sync::mpsc` with capacity 1, waited on
+//!   with `coro::wait` — async-channel's listener allocations cost half again
+//!   as much; may: its own mpsc; Go: `chan`).
+//! * `park_memory`: resident bytes per parked G with 1 000 000 of them (may
+//!   cannot map that many stacks here; its row then says how many it reached).
+
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use gmp_benches::{median, rss_bytes, Table};
+
+const SPAWN: usize = 100_000;
+const YIELD_TASKS: usize = 200;
+const YIELDS: usize = 1_000;
+const CHAIN: usize = 1_000;
+const PING_PONGS: usize = 200_000;
+const PARKED: usize = 1_000_000;
+
+mod gmp_side {
+    use super::*;
+    use gmp_exec::coro;
+
+    /// Runs `f` as a coroutine on a runtime with `procs` Ps and returns what it
+    /// returns.
+    fn in_coroutine<R: Send + 'static>(procs: usize, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let rt = gmp_exec::Runtime::builder().procs(procs).build().unwrap();
+        let h = {
+            let _in = rt.enter();
+            coro::spawn(f)
+        };
+        h.join().unwrap()
+    }
+
+    pub fn shapes(procs: usize) -> Vec<(&'static str, f64)> {
+        in_coroutine(procs, || {
+            vec![
+                ("spawn_join", spawn_join()),
+                ("yield_many", yield_many()),
+                ("chained_spawn", chained_spawn()),
+                ("ping_pong", ping_pong()),
+            ]
+        })
+    }
+
+    fn spawn_join() -> f64 {
+        let start = Instant::now();
+        let hs: Vec<_> = (0..SPAWN)
+            .map(|i| coro::spawn(move || black_box(i)))
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        start.elapsed().as_nanos() as f64 / SPAWN as f64
+    }
+
+    fn yield_many() -> f64 {
+        let start = Instant::now();
+        let hs: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                coro::spawn(|| {
+                    for _ in 0..YIELDS {
+                        coro::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        start.elapsed().as_nanos() as f64 / (YIELD_TASKS * YIELDS) as f64
+    }
+
+    fn chain(left: usize, done: async_channel::Sender<Instant>) {
+        if left == 0 {
+            done.try_send(Instant::now()).unwrap();
+        } else {
+            coro::spawn(move || chain(left - 1, done));
+        }
+    }
+
+    fn chained_spawn() -> f64 {
+        let (tx, rx) = async_channel::bounded(1);
+        let start = Instant::now();
+        chain(CHAIN, tx);
+        let end = coro::wait(rx.recv()).unwrap();
+        (end - start).as_nanos() as f64 / CHAIN as f64
+    }
+
+    fn ping_pong() -> f64 {
+        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u32>(1);
+        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u32>(1);
+        let ponger = coro::spawn(move || {
+            while let Some(v) = coro::wait(ping_rx.recv()) {
+                coro::wait(pong_tx.send(v)).unwrap();
+            }
+        });
+        let start = Instant::now();
+        for i in 0..PING_PONGS as u32 {
+            coro::wait(ping_tx.send(i)).unwrap();
+            coro::wait(pong_rx.recv()).unwrap();
+        }
+        let per = start.elapsed().as_nanos() as f64 / PING_PONGS as f64;
+        drop(ping_tx);
+        ponger.join().unwrap();
+        per
+    }
+
+    /// Parks `n` coroutines forever and returns resident bytes per G; the
+    /// process exits without tearing them down.
+    pub fn park_memory(n: usize) -> f64 {
+        let rt = gmp_exec::Runtime::builder().procs(2).build().unwrap();
+        let before = rss_bytes();
+        let (tx, rx) = sync_channel(1);
+        {
+            let _in = rt.enter();
+            let left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(n));
+            for _ in 0..n {
+                let left = left.clone();
+                let tx = tx.clone();
+                coro::spawn(move || {
+                    if left.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) == 1 {
+                        tx.send(()).unwrap();
+                    }
+                    coro::wait(std::future::pending::<()>());
+                });
+            }
+        }
+        rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        (rss_bytes() - before) as f64 / n as f64
+    }
+}
+
+mod may_side {
+    use super::*;
+    use may::coroutine;
+
+    fn go<F: FnOnce() -> T + Send + 'static, T: Send + 'static>(f: F) -> coroutine::JoinHandle<T> {
+        // SAFETY: may's contract for spawning: the closure must not hold
+        // thread-local references across a yield (ours use none), and must not
+        // block the thread in ways may cannot see (ours only use may's own
+        // primitives).
+        unsafe { coroutine::spawn(f) }
+    }
+
+    pub fn shapes(procs: usize) -> Vec<(&'static str, f64)> {
+        may::config().set_workers(procs);
+        go(|| {
+            vec![
+                ("spawn_join", spawn_join()),
+                ("yield_many", yield_many()),
+                ("chained_spawn", chained_spawn()),
+                ("ping_pong", ping_pong()),
+            ]
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// may maps a stack for every coroutine when it is spawned and cannot hold
+    /// 100 000 of them at once here (the kernel's map count): it spawns and
+    /// joins in waves of 10 000.
+    fn spawn_join() -> f64 {
+        const WAVE: usize = 10_000;
+        let start = Instant::now();
+        for wave in 0..SPAWN / WAVE {
+            let hs: Vec<_> = (0..WAVE)
+                .map(|i| go(move || black_box(wave * WAVE + i)))
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        }
+        start.elapsed().as_nanos() as f64 / SPAWN as f64
+    }
+
+    fn yield_many() -> f64 {
+        let start = Instant::now();
+        let hs: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                go(|| {
+                    for _ in 0..YIELDS {
+                        coroutine::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        start.elapsed().as_nanos() as f64 / (YIELD_TASKS * YIELDS) as f64
+    }
+
+    fn chain(left: usize, done: may::sync::mpsc::Sender<Instant>) {
+        if left == 0 {
+            done.send(Instant::now()).unwrap();
+        } else {
+            go(move || chain(left - 1, done));
+        }
+    }
+
+    fn chained_spawn() -> f64 {
+        let (tx, rx) = may::sync::mpsc::channel();
+        let start = Instant::now();
+        chain(CHAIN, tx);
+        let end = rx.recv().unwrap();
+        (end - start).as_nanos() as f64 / CHAIN as f64
+    }
+
+    fn ping_pong() -> f64 {
+        let (ping_tx, ping_rx) = may::sync::mpsc::channel::<u32>();
+        let (pong_tx, pong_rx) = may::sync::mpsc::channel::<u32>();
+        let ponger = go(move || {
+            while let Ok(v) = ping_rx.recv() {
+                pong_tx.send(v).unwrap();
+            }
+        });
+        let start = Instant::now();
+        for i in 0..PING_PONGS as u32 {
+            ping_tx.send(i).unwrap();
+            pong_rx.recv().unwrap();
+        }
+        let per = start.elapsed().as_nanos() as f64 / PING_PONGS as f64;
+        drop(ping_tx);
+        ponger.join().unwrap();
+        per
+    }
+
+    pub fn park_memory(n: usize) -> f64 {
+        may::config().set_workers(2);
+        let before = rss_bytes();
+        let (tx, rx) = sync_channel(1);
+        let left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(n));
+        for _ in 0..n {
+            let left = left.clone();
+            let tx = tx.clone();
+            go(move || {
+                if left.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) == 1 {
+                    tx.send(()).unwrap();
+                }
+                coroutine::park();
+            });
+        }
+        rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        (rss_bytes() - before) as f64 / n as f64
+    }
+}
+
+/// Runs this binary as a child with `args`; its stdout, or `None` (with the
+/// reason on stderr) if it failed or ran past two minutes (may hangs rather
+/// than fails when it cannot map another stack).
+fn child(args: &[String]) -> Option<String> {
+    use std::io::Read;
+    let mut c = Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = c.try_wait().ok()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = c.kill();
+            let _ = c.wait();
+            eprintln!("child {args:?} ran past two minutes: killed");
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    c.stdout.take()?.read_to_string(&mut out).ok()?;
+    if status.success() {
+        Some(out)
+    } else {
+        eprintln!("child {args:?} failed ({status})");
+        None
+    }
+}
+
+fn go_results(procs: &[usize], reps: usize, table: &mut Table) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/sched");
+    let procs: Vec<String> = procs.iter().map(|p| p.to_string()).collect();
+    let run = |extra: &[&str]| {
+        Command::new("go")
+            .args(["run", "."])
+            .args(extra)
+            .current_dir(dir)
+            .output()
+    };
+    let out = match run(&["-procs", &procs.join(","), "-reps", &reps.to_string()]) {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!(
+                "SKIPPED Go: `go run` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED Go: cannot run `go` ({e}); apt-get install golang-go");
+            return;
+        }
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [shape, p, value] = f[..] {
+            let shape = if shape == "spawn_many_local" {
+                "spawn_join"
+            } else {
+                shape
+            };
+            if let (Ok(p), Ok(v)) = (p.parse(), value.parse()) {
+                table.record(shape, p, "Go", v);
+            }
+        }
+    }
+    if let Ok(out) = run(&["-park-memory"]) {
+        if let Ok(v) = String::from_utf8_lossy(&out.stdout).trim().parse() {
+            table.record("park_memory", 2, "Go", v);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--shapes-child") {
+        let rt = args[i + 1].as_str();
+        let procs: usize = args[i + 2].parse().unwrap();
+        let results = match rt {
+            "gmp" => gmp_side::shapes(procs),
+            "may" => may_side::shapes(procs),
+            other => panic!("unknown runtime {other}"),
+        };
+        for (shape, v) in results {
+            println!("{shape} {v}");
+        }
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--park-child") {
+        let rt = args[i + 1].as_str();
+        let n: usize = args[i + 2].parse().unwrap();
+        let v = match rt {
+            "gmp" => gmp_side::park_memory(n),
+            "may" => may_side::park_memory(n),
+            other => panic!("unknown runtime {other}"),
+        };
+        println!("{v}");
+        // Exit without tearing a million parked Gs down.
+        std::process::exit(0);
+    }
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let procs: Vec<usize> = value("--procs")
+        .map(|v| v.split(',').map(|p| p.parse().expect("--procs")).collect())
+        .unwrap_or_else(|| vec![1, 2]);
+    let reps: usize = value("--reps").map_or(5, |v| v.parse().expect("--reps"));
+
+    let runtimes = ["gmp", "may"];
+    let mut table = Table::new(&["gmp", "may", "Go"]);
+    for &p in &procs {
+        let mut samples: std::collections::HashMap<(&str, String), Vec<f64>> = Default::default();
+        for rep in 0..=reps {
+            for rt in runtimes {
+                let Some(out) = child(&["--shapes-child".into(), rt.into(), p.to_string()]) else {
+                    continue;
+                };
+                if rep == 0 {
+                    continue; // warm-up: page cache, stack pools of the OS
+                }
+                for line in out.lines() {
+                    if let Some((shape, v)) = line.split_once(' ') {
+                        samples
+                            .entry((rt, shape.to_string()))
+                            .or_default()
+                            .push(v.parse().unwrap());
+                    }
+                }
+            }
+            eprintln!("procs {p}: repetition {rep} of {reps} done");
+        }
+        for ((rt, shape), vs) in samples {
+            table.record(&shape, p, rt, median(vs));
+        }
+    }
+    if !args.iter().any(|a| a == "--no-memory") {
+        for rt in runtimes {
+            let mut n = PARKED;
+            loop {
+                if let Some(out) = child(&["--park-child".into(), rt.into(), n.to_string()]) {
+                    if let Ok(v) = out.trim().parse() {
+                        table.record("park_memory", 2, rt, v);
+                        if n != PARKED {
+                            eprintln!("{rt}: park_memory measured with {n} Gs ({PARKED} failed)");
+                        }
+                    }
+                    break;
+                }
+                if n <= 10_000 {
+                    break;
+                }
+                n /= 2;
+            }
+        }
+    }
+    if !args.iter().any(|a| a == "--no-go") {
+        go_results(&procs, reps, &mut table);
+    }
+    println!("{}", table.markdown("gmp", "Go"));
+}
