@@ -292,15 +292,22 @@ impl TcpStream {
     }
 
     /// Borrowed halves, for a reader and a writer in one task (or in scoped
-    /// ones): `(ReadHalf, WriteHalf)`.
+    /// ones): `(ReadHalf, WriteHalf)`. They need no lock: the registration
+    /// keeps a waker per direction.
+    ///
+    /// With `futures::io::AsyncReadExt` in scope, `stream.split()` finds that
+    /// trait's by-value `split` first (Rust's method resolution tries `self`
+    /// before `&mut self`), which wraps the stream in a lock; write
+    /// `TcpStream::split(&mut stream)` to get these halves.
     ///
     /// ```
     /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// use gmp_exec::net::TcpStream;
     /// # gmp_exec::block_on(async {
     /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// # let mut client = gmp_exec::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?).await?;
     /// # let (mut server, _) = listener.accept().await?;
-    /// let (mut reader, mut writer) = server.split();
+    /// let (mut reader, mut writer) = TcpStream::split(&mut server);
     /// let copy = futures::io::copy(&mut reader, &mut writer); // echo until EOF
     /// let talk = async {
     ///     client.write_all(b"echo").await?;

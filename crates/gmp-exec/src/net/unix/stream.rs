@@ -152,7 +152,9 @@ impl UnixStream {
         self.io.try_write_vectored(bufs)
     }
 
-    /// Borrowed halves: `(ReadHalf, WriteHalf)`.
+    /// Borrowed halves: `(ReadHalf, WriteHalf)`. With
+    /// `futures::io::AsyncReadExt` in scope, write `UnixStream::split(&mut
+    /// stream)`: `stream.split()` would find that trait's by-value `split`.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         super::split(self)
     }
