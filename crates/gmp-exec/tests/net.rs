@@ -209,19 +209,26 @@ fn a_peer_that_resets_mid_stream_is_connection_reset() {
 
 #[test]
 fn reading_after_the_peer_closed_is_end_of_file() {
-    runtime(1).block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        (&server).write_all(b"last words").await.unwrap();
-        drop(server);
-        let mut got = Vec::new();
-        client.read_to_end(&mut got).await.unwrap();
-        assert_eq!(got, b"last words");
-        let mut buf = [0u8; 8];
-        assert_eq!(client.read(&mut buf).await.unwrap(), 0, "EOF again");
+    // The FIN comes with the last data: a read shorter than its buffer must
+    // not make the next read wait for an event that was already reported.
+    within("EOF after the last data", || {
+        runtime(1).block_on(async {
+            let (mut client, server) = tcp_pair().await;
+            (&server).write_all(b"last words").await.unwrap();
+            drop(server);
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"last words");
+            let mut buf = [0u8; 8];
+            assert_eq!(client.read(&mut buf).await.unwrap(), 0, "EOF again");
+
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            b.write_all(b"bye").await.unwrap();
+            drop(b);
+            let mut big = [0u8; 1024];
+            assert_eq!(a.read(&mut big).await.unwrap(), 3);
+            assert_eq!(a.read(&mut big).await.unwrap(), 0, "Unix EOF");
+        });
     });
 }
 

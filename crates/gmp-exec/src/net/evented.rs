@@ -113,7 +113,26 @@ impl<S: AsFd> Evented<S> {
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(dir, cx, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io), also clearing the readiness after a
+    /// success that `drained` says used the socket up (a short stream write
+    /// filled the send queue). The next call then waits for an event instead
+    /// of making a system call that is sure to return `WouldBlock` (tokio
+    /// does the same). Safe with edge-triggered polling: space that frees up
+    /// after the call is a new event, which moves the tick, and readiness
+    /// rule 1 keeps a clear from swallowing it. Not done when the token shows
+    /// a hang-up or an error, which the OS reports once and the next call
+    /// must see.
+    pub(crate) fn poll_io_drain<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
         mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let ready = match self.registration.poll_ready(dir, cx) {
@@ -132,7 +151,16 @@ impl<S: AsFd> Evented<S> {
                     self.registration.clear(ready);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => coop::refund(),
-                result => return Poll::Ready(result),
+                Ok(r) => {
+                    // A hang-up or error the OS reported stays: the next call
+                    // must see it at once, and the OS will not report it
+                    // again.
+                    if drained(&r) && !ready.is_hup() && !ready.is_error() {
+                        self.registration.clear(ready);
+                    }
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }

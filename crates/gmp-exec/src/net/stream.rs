@@ -56,6 +56,19 @@ pub(crate) fn recv_uninit(
     }
 }
 
+/// A write that took fewer bytes than it was given (but some) filled the
+/// send queue: the next one would return `WouldBlock`.
+///
+/// Reads get no such shortcut. A read shorter than its buffer did empty the
+/// receive queue, but a peer's FIN that arrived with the last data is
+/// reported as plain readability (the poller does not ask for `EPOLLRDHUP`,
+/// which is how tokio tells the two apart), and clearing it would leave the
+/// reader waiting for an end of file that already happened. So a read loop
+/// pays one `WouldBlock` read per wake-up, as Go's `fd.Read` does.
+fn short(len: usize) -> impl Fn(&usize) -> bool {
+    move |&n| n > 0 && n < len
+}
+
 impl<S: StreamSocket> Evented<S> {
     pub(crate) fn poll_read(
         &self,
@@ -85,7 +98,13 @@ impl<S: StreamSocket> Evented<S> {
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Write, cx, |s| sys::send(s.as_fd(), buf))
+        let len = buf.len();
+        self.poll_io_drain(
+            Direction::Write,
+            cx,
+            |s| sys::send(s.as_fd(), buf),
+            short(len),
+        )
     }
 
     pub(crate) fn poll_write_vectored(
@@ -93,9 +112,13 @@ impl<S: StreamSocket> Evented<S> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Write, cx, |s| {
-            sys::send_vectored(s.as_fd(), bufs)
-        })
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_io_drain(
+            Direction::Write,
+            cx,
+            |s| sys::send_vectored(s.as_fd(), bufs),
+            short(len),
+        )
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -28,6 +28,11 @@ use crate::net::sys;
 /// * nonblocking: [`try_read`](Self::try_read) / [`try_write`](Self::try_write)
 ///   after [`readable`](Self::readable) / [`writable`](Self::writable).
 ///
+/// With both `std::io::Write` and `futures::io::AsyncWriteExt` in scope,
+/// `stream.write_all(..)` is ambiguous (both apply): import only the one the
+/// code uses, or call through the trait (`AsyncWriteExt::write_all(&mut
+/// stream, ..)`).
+///
 /// One task at a time may wait to read and one to write: a second reader
 /// would take the first one's place. [`split`](Self::split) and
 /// [`into_split`](Self::into_split) give a reader and a writer their own half.
