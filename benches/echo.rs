@@ -4,7 +4,7 @@
 //! program (`go/echo`), at 1 and 2 procs.
 //!
 //! `cargo bench -p gmp-benches --bench echo` (options after `--`:
-//! `--procs 1,2`, `--rounds 5`, `--round-trips 1000`, `--runtimes gmp,tokio`,
+//! `--procs 1,2`, `--rounds 7`, `--round-trips 1000`, `--runtimes gmp,tokio`,
 //! `--no-go`).
 //!
 //! One load generator drives every server, identically: a plain std program
@@ -312,7 +312,7 @@ struct Options {
 fn options() -> Options {
     let mut o = Options {
         procs: vec![1, 2],
-        rounds: 5,
+        rounds: 7,
         round_trips: 1000,
         runtimes: None,
         go: true,
