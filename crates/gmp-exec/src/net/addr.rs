@@ -46,6 +46,8 @@ mod sealed {
     #[doc(hidden)]
     #[derive(Debug)]
     pub enum Addrs {
+        /// One address, known without a lookup (no allocation).
+        One(SocketAddr),
         /// Known without a lookup.
         Known(Vec<SocketAddr>),
         /// `"host:port"`, to look up.
@@ -59,14 +61,16 @@ use sealed::{Addrs, Sealed};
 
 impl Addrs {
     fn one(addr: SocketAddr) -> Addrs {
-        Addrs::Known(vec![addr])
+        Addrs::One(addr)
     }
 }
 
 /// The addresses `addr` stands for, looking host names up on the current
-/// runtime's blocking pool. `InvalidInput` if there are none.
-pub(crate) async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
+/// runtime's blocking pool. `InvalidInput` if there are none; otherwise the
+/// iterator yields at least one.
+pub(crate) async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Resolved> {
     let addrs = match addr.to_addrs() {
+        Addrs::One(addr) => return Ok(Resolved::One(Some(addr))),
         Addrs::Known(addrs) => addrs,
         lookup => {
             let location = Location::caller();
@@ -82,7 +86,32 @@ pub(crate) async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketA
             "the address did not resolve to any socket address",
         ));
     }
-    Ok(addrs)
+    Ok(Resolved::Many(addrs.into_iter()))
+}
+
+/// The addresses from [`resolve`].
+pub(crate) enum Resolved {
+    One(Option<SocketAddr>),
+    Many(std::vec::IntoIter<SocketAddr>),
+}
+
+impl Iterator for Resolved {
+    type Item = SocketAddr;
+
+    fn next(&mut self) -> Option<SocketAddr> {
+        match self {
+            Resolved::One(addr) => addr.take(),
+            Resolved::Many(addrs) => addrs.next(),
+        }
+    }
+}
+
+/// The first address `addr` stands for (see [`resolve`]).
+pub(crate) async fn first_addr<A: ToSocketAddrs>(addr: A) -> io::Result<SocketAddr> {
+    Ok(resolve(addr)
+        .await?
+        .next()
+        .expect("resolve yields at least one address"))
 }
 
 /// Runs `op` on each address in turn: the first success, or the last error.
@@ -107,6 +136,7 @@ impl Addrs {
     fn look_up(self) -> io::Result<Vec<SocketAddr>> {
         use std::net::ToSocketAddrs as _;
         match self {
+            Addrs::One(addr) => Ok(vec![addr]),
             Addrs::Known(addrs) => Ok(addrs),
             Addrs::HostPort(s) => Ok(s.as_str().to_socket_addrs()?.collect()),
             Addrs::Host(host, port) => Ok((host.as_str(), port).to_socket_addrs()?.collect()),
@@ -200,12 +230,16 @@ mod tests {
             Sealed::to_addrs(&&want),
         ] {
             match addrs {
-                Addrs::Known(v) => assert_eq!(v, vec![want]),
+                Addrs::One(a) => assert_eq!(a, want),
                 other => panic!("looked up a numeric address: {other:?}"),
             }
         }
+        match [want, want][..].to_addrs() {
+            Addrs::Known(v) => assert_eq!(v, vec![want, want]),
+            other => panic!("looked up a slice of addresses: {other:?}"),
+        }
         match "[::1]:443".to_addrs() {
-            Addrs::Known(v) => assert_eq!(v, vec!["[::1]:443".parse::<SocketAddr>().unwrap()]),
+            Addrs::One(a) => assert_eq!(a, "[::1]:443".parse::<SocketAddr>().unwrap()),
             other => panic!("looked up a numeric address: {other:?}"),
         }
     }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use gmp_netpoll::Direction;
 
-use super::addr::{each_addr, resolve, ToSocketAddrs};
+use super::addr::{each_addr, first_addr, ToSocketAddrs};
 use super::evented::Evented;
 
 /// A UDP socket (Go's `net.UDPConn`, tokio's `UdpSocket`).
@@ -143,7 +143,7 @@ impl UdpSocket {
 
     /// Sends a datagram to `target` (the first address it resolves to).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let target = resolve(target).await?[0];
+        let target = first_addr(target).await?;
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 
