@@ -42,17 +42,34 @@ thread_local! {
 
 /// Polls `future` on this thread until it is ready, parking in between.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    WAKER.with(|(tw, waker)| run(future, tw, waker))
+}
+
+/// Like [`block_on`], with a waker of its own instead of the thread's: for a
+/// blocking call that may run *inside* the poll of an outer `block_on` (a
+/// socket's `std::io::Read` called from a future). Sharing the thread's
+/// waker, the inner loop would swallow the outer future's wake-ups.
+#[cfg(all(unix, not(loom)))]
+pub(crate) fn block_on_nested<F: Future>(future: F) -> F::Output {
+    let tw = Arc::new(ThreadWaker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(tw.clone());
+    run(future, &tw, &waker)
+}
+
+fn run<F: Future>(future: F, tw: &ThreadWaker, waker: &Waker) -> F::Output {
     let mut future = pin!(future);
-    WAKER.with(|(tw, waker)| {
-        let mut cx = Context::from_waker(waker);
-        loop {
-            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-                return out;
-            }
-            // Acquire: see `wake_by_ref`.
-            while !tw.notified.swap(false, Acquire) {
-                thread::park();
-            }
+    let mut cx = Context::from_waker(waker);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
         }
-    })
+        // Acquire: see `wake_by_ref`. The flag, not the park token, says
+        // whether we were woken: another waker of this thread may unpark it.
+        while !tw.notified.swap(false, Acquire) {
+            thread::park();
+        }
+    }
 }

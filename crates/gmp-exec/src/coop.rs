@@ -54,6 +54,19 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     })
 }
 
+/// Gives back the unit a leaf future spent in [`poll_proceed`] when the
+/// operation it then attempted made no progress (a socket call that returned
+/// `WouldBlock`): only operations that complete spend budget.
+#[cfg(all(unix, not(loom)))]
+#[inline]
+pub(crate) fn refund() {
+    LEFT.with(|l| {
+        if let Some(left) = l.get() {
+            l.set(Some((left + 1).min(BUDGET)));
+        }
+    });
+}
+
 fn preempt_marked() -> bool {
     Worker::with_current(|w| w.is_some_and(|w| w.preempt_marked()))
 }

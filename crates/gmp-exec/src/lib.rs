@@ -52,6 +52,8 @@ mod dump;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
+#[cfg(all(unix, not(loom)))]
+pub mod net;
 mod runtime;
 pub(crate) mod sched;
 mod sync;

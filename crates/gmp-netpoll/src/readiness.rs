@@ -310,6 +310,14 @@ impl Readiness {
         (wants(Direction::Read), wants(Direction::Write))
     }
 
+    /// A token for `dir` if it is ready now; records no waker and no WAIT bit,
+    /// so it never displaces the task that waits on `dir`.
+    pub(crate) fn peek(&self, dir: Direction) -> Option<Ready> {
+        // Acquire: pairs with `apply`'s Release, like `poll_ready`'s load.
+        let word = self.state.load(Acquire);
+        dir.is_ready(word).then(|| Ready::observed(dir, word))
+    }
+
     /// Whether `dir` is ready, and whether a task waits on it (for `Debug`).
     pub(crate) fn snapshot(&self, dir: Direction) -> (bool, bool) {
         // Acquire: pairs with `apply`'s Release, like `poll_ready`'s load.

@@ -22,7 +22,7 @@
 //! | layer | crate | what |
 //! | --- | --- | --- |
 //! | data structures | `gmp-core` | run queues, global queue, steal order, free lists |
-//! | scheduler | `gmp-exec` | Ms, Ps, spawning, stealing, parking, the task cell, `time` |
+//! | scheduler | `gmp-exec` | Ms, Ps, spawning, stealing, parking, the task cell, `time`, `net` |
 //! | netpoller | `gmp-netpoll` | the OS poller and per-P timer heaps under `time` and `net` |
 //! | stackful Gs | `gmp-coro` | coroutine stacks, guard pages, context switches |
 //! | attributes | `gmp-macros` | `#[gmp::main]`, `#[gmp::test]`: an `async fn` on a fresh runtime |
@@ -93,3 +93,6 @@ macro_rules! go {
         $crate::coro::spawn($f)
     };
 }
+
+#[cfg(unix)]
+pub use gmp_exec::net;

@@ -289,7 +289,7 @@ impl Shared {
     /// the runtime's Ms (a `block_on`, another executor) starts waiting on a
     /// socket, which no M of ours would otherwise notice (an M parks in the
     /// poller only once it runs out of work; none may be running at all).
-    #[allow(dead_code)] // until the socket types land
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn ensure_poller(&self) {
         fence(SeqCst);
         if !self.netpoll.polling.load(SeqCst) {

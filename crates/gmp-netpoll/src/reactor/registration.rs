@@ -131,6 +131,15 @@ impl Registration {
         }
     }
 
+    /// A token for [`clear`](Registration::clear) if `dir` is ready right now,
+    /// without waiting: nothing is recorded, so a task waiting on `dir` keeps
+    /// its place. The helper behind `try_read`-style operations, which have no
+    /// task to wake: they attempt the operation and, on `WouldBlock`, clear
+    /// with this token so the next wait really waits.
+    pub fn try_ready(&self, dir: Direction) -> Option<Ready> {
+        self.source.readiness.peek(dir)
+    }
+
     /// Clears `ready`'s direction after an operation returned `WouldBlock`,
     /// unless an event arrived since `ready` was observed (its tick moved on):
     /// then the direction stays ready and the next `poll_ready` retries at once.

@@ -127,3 +127,36 @@ fn an_event_for_a_dropped_registration_reaches_nobody() {
     assert!(super::lock(&reactor.sources).get(old_key).is_none());
     drop(new);
 }
+
+#[test]
+fn try_ready_peeks_without_displacing_the_waiting_task() {
+    for reactor in modes() {
+        let (a, mut b) = pair();
+        let reg = register(&reactor, &a);
+        assert!(
+            reg.try_ready(Direction::Read).is_none(),
+            "a new source is not ready"
+        );
+        // A task waits for reading; peeking must not take its place.
+        assert!(poll(&reg, Direction::Read).is_pending());
+        assert!(reg.try_ready(Direction::Read).is_none());
+        b.write_all(b"x").unwrap();
+        let mut woken = Vec::new();
+        while woken.is_empty() {
+            reactor
+                .poll(Some(Duration::from_secs(30)), &mut woken)
+                .unwrap();
+        }
+        assert_eq!(woken.len(), 1, "edge: {}", reactor.edge);
+        let ready = reg
+            .try_ready(Direction::Read)
+            .expect("readable after the event");
+        assert!(ready.is_readable());
+        // Drain, then clear with the peeked token: the next wait waits.
+        let mut buf = [0u8; 4];
+        assert_eq!((&a).read(&mut buf).unwrap(), 1);
+        reg.clear(ready);
+        assert!(reg.try_ready(Direction::Read).is_none());
+        drop(reg);
+    }
+}

@@ -1,0 +1,3 @@
+module gmpbench/echo
+
+go 1.19
