@@ -6,7 +6,8 @@
 //!
 //! `cargo bench -p gmp-benches --bench sched` (options after `--`:
 //! `--procs 1,2,4`, `--reps 11`, `--only ping_pong`, `--runtimes gmp,tokio`
-//! (add `gmp-nosysmon` to measure what sysmon costs),
+//! (add `gmp-nosysmon`, `gmp-nometrics` or `gmp-trace` to measure what sysmon,
+//! the metrics counters or a running execution trace cost),
 //! `--no-go`, `--no-memory`).
 //!
 //! Shapes (per-operation time; where a shape starts inside the runtime, the
@@ -25,10 +26,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
-use gmp_benches::rt::{AsyncExecutor, Gmp, GmpNoSysmon, Runtime, Spawner, Tokio};
+use gmp_benches::rt::{AsyncExecutor, Gmp, GmpNoMetrics, GmpNoSysmon, Runtime, Spawner, Tokio};
 use gmp_benches::{median, rss_bytes, Table};
 
 const SPAWN_MANY: usize = 100_000;
+/// The column of the traced gmp runtime.
+const GMP_TRACE: &str = "gmp-trace";
 const YIELD_TASKS: usize = 200;
 const YIELDS: usize = 1_000;
 const CHAIN: usize = 1_000;
@@ -258,6 +261,10 @@ fn shape<R: Runtime>(name: &str) -> Shape<R> {
 struct Rts {
     gmp: Option<Gmp>,
     gmp_nosysmon: Option<GmpNoSysmon>,
+    gmp_nometrics: Option<GmpNoMetrics>,
+    /// A second gmp runtime, with an execution trace recording while (and only
+    /// while) it runs a sample.
+    gmp_trace: Option<Gmp>,
     tokio: Option<Tokio>,
     async_executor: Option<AsyncExecutor>,
 }
@@ -269,14 +276,18 @@ impl Rts {
                 .as_ref()
                 .is_none_or(|rs| rs.iter().any(|r| r == name))
         };
+        // The gmp variants run only when asked for by name: they measure
+        // what sysmon, the metrics counters and tracing cost.
+        let named = |name: &str| {
+            opts.runtimes
+                .as_ref()
+                .is_some_and(|rs| rs.iter().any(|r| r == name))
+        };
         Rts {
             gmp: wanted(Gmp::NAME).then(|| Gmp::start(procs)),
-            // Only when asked for by name: it measures sysmon's cost.
-            gmp_nosysmon: opts
-                .runtimes
-                .as_ref()
-                .is_some_and(|rs| rs.iter().any(|r| r == GmpNoSysmon::NAME))
-                .then(|| GmpNoSysmon::start(procs)),
+            gmp_nosysmon: named(GmpNoSysmon::NAME).then(|| GmpNoSysmon::start(procs)),
+            gmp_nometrics: named(GmpNoMetrics::NAME).then(|| GmpNoMetrics::start(procs)),
+            gmp_trace: named(GMP_TRACE).then(|| Gmp::start(procs)),
             tokio: wanted(Tokio::NAME).then(|| Tokio::start(procs)),
             async_executor: wanted(AsyncExecutor::NAME).then(|| AsyncExecutor::start(procs)),
         }
@@ -290,6 +301,18 @@ impl Rts {
         }
         if let Some(rt) = &self.gmp_nosysmon {
             out.push((GmpNoSysmon::NAME, shape::<GmpNoSysmon>(name)(rt)));
+        }
+        if let Some(rt) = &self.gmp_nometrics {
+            out.push((GmpNoMetrics::NAME, shape::<GmpNoMetrics>(name)(rt)));
+        }
+        if let Some(rt) = &self.gmp_trace {
+            let path =
+                std::env::temp_dir().join(format!("gmp-bench-trace-{}.json", std::process::id()));
+            gmp_exec::trace::start(&path).expect("no other trace is recording");
+            let v = shape::<Gmp>(name)(rt);
+            let _ = gmp_exec::trace::stop();
+            let _ = std::fs::remove_file(&path);
+            out.push((GMP_TRACE, v));
         }
         if let Some(rt) = &self.tokio {
             out.push((Tokio::NAME, shape::<Tokio>(name)(rt)));
@@ -407,12 +430,14 @@ fn main() {
     }
     let opts = options();
     let mut columns = vec!["gmp", "tokio", "async-executor", "Go"];
-    if opts
-        .runtimes
-        .as_ref()
-        .is_some_and(|rs| rs.iter().any(|r| r == GmpNoSysmon::NAME))
-    {
-        columns.insert(1, GmpNoSysmon::NAME);
+    for variant in [GmpNoSysmon::NAME, GmpNoMetrics::NAME, GMP_TRACE] {
+        if opts
+            .runtimes
+            .as_ref()
+            .is_some_and(|rs| rs.iter().any(|r| r == variant))
+        {
+            columns.insert(1, variant);
+        }
     }
     let mut table = Table::new(&columns);
     run_all(&opts, &mut table);

@@ -111,6 +111,39 @@ impl Runtime for GmpNoSysmon {
     }
 }
 
+/// gmp with its metrics counters off, to measure what they cost.
+pub struct GmpNoMetrics(gmp_exec::Runtime);
+
+impl Runtime for GmpNoMetrics {
+    const NAME: &'static str = "gmp-nometrics";
+
+    fn start(procs: usize) -> Self {
+        GmpNoMetrics(
+            gmp_exec::Runtime::builder()
+                .procs(procs)
+                .metrics(false)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        drop(self.0.spawn(fut));
+    }
+
+    fn spawner(&self) -> Spawner {
+        Spawner::Gmp
+    }
+
+    fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(gmp_exec::yield_now())
+    }
+
+    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(gmp_exec::time::sleep(d))
+    }
+}
+
 /// tokio's multi-thread runtime.
 pub struct Tokio(tokio::runtime::Runtime);
 

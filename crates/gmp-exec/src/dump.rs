@@ -65,8 +65,11 @@ pub struct TaskDump {
     pub running_on: Option<usize>,
     /// How long its current poll has run (to within one sysmon look).
     pub running_for: Option<Duration>,
-    /// What it waits on, where the runtime knows.
+    /// What it waits on, where the runtime knows: one of gmp's own timers,
+    /// sockets or `JoinHandle`s (a future from another crate is opaque).
     pub waiting_on: Option<String>,
+    /// How long it has waited on that (to within a few milliseconds).
+    pub waiting_for: Option<Duration>,
 }
 
 /// Every live G of a runtime at one moment ([`Handle::dump`](crate::Handle::dump)).
@@ -103,6 +106,9 @@ impl fmt::Display for Dump {
             }
             if let Some(w) = &t.waiting_on {
                 write!(f, ", waiting on {w}")?;
+                if let Some(d) = t.waiting_for {
+                    write!(f, " for {d:?}")?;
+                }
             }
             writeln!(f, "] spawned at {}", t.spawned_at)?;
         }
@@ -125,6 +131,7 @@ impl Shared {
         }
         let now_ns = self.started.elapsed().as_nanos() as u64;
         let names = lock(&self.names).clone();
+        let now_ms = crate::task::wait::coarse_ms();
         let mut tasks = Vec::new();
         let mut visit = |h: &Header| {
             let s = h.state.load();
@@ -142,6 +149,9 @@ impl Shared {
             let running_for = running_m
                 .filter(|_| s.is_running())
                 .map(|m| Duration::from_nanos(now_ns.saturating_sub(m.poll_seen_ns.load(Relaxed))));
+            let wait = (state == TaskState::Waiting)
+                .then(|| crate::task::wait::decode(h.wait.load(Relaxed), now_ms))
+                .flatten();
             tasks.push(TaskDump {
                 id: h.task_id(),
                 name: names.get(&h.id).map(|n| n.to_string()),
@@ -149,7 +159,8 @@ impl Shared {
                 spawned_at: h.location,
                 running_on: running_m.filter(|_| s.is_running()).map(|m| m.id),
                 running_for,
-                waiting_on: None,
+                waiting_on: wait.map(|(w, _)| w.to_string()),
+                waiting_for: wait.map(|(_, d)| d),
             });
         };
         for p in self.ps.iter() {

@@ -191,6 +191,61 @@ fn a_dump_shows_a_g_parked_on_a_channel_with_its_spawn_site() {
 }
 
 #[test]
+fn a_dump_says_what_gmp_leaf_futures_wait_on() {
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let sleeper = rt.spawn(async {
+        gmp_exec::time::sleep(std::time::Duration::from_secs(3600)).await;
+    });
+    let ready = ready_tx.clone();
+    let reader = rt.spawn(async move {
+        let mut s = gmp_exec::net::TcpStream::connect(addr).await.unwrap();
+        ready.send(()).unwrap();
+        let mut buf = [0u8; 1];
+        let _ = futures::AsyncReadExt::read(&mut s, &mut buf).await;
+    });
+    let sleeper_id = sleeper.id();
+    let joiner = rt.spawn(async move {
+        let _ = sleeper.await;
+    });
+    ready_rx.recv().unwrap();
+    let (_peer, _) = listener.accept().unwrap();
+    // Each G may still be finishing the poll that parked it.
+    let dump = loop {
+        let d = rt.handle().dump();
+        let waiting = |id| {
+            d.tasks
+                .iter()
+                .any(|t| t.id == id && t.state == TaskState::Waiting && t.waiting_on.is_some())
+        };
+        if waiting(sleeper_id) && waiting(reader.id()) && waiting(joiner.id()) {
+            break d;
+        }
+        std::thread::yield_now();
+    };
+    let on = |id| {
+        dump.tasks
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.waiting_on.clone())
+            .unwrap()
+    };
+    assert!(on(sleeper_id).starts_with("a timer"), "{dump}");
+    assert!(
+        on(reader.id()).starts_with("read readiness of fd "),
+        "{dump}"
+    );
+    assert_eq!(
+        on(joiner.id()),
+        format!("G {} (join)", sleeper_id.as_u64()),
+        "{dump}"
+    );
+    assert!(dump.to_string().contains("waiting on a timer"), "{dump}");
+}
+
+#[test]
 fn a_dump_shows_a_running_g_and_its_m() {
     let rt = Runtime::builder().procs(1).build().unwrap();
     let (started_tx, started_rx) = std::sync::mpsc::channel();

@@ -97,7 +97,7 @@ impl<S: AsFd> Evented<S> {
                 Poll::Ready(Ok(ready))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => self.pending(),
+            Poll::Pending => self.pending(dir),
         }
     }
 
@@ -138,7 +138,7 @@ impl<S: AsFd> Evented<S> {
             let ready = match self.registration.poll_ready(dir, cx) {
                 Poll::Ready(Ok(ready)) => ready,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return self.pending(),
+                Poll::Pending => return self.pending(dir),
             };
             if coop::poll_proceed(cx).is_pending() {
                 // The budget is spent: the G was woken and goes to the back of
@@ -190,7 +190,13 @@ impl<S: AsFd> Evented<S> {
     /// (`Shared::ensure_poller`). On our own Ms nothing is needed: an M runs
     /// out of work and polls, or sysmon does within 10 ms.
     #[cold]
-    fn pending<R>(&self) -> Poll<io::Result<R>> {
+    fn pending<R>(&self, dir: Direction) -> Poll<io::Result<R>> {
+        // For task dumps: what this G now waits on.
+        let fd = self.io.as_fd().as_raw_fd() as u64;
+        crate::task::wait::note(match dir {
+            Direction::Read => crate::task::wait::Wait::Read(fd),
+            Direction::Write => crate::task::wait::Wait::Write(fd),
+        });
         let on_own_m = Worker::with_current(|w| w.is_some_and(|w| w.is_for(&self.shared)));
         if !on_own_m {
             if self.shared.is_shutdown() {

@@ -683,6 +683,14 @@ impl Worker {
     }
 
     /// This M's number.
+    /// The G this M is polling, if any.
+    pub(crate) fn current_task(&self) -> Option<&Header> {
+        let header = self.cur_task.get();
+        // SAFETY: `cur_task` is set only for the length of a poll, to the G
+        // being polled, which holds a reference to itself meanwhile.
+        (!header.is_null()).then(|| unsafe { &*header })
+    }
+
     /// The P this M holds, if any (as it believes; see `p`).
     pub(crate) fn current_p(&self) -> Option<usize> {
         self.p.get()
@@ -730,6 +738,8 @@ impl Worker {
         }
         coop::reset();
         self.cur_task.set(task.header());
+        // A new poll: what it waited on before is history (`task/wait.rs`).
+        task.header().wait.store(0, Relaxed);
         if trace::on() {
             let (p, mi, _) = self.trace_ids();
             let g = task.header().id;

@@ -73,6 +73,9 @@ pub(crate) struct Header {
     pub(crate) location: &'static Location<'static>,
     /// Rule 3 of the task essay.
     join_waker: UnsafeCell<Option<Waker>>,
+    /// What the G waits on, for dumps (`wait.rs`). A plain std atomic even
+    /// under loom: a hint no protocol depends on.
+    pub(crate) wait: std::sync::atomic::AtomicU64,
 }
 
 /// The monomorphised operations of one cell type.
@@ -184,6 +187,7 @@ where
             slot_and_m: AtomicU64::new(SLOT_MASK),
             location,
             join_waker: UnsafeCell::new(None),
+            wait: std::sync::atomic::AtomicU64::new(0),
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),

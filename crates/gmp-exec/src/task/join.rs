@@ -126,6 +126,9 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        if out.is_pending() {
+            super::wait::note(super::wait::Wait::Join(self.header().id));
+        }
         out
     }
 }

@@ -63,6 +63,7 @@ mod cell;
 mod join;
 pub(crate) mod registry;
 pub(crate) mod state;
+pub(crate) mod wait;
 mod waker;
 
 use std::fmt;

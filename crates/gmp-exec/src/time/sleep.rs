@@ -176,6 +176,7 @@ impl Timer {
                      fire it"
                 );
             }
+            self.note_wait();
             return Poll::Pending;
         }
         if self.passed {
@@ -194,7 +195,16 @@ impl Timer {
         // after `arm` either sees the waker or is seen here.
         let poll = armed.entry.poll_fired(cx);
         self.armed = Some(armed);
+        if poll.is_pending() {
+            self.note_wait();
+        }
         poll
+    }
+
+    /// Tells a task dump that the G waits on this timer.
+    fn note_wait(&self) {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        crate::task::wait::note(crate::task::wait::Wait::Timer(left.as_millis() as u64));
     }
 
     /// Moves the deadline (and the entry, if armed, to this thread's shard).
