@@ -358,7 +358,16 @@ impl Shared {
             },
         };
         self.wake_sysmon();
-        if let Some(m) = set.midle.pop() {
+        // Prefer an M parked on its note to the one parked in the poller: that
+        // one would need an interrupt (a write to the poller's wake-up fd) and
+        // leave nobody watching the network and the timers.
+        let pick = set
+            .midle
+            .iter()
+            .rposition(|m| !m.in_poller.load(Relaxed))
+            .or_else(|| set.midle.len().checked_sub(1));
+        if let Some(i) = pick {
+            let m = set.midle.swap_remove(i);
             drop(set);
             self.unpark_m(&m, Wake::P { p, spinning });
             return;
