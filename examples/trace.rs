@@ -1,12 +1,14 @@
 //! Record an execution trace and look at it: every P's timeline, each poll a
-//! slice, arrows from a wake to the poll it caused.
+//! slice, arrows from a wake to the poll it caused — with channels, a fan-out
+//! that idle Ms steal from, timers, sockets on the netpoller, a coroutine G,
+//! and a G that blocks its thread past sysmon's 10 ms mark.
 //!
 //! `cargo run --release --example trace` writes `target/gmp-trace.json`; open it
 //! in <https://ui.perfetto.dev> or `chrome://tracing`, or make a self-contained
 //! page with `cargo run --release -p gmp-trace -- target/gmp-trace.json -o
 //! target/gmp-trace.html --summary`.
 
-use futures::{SinkExt, StreamExt};
+use futures::{AsyncReadExt, AsyncWriteExt, SinkExt, StreamExt};
 
 fn main() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/gmp-trace.json");
@@ -45,6 +47,49 @@ fn main() {
                 })
             })
             .collect();
+        // Timers and the network poller: Gs sleeping, and an echo over
+        // loopback whose reads park on the netpoller.
+        let sleepers: Vec<_> = (0..50u64)
+            .map(|i| gmp::spawn(gmp::time::sleep(std::time::Duration::from_micros(200 * i))))
+            .collect();
+        let listener = gmp::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = gmp::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 64];
+            loop {
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                s.write_all(&buf[..n]).await.unwrap();
+            }
+        });
+        let mut client = gmp::net::TcpStream::connect(addr).await.unwrap();
+        for _ in 0..100 {
+            client.write_all(b"ping").await.unwrap();
+            let mut echo = [0u8; 4];
+            client.read_exact(&mut echo).await.unwrap();
+        }
+        drop(client);
+        server.await.unwrap();
+        // A coroutine G (stackful) that sleeps and yields between slices.
+        let coroutine = gmp::go!(|| {
+            for _ in 0..20 {
+                gmp::coro::sleep(std::time::Duration::from_micros(300));
+                gmp::coro::yield_now();
+            }
+        });
+        // A G that blocks its thread for 15 ms: sysmon marks it for preemption
+        // (with no idle P, it would also hand the P to another M).
+        let blocker = gmp::spawn(async {
+            std::thread::sleep(std::time::Duration::from_millis(15));
+        });
+        for s in sleepers {
+            s.await.unwrap();
+        }
+        coroutine.await.unwrap();
+        blocker.await.unwrap();
         producer.await.unwrap();
         let total: u64 = consumer.await.unwrap();
         let mut fanned = 0;
