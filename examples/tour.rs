@@ -88,9 +88,9 @@ fn main() {
         let listener = gmp::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         gmp::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
+            while let Ok((s, _)) = listener.accept().await {
                 gmp::spawn(async move {
-                    let (mut r, mut w) = s.split();
+                    let (mut r, mut w) = s.into_split();
                     let _ = futures::io::copy(&mut r, &mut w).await;
                 });
             }
