@@ -67,7 +67,9 @@ fn main() {
         //    poll pass 10 ms and, with other Gs waiting, hands its P to
         //    another M, so a 5 ms ticker keeps ticking.
         let blockers: Vec<_> = (0..rt_procs())
-            .map(|_| gmp::spawn(async { std::thread::sleep(std::time::Duration::from_millis(200)) }))
+            .map(|_| {
+                gmp::spawn(async { std::thread::sleep(std::time::Duration::from_millis(200)) })
+            })
             .collect();
         let mut ticker = gmp::time::interval(std::time::Duration::from_millis(5));
         ticker.tick().await;
@@ -99,7 +101,10 @@ fn main() {
         client.write_all(b"hello, netpoller").await.unwrap();
         let mut echo = [0u8; 16];
         client.read_exact(&mut echo).await.unwrap();
-        println!("echoed over loopback: {:?}", std::str::from_utf8(&echo).unwrap());
+        println!(
+            "echoed over loopback: {:?}",
+            std::str::from_utf8(&echo).unwrap()
+        );
 
         // 6. Stackful Gs: blocking-style code, parked on the same Ps.
         let start = Instant::now();
