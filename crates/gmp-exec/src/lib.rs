@@ -49,6 +49,8 @@ mod coop;
 pub mod coro;
 mod debug;
 mod dump;
+#[cfg(all(feature = "hyper", unix, not(loom)))]
+mod hyper_rt;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;

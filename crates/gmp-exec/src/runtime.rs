@@ -513,6 +513,38 @@ impl Handle {
     }
 }
 
+/// `futures`' spawner interface, so code written against
+/// `futures::task::Spawn` / `SpawnExt` (executor-agnostic libraries) spawns
+/// Gs on this runtime. The task runs detached; once the runtime has shut
+/// down, spawning fails with [`SpawnError::shutdown`](futures_task::SpawnError::shutdown).
+///
+/// ```
+/// use futures::task::SpawnExt;
+/// let rt = gmp_exec::Runtime::new().unwrap();
+/// let spawner = rt.handle().clone();
+/// let doubled = spawner.spawn_with_handle(async { 21 * 2 }).unwrap();
+/// assert_eq!(rt.block_on(doubled), 42);
+/// ```
+impl futures_task::Spawn for Handle {
+    #[track_caller]
+    fn spawn_obj(
+        &self,
+        future: futures_task::FutureObj<'static, ()>,
+    ) -> Result<(), futures_task::SpawnError> {
+        self.status()?;
+        drop(self.shared.spawn(future, Location::caller(), None));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), futures_task::SpawnError> {
+        if self.shared.is_shutdown() {
+            Err(futures_task::SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")

@@ -27,6 +27,10 @@
 //! | stackful Gs | `gmp-coro` | coroutine stacks, guard pages, context switches |
 //! | attributes | `gmp-macros` | `#[gmp::main]`, `#[gmp::test]`: an `async fn` on a fresh runtime |
 //! | facade | `gmp` (this crate) | what applications use |
+//!
+//! With the `hyper` feature, `gmp::hyper` runs hyper 1.x
+//! servers and clients on gmp's sockets; with `tokio-io`, the `net` streams
+//! also implement tokio's `AsyncRead`/`AsyncWrite`.
 
 #![warn(missing_docs)]
 
@@ -39,7 +43,9 @@ pub use gmp_macros::{main, test};
 
 /// Task handles and errors (tokio's `tokio::task` names).
 pub mod task {
-    pub use gmp_exec::task::{consume_budget, AbortHandle, Builder, Id, JoinError, JoinHandle};
+    pub use gmp_exec::task::{
+        consume_budget, id, try_id, AbortHandle, Builder, Id, JoinError, JoinHandle,
+    };
     pub use gmp_exec::{block_in_place, spawn, spawn_blocking, yield_now};
 }
 
@@ -96,3 +102,6 @@ macro_rules! go {
 
 #[cfg(unix)]
 pub use gmp_exec::net;
+
+#[cfg(all(feature = "hyper", unix))]
+pub mod hyper;

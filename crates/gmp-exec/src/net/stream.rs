@@ -1,7 +1,7 @@
 //! What TCP and Unix streams share: reads, writes that cannot raise
 //! `SIGPIPE`, shutdown, and the macros that give every stream type and half
-//! its `futures_io` (and, with the `tokio-io` feature, `tokio::io`) impls and
-//! its blocking-style `std::io` impls.
+//! its `futures_io` impls (with the `tokio-io` feature, `tokio::io`'s; with
+//! the `hyper` feature, `hyper::rt`'s) and its blocking-style `std::io` impls.
 
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::mem::MaybeUninit;
@@ -144,8 +144,10 @@ impl<S: StreamSocket> Evented<S> {
     }
 }
 
-/// `futures_io::AsyncRead` (and `tokio::io::AsyncRead` with `tokio-io`) for a
-/// type, given how to reach its `Evented` from `&Self`.
+/// `futures_io::AsyncRead` (and `tokio::io::AsyncRead` with `tokio-io`,
+/// `hyper::rt::Read` with `hyper`) for a type, given how to reach its
+/// `Evented` from `&Self`. The tokio and hyper reads `recv` straight into the
+/// caller's uninitialised buffer.
 macro_rules! async_read {
     ([$($g:tt)*] $ty:ty, |$s:ident| $ev:expr) => {
         impl<$($g)*> futures_io::AsyncRead for $ty {
@@ -188,10 +190,31 @@ macro_rules! async_read {
                 std::task::Poll::Ready(Ok(()))
             }
         }
+
+        #[cfg(feature = "hyper")]
+        impl<$($g)*> hyper::rt::Read for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                mut buf: hyper::rt::ReadBufCursor<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                // SAFETY: `recv` writes straight into hyper's buffer (no
+                // intermediate copy) and only initialised bytes; we advance
+                // the cursor by exactly the `n` bytes it wrote.
+                let unfilled = unsafe { buf.as_mut() };
+                let n = std::task::ready!($ev.poll_read_uninit(cx, unfilled))?;
+                // SAFETY: the `n` bytes at the cursor were just written by
+                // `recv`, so they are initialised and filled.
+                unsafe { buf.advance(n) };
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
     };
 }
 
-/// `futures_io::AsyncWrite` (and `tokio::io::AsyncWrite` with `tokio-io`):
+/// `futures_io::AsyncWrite` (and `tokio::io::AsyncWrite` with `tokio-io`,
+/// `hyper::rt::Write` with `hyper`):
 /// vectored writes, no buffering (flush does nothing), close shuts the write
 /// side down.
 macro_rules! async_write {
@@ -233,6 +256,46 @@ macro_rules! async_write {
 
         #[cfg(feature = "tokio-io")]
         impl<$($g)*> tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $ev.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $ev.poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                std::task::Poll::Ready($ev.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        #[cfg(feature = "hyper")]
+        impl<$($g)*> hyper::rt::Write for $ty {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,

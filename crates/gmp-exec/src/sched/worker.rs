@@ -248,6 +248,13 @@ impl Worker {
         out
     }
 
+    /// The id of the G this M is polling (0 between Gs). Called only on
+    /// this M's own thread, which wrote it.
+    pub(crate) fn current_task_id(&self) -> u64 {
+        // Relaxed: this thread is the only writer, so it reads its own store.
+        self.m.cur_g.load(Relaxed)
+    }
+
     /// (P, M, current G) for a trace event from this M.
     pub(crate) fn trace_ids(&self) -> (u32, u32, u64) {
         let p = self.p.get().map_or(trace::NO_P, |p| p as u32);

@@ -98,6 +98,40 @@ impl fmt::Debug for Id {
     }
 }
 
+/// The id of the task being polled on this thread (tokio's `task::id()`, Go's
+/// `getg().goid`): the id its [`JoinHandle::id`] reports, so logs and
+/// tracing spans can name the G they come from.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::new().unwrap();
+/// let handle = rt.spawn(async { gmp_exec::task::id() });
+/// let id = handle.id();
+/// assert_eq!(rt.block_on(handle).unwrap(), id);
+/// ```
+///
+/// # Panics
+///
+/// Outside a task: on a thread that is not polling one of a runtime's Gs
+/// (a plain thread, the future of a `block_on`, a `spawn_blocking`
+/// closure). [`try_id`] returns `None` there instead.
+#[track_caller]
+pub fn id() -> Id {
+    try_id().expect("gmp_exec::task::id() called outside a task: use task::try_id() there")
+}
+
+/// The id of the task being polled on this thread, or `None` outside one
+/// (see [`id`]).
+///
+/// ```
+/// assert_eq!(gmp_exec::task::try_id(), None, "a plain thread runs no task");
+/// let inside = gmp_exec::block_on(gmp_exec::spawn(async { gmp_exec::task::try_id() }));
+/// assert!(inside.unwrap().is_some());
+/// ```
+pub fn try_id() -> Option<Id> {
+    crate::sched::worker::Worker::with_current(|w| w.map(|w| w.current_task_id()))
+        .and_then(|g| NonZeroU64::new(g).map(Id))
+}
+
 /// The notified reference: the right to run a task once. See the module docs.
 ///
 /// Consumed by [`Notified::run`] (an M runs it) or by

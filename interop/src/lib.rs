@@ -1,0 +1,21 @@
+//! gmp-interop: proof, by tests, that the async ecosystem runs on gmp
+//! unchanged. Not published; it has no API of its own.
+//!
+//! The promise "a drop-in spawn that mixes with existing futures crates"
+//! holds only for crates someone has run. Each file in `tests/` takes crates
+//! people use and runs them on gmp's scheduler, sockets and timers, with no
+//! other runtime in the process:
+//!
+//! | test file | crates | what it shows |
+//! | --- | --- | --- |
+//! | `hyper.rs` | `hyper` (HTTP/1 and HTTP/2, server and client) | 10 000 keep-alive requests, 10 000 connections of one request each, many concurrent HTTP/2 streams on one connection — all on `gmp::net` sockets through `gmp::hyper` |
+//! | `futures.rs` | `futures` | `join!`, `select!`, `channel::{mpsc, oneshot}`, streams, `io::copy` over gmp TCP sockets |
+//! | `smol_sync.rs` | `async-channel`, `event-listener`, `async-lock` | channels, listeners, `Mutex`, `RwLock`, `Semaphore` under contention across Ps |
+//! | `tokio_sync.rs` | `tokio::sync`, `tokio-util` | tokio's runtime-agnostic primitives, and `LinesCodec` over a `Framed` gmp socket (the `tokio-io` feature) |
+//! | `spawn.rs` | `futures::task::{Spawn, SpawnExt}` | executor-agnostic code spawning Gs through a `gmp::Handle` |
+//! | `tracing.rs` | `tracing` | spans recorded with `task_id = %gmp::task::id()` carry their own G's id |
+//!
+//! It is a workspace member outside `default-members`, so `cargo test` at the
+//! root does not build these dependencies; `.ci/run` runs
+//! `cargo test -p gmp-interop`.
+#![forbid(unsafe_code)]
