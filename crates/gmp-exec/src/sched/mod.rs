@@ -324,7 +324,20 @@ impl Shared {
         // schedulable lifetime (see `shutdown`).
         let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
         let header = NonNull::from(notified.header());
-        let index = lock(&self.remote_owner).register(&self.remote_registry, header);
+        let mut owner = lock(&self.remote_owner);
+        if self.is_shutdown() {
+            // Shutdown began after the caller's check, and its sweep may have
+            // passed the remote registry already (it takes this lock first, see
+            // `cancel_everything`): registered now, this G would never be
+            // cancelled. It is cancelled here instead, never registered.
+            drop(owner);
+            // The registry's reference is never handed to a registry.
+            notified.header().state.ref_dec();
+            drop(notified);
+            return handle;
+        }
+        let index = owner.register(&self.remote_registry, header);
+        drop(owner);
         if self.metrics_on() {
             self.stats.remote_spawned.add(1);
         }

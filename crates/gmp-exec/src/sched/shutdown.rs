@@ -70,6 +70,11 @@ impl Shared {
         }
         drop(self.global.drain());
 
+        // A spawn from outside registers under `remote_owner` after checking
+        // the shutdown flag: taking the lock once orders every registration
+        // made before the flag before the sweep, and every later spawn sees
+        // the flag and cancels its G itself (`spawn_remote`).
+        drop(crate::sync::lock(&self.remote_owner));
         let mut in_flight: Vec<TaskRef> = Vec::new();
         let registries = self
             .ps

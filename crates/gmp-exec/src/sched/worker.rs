@@ -407,7 +407,11 @@ impl Worker {
                 loc,
             );
         }
-        let pushed = core.runq.push_next(notified, &shared.global);
+        let pushed = if self.keep_next(true) {
+            core.runq.push_next(notified, &shared.global)
+        } else {
+            core.runq.push_back(notified, &shared.global)
+        };
         drop(core);
         if let Some(stats) = self.stats(p) {
             stats.spawned.add(1);
@@ -426,7 +430,7 @@ impl Worker {
             return Some(task);
         };
         let shared = &*self.shared;
-        let pushed = if next {
+        let pushed = if self.keep_next(next) {
             core.runq.push_next(task, &shared.global)
         } else {
             core.runq.push_back(task, &shared.global)
@@ -439,6 +443,22 @@ impl Worker {
             shared.wake_p();
         }
         None
+    }
+
+    /// Whether a G headed for `runnext` goes there. Always, except under
+    /// `--cfg gmp_randomize`, where a coin sends it to the ring's tail instead
+    /// (Go's `randomizeScheduler` in `runqput`, on under its race detector):
+    /// code that assumes a spawned or woken G runs next fails there.
+    #[inline(always)]
+    fn keep_next(&self, next: bool) -> bool {
+        #[cfg(gmp_randomize)]
+        if next {
+            let mut rand = self.rand.get();
+            let heads = rand.next_u32() & 1 == 0;
+            self.rand.set(rand);
+            return heads;
+        }
+        next
     }
 
     /// Go's `schedule`, forever: find a G, run it.
