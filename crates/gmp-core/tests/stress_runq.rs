@@ -179,7 +179,11 @@ fn stress(procs: usize, capacity: usize) {
         assert_eq!(shared.seen[id].load(Relaxed), 1, "G {id} never ran");
     }
     assert!(shared.global.is_empty());
-    assert!(shared.steals.load(Relaxed) > 0, "the test never stole");
+    // On one core (`taskset -c 0`) a thread may find the work gone to the
+    // global queue before it ever sees a victim's ring: no steal is no bug.
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        assert!(shared.steals.load(Relaxed) > 0, "the test never stole");
+    }
     eprintln!(
         "procs {procs} capacity {capacity}: {produced} Gs each ran once; {} steals moved {} Gs, {} overflows",
         shared.steals.load(Relaxed),

@@ -144,7 +144,9 @@ fn the_watchdog_names_the_blocking_g_and_where_it_was_spawned() {
             .build()
             .unwrap();
         let h = rt.spawn(async { std::thread::sleep(Duration::from_millis(200)) });
-        println!("spawned G {}", h.id());
+        // On its own line: run on one CPU, libtest prints the test's name
+        // first and the result after, with no newline in between.
+        println!("\nspawned G {}", h.id());
         rt.block_on(h).unwrap();
         return;
     }

@@ -246,7 +246,9 @@ fn a_stack_overflow_is_reported_with_the_g_and_the_stack_size() {
                 .spawn(|| deep(0))
                 .unwrap()
         };
-        println!("G {}", h.id());
+        // On its own line: run on one CPU, libtest prints the test's name
+        // first and the result after, with no newline in between.
+        println!("\nG {}", h.id());
         let _ = rt.block_on(h);
         return;
     }
@@ -350,7 +352,9 @@ fn a_coroutine_that_ignores_the_mark_loses_its_p_and_is_reported() {
                 }
             })
         };
-        println!("spawned G {}", spinner.id());
+        // On its own line: run on one CPU, libtest prints the test's name
+        // first and the result after, with no newline in between.
+        println!("\nspawned G {}", spinner.id());
         started_rx.recv().unwrap();
         let ran = rt.block_on(rt.spawn(async { 42 })).unwrap();
         assert_eq!(ran, 42);

@@ -189,26 +189,32 @@ fn spawn_blocking_runs_off_the_ms() {
 #[test]
 fn yield_now_lets_others_run() {
     let rt = rt(1);
-    let order = rt.block_on(async {
-        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let o = order.clone();
-        let a = gmp_exec::spawn(async move {
-            for i in 0..3 {
-                o.lock().unwrap().push(("a", i));
-                gmp_exec::yield_now().await;
-            }
-        });
-        let o = order.clone();
-        let b = gmp_exec::spawn(async move {
-            for i in 0..3 {
-                o.lock().unwrap().push(("b", i));
-                gmp_exec::yield_now().await;
-            }
-        });
-        a.await.unwrap();
-        b.await.unwrap();
-        Arc::try_unwrap(order).unwrap().into_inner().unwrap()
-    });
+    // Spawned from a G, both are in the P's queue before either runs. (From
+    // `block_on` they went to the global queue, and `a` could run its three
+    // turns before the M took `b` from there: an order assumption that failed
+    // a few runs in a hundred on one core.)
+    let order = rt
+        .block_on(rt.spawn(async {
+            let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let o = order.clone();
+            let a = gmp_exec::spawn(async move {
+                for i in 0..3 {
+                    o.lock().unwrap().push(("a", i));
+                    gmp_exec::yield_now().await;
+                }
+            });
+            let o = order.clone();
+            let b = gmp_exec::spawn(async move {
+                for i in 0..3 {
+                    o.lock().unwrap().push(("b", i));
+                    gmp_exec::yield_now().await;
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+        }))
+        .unwrap();
     // Each yield puts the task behind the other: they alternate.
     let tasks: Vec<&str> = order.iter().map(|(t, _)| *t).collect();
     for pair in tasks.windows(2) {
