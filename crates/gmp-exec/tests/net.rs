@@ -232,6 +232,47 @@ fn reading_after_the_peer_closed_is_end_of_file() {
     });
 }
 
+/// Blocks until the peer's close (its FIN) has reached `socket`: `poll(2)`
+/// for `POLLRDHUP`.
+#[cfg(target_os = "linux")]
+fn wait_for_peer_close(socket: &std::net::TcpStream) {
+    let mut pfd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    let ms = PATIENCE.as_millis() as libc::c_int;
+    // SAFETY: `pfd` is one valid `pollfd`, for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    assert_eq!(n, 1, "the peer's close never arrived");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_close_that_arrives_with_the_last_data_is_end_of_file_after_a_short_read() {
+    // The data and the FIN are both queued before the socket is registered,
+    // so the poller reports them in one event (readable and read-closed): the
+    // read that takes the data is short, and must not clear the readiness,
+    // or the next read would wait for an event the OS will never send again.
+    within("EOF that came with the last data", || {
+        runtime(1).block_on(async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let ours = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (mut peer, _) = listener.accept().unwrap();
+            io::Write::write_all(&mut peer, b"last words").unwrap();
+            drop(peer);
+            wait_for_peer_close(&ours);
+
+            let mut client = TcpStream::from_std(ours).unwrap();
+            let mut buf = [0u8; 64];
+            assert_eq!(client.read(&mut buf).await.unwrap(), 10, "a short read");
+            assert_eq!(&buf[..10], b"last words");
+            assert_eq!(client.read(&mut buf).await.unwrap(), 0, "EOF");
+            assert_eq!(client.read(&mut buf).await.unwrap(), 0, "EOF again");
+        });
+    });
+}
+
 /// Writes to `w` until it fails (the peer is gone); returns the error.
 async fn write_until_error<W: futures::io::AsyncWrite + Unpin>(
     w: &mut W,

@@ -1,4 +1,5 @@
-//! The network poller: Go's `netpoll`, on the `polling` crate.
+//! The network poller: Go's `netpoll`, on epoll (Linux) or the `polling`
+//! crate (elsewhere).
 //!
 //! # Shape
 //!
@@ -12,10 +13,27 @@
 //! queue in one go (Go's `injectglist`). A searching M polls with a zero timeout;
 //! the last idle M blocks, with the next timer's deadline as its timeout.
 //!
+//! # Backends
+//!
+//! The OS side is a small private interface (`Poller`: add, re-arm, delete,
+//! wait, notify; `Events`: `(key, readiness flags)` pairs) with two
+//! implementations, chosen at compile time:
+//!
+//! * `epoll.rs`, on Linux: epoll and an eventfd, written directly on `libc`,
+//!   because the reactor's hot path needs what `polling` does not give: one
+//!   system call per wait (polling 3.11 makes five), timeouts to the
+//!   nanosecond without a timerfd, and `EPOLLRDHUP` (its essay has the
+//!   details);
+//! * `portable.rs`, everywhere else (and on Linux with `--cfg gmp_polling`):
+//!   the `polling` crate.
+//!
+//! Everything above that interface — keys, readiness, waiters, the wake word,
+//! oneshot re-arming — is shared.
+//!
 //! # Edge-triggered, or oneshot with re-arming
 //!
-//! Where the OS supports it (`polling::Poller::supports_edge`: epoll, kqueue),
-//! sources are registered edge-triggered, as Go does: the OS reports each
+//! Where the OS supports it (epoll, kqueue), sources are registered
+//! edge-triggered, as Go does: the OS reports each
 //! transition to ready once and nothing has to be re-armed, ever. That puts the
 //! burden on the readiness word: readiness, once reported, stays set until an
 //! operation proves it gone (`WouldBlock`) and clears it — and the clear must not
@@ -24,7 +42,8 @@
 //!
 //! Elsewhere (event ports), sources are oneshot: each event disarms the source,
 //! and it is re-armed, for exactly the directions a task waits on, when a task
-//! starts waiting and after each event that leaves a waiter behind.
+//! starts waiting and after each event that leaves a waiter behind. Both
+//! backends implement oneshot mode, so this path is tested on Linux too.
 //!
 //! # One poller at a time
 //!
@@ -66,6 +85,15 @@
 mod keys;
 mod registration;
 
+#[cfg(all(target_os = "linux", not(gmp_polling)))]
+mod epoll;
+#[cfg(all(target_os = "linux", not(gmp_polling)))]
+use epoll as sys;
+#[cfg(not(all(target_os = "linux", not(gmp_polling))))]
+mod portable;
+#[cfg(not(all(target_os = "linux", not(gmp_polling))))]
+use portable as sys;
+
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -73,8 +101,6 @@ use std::sync::atomic::Ordering::{AcqRel, SeqCst};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
-
-use polling::{Event, Events, PollMode, Poller};
 
 pub use crate::readiness::{Direction, Ready};
 pub use registration::Registration;
@@ -106,12 +132,12 @@ const NOTIFIED: usize = 0b10;
 /// shared::<gmp_netpoll::Reactor>();
 /// ```
 pub struct Reactor {
-    pub(crate) poller: Poller,
+    pub(crate) poller: sys::Poller,
     /// Sources are edge-triggered (else oneshot, re-armed).
     pub(crate) edge: bool,
     /// The event buffer, held by the thread that polls; `try_lock`ed, so a
     /// second thread does not wait behind a blocked poll.
-    events: Mutex<Events>,
+    events: Mutex<sys::Events>,
     /// Registrations by key.
     pub(crate) sources: Mutex<Keys>,
     /// `POLLING | NOTIFIED` (module docs).
@@ -123,7 +149,7 @@ pub struct Reactor {
 impl Reactor {
     /// A reactor with a new OS poller, edge-triggered where the OS supports it.
     pub fn new() -> io::Result<Reactor> {
-        let poller = Poller::new()?;
+        let poller = sys::Poller::new()?;
         let edge = poller.supports_edge();
         Ok(Reactor::with_poller(poller, edge))
     }
@@ -133,14 +159,14 @@ impl Reactor {
     /// every platform.
     #[cfg(test)]
     pub(crate) fn new_oneshot() -> io::Result<Reactor> {
-        Ok(Reactor::with_poller(Poller::new()?, false))
+        Ok(Reactor::with_poller(sys::Poller::new()?, false))
     }
 
-    fn with_poller(poller: Poller, edge: bool) -> Reactor {
+    fn with_poller(poller: sys::Poller, edge: bool) -> Reactor {
         Reactor {
             poller,
             edge,
-            events: Mutex::new(Events::new()),
+            events: Mutex::new(sys::Events::new()),
             sources: Mutex::new(Keys::default()),
             wake: AtomicUsize::new(0),
             waiters: AtomicUsize::new(0),
@@ -156,8 +182,9 @@ impl Reactor {
     /// # Safety
     ///
     /// The returned `Registration` must be dropped before `source` is closed
-    /// (this is `polling::Poller::add`'s contract, which the `Registration` meets
-    /// by deleting the source in its `Drop`). A socket type that owns both meets
+    /// (the OS poller's contract — `polling::Poller::add`'s where that is the
+    /// backend — which the `Registration` meets by deleting the source in its
+    /// `Drop`). A socket type that owns both meets
     /// it by declaring the registration field *before* the socket field, since
     /// Rust drops fields in declaration order:
     ///
@@ -188,19 +215,11 @@ impl Reactor {
     pub unsafe fn register(self: &Arc<Self>, source: BorrowedFd<'_>) -> io::Result<Registration> {
         let fd = source.as_raw_fd();
         let src = lock(&self.sources).insert(|key| Arc::new(Source::new(fd, key)))?;
-        let mode = if self.edge {
-            PollMode::Edge
-        } else {
-            PollMode::Oneshot
-        };
         // SAFETY: `Poller::add` needs the source deleted before it is closed.
         // The Registration built below deletes it in its `Drop`, and our
         // caller promises to drop it before closing the source. If `add`
         // fails, nothing was added.
-        let added = unsafe {
-            self.poller
-                .add_with_mode(&source, Event::all(src.key), mode)
-        };
+        let added = unsafe { self.poller.add(source, src.key, self.edge) };
         if let Err(e) = added {
             let removed = lock(&self.sources).remove(src.key);
             drop(removed);
@@ -220,8 +239,13 @@ impl Reactor {
     ///
     /// `None` blocks until an event or a [`notify`](Reactor::notify);
     /// `Some(Duration::ZERO)` does not block; `Some(d)` blocks for at most `d`
-    /// (to the nanosecond where the OS allows: `polling` uses a timerfd on
-    /// Linux). If another thread is polling, returns `Ok(0)` at once.
+    /// (to the nanosecond where the OS allows: `epoll_pwait2` on Linux 5.11
+    /// and later, else the millisecond above, never less). It may return
+    /// early with nothing to report (a notification that came after the
+    /// wait it was meant for had ended): callers poll again. If another
+    /// thread is polling, returns `Ok(0)` at once.
+    ///
+    /// On Linux this is one system call, with a zero timeout too.
     ///
     /// Called by an M in the scheduler's search for work: a searching M polls
     /// without blocking, and one idle M at a time blocks.
@@ -229,7 +253,6 @@ impl Reactor {
         let Some(mut events) = try_lock(&self.events) else {
             return Ok(0);
         };
-        events.clear();
         let blocking = timeout != Some(Duration::ZERO);
         let mut timeout = timeout;
         if blocking {
@@ -246,21 +269,25 @@ impl Reactor {
             // we slept, so our caller sees its work when we return.
             self.wake.fetch_and(!(POLLING | NOTIFIED), AcqRel);
         }
-        let n = result?;
-        if n > 0 {
-            let keys = lock(&self.sources);
-            for event in events.iter() {
-                let Some(src) = keys.get(event.key) else {
-                    continue;
-                };
-                let still_waiting = src.apply(&event, &self.waiters, woken);
-                // Oneshot: the event disarmed the source. If re-arming fails,
-                // the OS will not report it again until a task re-arms it, so
-                // wake the remaining waiters: their next `poll_ready` re-arms
-                // (and reports the error if it persists).
-                if still_waiting && !self.edge && src.rearm(self).is_err() {
-                    src.readiness.wake_all(&self.waiters, woken);
-                }
+        result?;
+        let mut events = events.iter().peekable();
+        if events.peek().is_none() {
+            return Ok(0);
+        }
+        let mut n = 0;
+        let keys = lock(&self.sources);
+        for (key, flags) in events {
+            n += 1;
+            let Some(src) = keys.get(key) else {
+                continue;
+            };
+            let still_waiting = src.readiness.apply(flags, &self.waiters, woken);
+            // Oneshot: the event disarmed the source. If re-arming fails,
+            // the OS will not report it again until a task re-arms it, so
+            // wake the remaining waiters: their next `poll_ready` re-arms
+            // (and reports the error if it persists).
+            if still_waiting && !self.edge && src.rearm(self).is_err() {
+                src.readiness.wake_all(&self.waiters, woken);
             }
         }
         Ok(n)
@@ -274,8 +301,9 @@ impl Reactor {
         // AcqRel: see `poll`; Release publishes what the caller did before.
         let prev = self.wake.fetch_or(NOTIFIED, AcqRel);
         if prev & NOTIFIED == 0 && prev & POLLING != 0 {
-            // `polling` writes to an eventfd or pipe. Its only failure, a full
-            // pipe, means a wake-up is already pending: nothing is lost.
+            // One write to an eventfd (or `polling`'s pipe). Its only
+            // failure, a full pipe, means a wake-up is already pending:
+            // nothing is lost.
             let _ = self.poller.notify();
         }
     }
@@ -297,17 +325,12 @@ impl Reactor {
     pub fn registrations(&self) -> usize {
         lock(&self.sources).len()
     }
-
-    /// Oneshot mode: re-arms `fd` with `interest`.
-    fn rearm(&self, fd: BorrowedFd<'_>, interest: Event) -> io::Result<()> {
-        self.poller
-            .modify_with_mode(fd, interest, PollMode::Oneshot)
-    }
 }
 
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor")
+            .field("backend", &sys::NAME)
             .field("edge_triggered", &self.edge)
             .field("waiters", &self.waiters())
             .finish_non_exhaustive()

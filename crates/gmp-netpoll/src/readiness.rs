@@ -13,14 +13,20 @@
 //! | --- | --- | --- |
 //! | 0 | `READABLE` | the OS reported the source readable |
 //! | 1 | `WRITABLE` | the OS reported the source writable |
-//! | 2 | `HUP` | the OS reported a hang-up (both directions closed) |
-//! | 3 | `ERROR` | the OS reported an error condition |
-//! | 4 | `WAIT_READ` | a task waits for read readiness (its waker is recorded) |
-//! | 5 | `WAIT_WRITE` | a task waits for write readiness |
+//! | 2 | `READ_CLOSED` | the OS reported the read side closed: the peer shut its writing down, so reads return end of file once the data is drained (epoll's `EPOLLRDHUP`) |
+//! | 3 | `PRIORITY` | the OS reported urgent (TCP out-of-band) data (epoll's `EPOLLPRI`) |
+//! | 4 | `HUP` | the OS reported a hang-up (both directions closed) |
+//! | 5 | `ERROR` | the OS reported an error condition |
+//! | 6 | `WAIT_READ` | a task waits for read readiness (its waker is recorded) |
+//! | 7 | `WAIT_WRITE` | a task waits for write readiness |
 //! | 8.. | tick | how many events have been applied, wrapping |
 //!
-//! A direction is *ready* if its own bit, `HUP` or `ERROR` is set: each of them
-//! means an operation in that direction will not block (it may fail).
+//! A direction is *ready* if its own bits (`READABLE`, `READ_CLOSED` and
+//! `PRIORITY` for reading, `WRITABLE` for writing), `HUP` or `ERROR` are set:
+//! each of them means an operation in that direction will not block (it may
+//! fail, or find end of file). Which flags a backend can report is its own
+//! business: the `polling` backend never reports `READ_CLOSED` or `PRIORITY`
+//! (a peer's close reaches it as plain readability).
 //!
 //! # Rules
 //!
@@ -55,12 +61,14 @@ use crate::waker::WakerSlot;
 
 pub(crate) const READABLE: usize = 1 << 0;
 pub(crate) const WRITABLE: usize = 1 << 1;
-pub(crate) const HUP: usize = 1 << 2;
-pub(crate) const ERROR: usize = 1 << 3;
-const WAIT_READ: usize = 1 << 4;
-const WAIT_WRITE: usize = 1 << 5;
+pub(crate) const READ_CLOSED: usize = 1 << 2;
+pub(crate) const PRIORITY: usize = 1 << 3;
+pub(crate) const HUP: usize = 1 << 4;
+pub(crate) const ERROR: usize = 1 << 5;
+const WAIT_READ: usize = 1 << 6;
+const WAIT_WRITE: usize = 1 << 7;
 const WAIT_MASK: usize = WAIT_READ | WAIT_WRITE;
-const FLAGS_MASK: usize = READABLE | WRITABLE | HUP | ERROR;
+const FLAGS_MASK: usize = READABLE | WRITABLE | READ_CLOSED | PRIORITY | HUP | ERROR;
 const TICK_SHIFT: u32 = 8;
 const TICK_MASK: usize = usize::MAX >> TICK_SHIFT;
 
@@ -80,7 +88,7 @@ impl Direction {
     /// removes).
     fn ready_mask(self) -> usize {
         match self {
-            Direction::Read => READABLE | HUP | ERROR,
+            Direction::Read => READABLE | READ_CLOSED | PRIORITY | HUP | ERROR,
             Direction::Write => WRITABLE | HUP | ERROR,
         }
     }
@@ -132,6 +140,23 @@ impl Ready {
         self.flags & WRITABLE != 0
     }
 
+    /// The OS reported the read side closed: the peer shut down its writing
+    /// (or closed), so once the data already received is read, reads return
+    /// end of file. Unlike readability it is a state, not news: it does not go
+    /// away when the data is read, and the OS reports it once. Only backends
+    /// that can tell it apart from readability report it (epoll, through
+    /// `EPOLLRDHUP`); elsewhere a peer's close is reported as readability alone.
+    pub fn is_read_closed(&self) -> bool {
+        self.flags & READ_CLOSED != 0
+    }
+
+    /// The OS reported urgent data (TCP out-of-band, epoll's `EPOLLPRI`): a
+    /// read stops short at the urgent mark, so a short read does not prove the
+    /// receive queue empty. Reported by the epoll backend only.
+    pub fn is_priority(&self) -> bool {
+        self.flags & PRIORITY != 0
+    }
+
     /// The OS reported a hang-up: the peer closed (reads return end of file,
     /// writes fail), or the socket was never connected.
     pub fn is_hup(&self) -> bool {
@@ -151,6 +176,8 @@ impl fmt::Debug for Ready {
             .field("direction", &self.direction)
             .field("readable", &self.is_readable())
             .field("writable", &self.is_writable())
+            .field("read_closed", &self.is_read_closed())
+            .field("priority", &self.is_priority())
             .field("hup", &self.is_hup())
             .field("error", &self.is_error())
             .field("tick", &self.tick)

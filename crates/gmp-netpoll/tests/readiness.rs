@@ -347,3 +347,110 @@ fn a_task_on_another_thread_is_woken_through_a_shared_registration() {
     assert_eq!(&buf, b"ping");
     drop(reg);
 }
+
+/// The epoll backend tells a peer's close apart from readability.
+const REPORTS_READ_CLOSED: bool = cfg!(all(target_os = "linux", not(gmp_polling)));
+
+/// Polls until `reg`'s read direction is ready; returns its token.
+fn wait_readable(reactor: &Reactor, reg: &Registration) -> Ready {
+    let (waker, _) = counting_waker();
+    loop {
+        if let Poll::Ready(ready) = read_ready(reg, &waker) {
+            return ready;
+        }
+        reactor
+            .poll(Some(Duration::from_secs(30)), &mut Vec::new())
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_short_read_clears_readiness_unless_the_peer_closed() {
+    let reactor = reactor();
+    let (a, mut b) = tcp_pair();
+    let reg = register(&reactor, &a);
+    let (waker, _) = counting_waker();
+    let mut buf = [0u8; 64];
+
+    // Data without a close: the short read proves the queue empty.
+    b.write_all(b"more to come").unwrap();
+    let ready = wait_readable(&reactor, &reg);
+    assert!(!ready.is_read_closed(), "{ready:?}");
+    assert_eq!((&a).read(&mut buf).unwrap(), 12);
+    reg.clear_drained(ready);
+    assert_eq!(
+        read_ready(&reg, &waker).is_pending(),
+        REPORTS_READ_CLOSED,
+        "a short read clears reading only where a close would be reported"
+    );
+
+    // The last data and the close: the readiness stays for the end of file.
+    b.write_all(b"bye").unwrap();
+    drop(b);
+    let ready = loop {
+        let ready = wait_readable(&reactor, &reg);
+        if ready.is_read_closed() || !REPORTS_READ_CLOSED {
+            break ready;
+        }
+        // The data came in an event of its own; the close follows.
+        let n = (&a).read(&mut buf).unwrap();
+        assert!(n > 0);
+        reg.clear_drained(ready);
+    };
+    // "bye", or the end of file if "bye" came in an event of its own.
+    let n = (&a).read(&mut buf).unwrap();
+    assert!(n == 3 || n == 0, "{n}");
+    reg.clear_drained(ready);
+    let Poll::Ready(again) = read_ready(&reg, &waker) else {
+        panic!("a short read cleared the close")
+    };
+    assert_eq!(again, ready, "no event came since: the same token");
+    assert_eq!((&a).read(&mut buf).unwrap(), 0, "end of file");
+    drop(reg);
+}
+
+#[cfg(all(target_os = "linux", not(gmp_polling)))]
+#[test]
+fn a_close_queued_with_the_last_data_is_one_read_closed_event() {
+    let reactor = reactor();
+    let (a, mut b) = tcp_pair();
+    b.write_all(b"last").unwrap();
+    b.shutdown(std::net::Shutdown::Write).unwrap();
+    // Registered once both are queued: the first event reports both.
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: a.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid `pollfd` for the duration of the call.
+    assert_eq!(unsafe { libc::poll(&mut pfd, 1, 30_000) }, 1, "no FIN");
+    let reg = register(&reactor, &a);
+    let ready = wait_readable(&reactor, &reg);
+    assert!(ready.is_readable() && ready.is_read_closed(), "{ready:?}");
+    assert!(
+        !ready.is_hup(),
+        "only the peer's writing is shut: {ready:?}"
+    );
+    drop(reg);
+}
+
+#[test]
+fn clear_drained_keeps_a_hang_up() {
+    let reactor = reactor();
+    let (a, b) = unix_pair();
+    let reg = register(&reactor, &a);
+    let (waker, _) = counting_waker();
+    drop(b);
+    let write = loop {
+        if let Poll::Ready(Ok(ready)) = reg.poll_ready(Direction::Write, &mut cx(&waker)) {
+            if ready.is_hup() {
+                break ready;
+            }
+        }
+        reactor.poll(ZERO, &mut Vec::new()).unwrap();
+    };
+    reg.clear_drained(write);
+    assert!(reg.poll_ready(Direction::Write, &mut cx(&waker)).is_ready());
+    drop(reg);
+}

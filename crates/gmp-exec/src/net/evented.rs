@@ -120,13 +120,15 @@ impl<S: AsFd> Evented<S> {
 
     /// [`poll_io`](Self::poll_io), also clearing the readiness after a
     /// success that `drained` says used the socket up (a short stream write
-    /// filled the send queue). The next call then waits for an event instead
-    /// of making a system call that is sure to return `WouldBlock` (tokio
-    /// does the same). Safe with edge-triggered polling: space that frees up
-    /// after the call is a new event, which moves the tick, and readiness
-    /// rule 1 keeps a clear from swallowing it. Not done when the token shows
-    /// a hang-up or an error, which the OS reports once and the next call
-    /// must see.
+    /// filled the send queue, a short TCP read emptied the receive queue).
+    /// The next call then waits for an event instead of making a system call
+    /// that is sure to return `WouldBlock` (tokio does the same). Safe with
+    /// edge-triggered polling: space or data that comes after the call is a
+    /// new event, which moves the tick, and readiness rule 1 keeps a clear
+    /// from swallowing it. [`Registration::clear_drained`] leaves alone what
+    /// the OS reports only once and the next call must see (a hang-up, an
+    /// error, a peer's close, urgent data), and never clears reading where
+    /// the poller cannot tell a peer's close from readability.
     pub(crate) fn poll_io_drain<R>(
         &self,
         dir: Direction,
@@ -152,11 +154,8 @@ impl<S: AsFd> Evented<S> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => coop::refund(),
                 Ok(r) => {
-                    // A hang-up or error the OS reported stays: the next call
-                    // must see it at once, and the OS will not report it
-                    // again.
-                    if drained(&r) && !ready.is_hup() && !ready.is_error() {
-                        self.registration.clear(ready);
+                    if drained(&r) {
+                        self.registration.clear_drained(ready);
                     }
                     return Poll::Ready(Ok(r));
                 }

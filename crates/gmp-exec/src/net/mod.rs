@@ -19,6 +19,12 @@
 //! and checks again, so that the task parks with its waker recorded exactly
 //! when the OS has nothing. When the scheduler polls the reactor, the event
 //! moves that waker into the batch of Gs it injects (see `sched/netpoll.rs`).
+//! A success that used the socket up clears the readiness as well, as tokio
+//! does, so the next call waits instead of making a system call that is sure
+//! to find `WouldBlock`: a stream write shorter than its buffer (the send
+//! queue is full), and a TCP read shorter than its buffer (the receive queue
+//! is empty) unless the poller reported the peer's close or urgent data with
+//! it (epoll's `EPOLLRDHUP`, `EPOLLPRI`), which the next read must see.
 //!
 //! A new registration is not ready: the OS reports the socket's state as its
 //! first event. A socket is registered once, for both directions (edge
@@ -95,7 +101,7 @@
 //! | --- | --- |
 //! | `internal/poll.FD` (`Sysfd` + `pollDesc`) | `Evented` |
 //! | `fd.Read`'s `EAGAIN` → `pd.waitRead` loop | `Evented::poll_io` |
-//! | `pollDesc.prepareRead` / `poll_runtime_pollReset` | `Registration::clear` after `WouldBlock` |
+//! | `pollDesc.prepareRead` / `poll_runtime_pollReset` | `Registration::clear` after `WouldBlock`, `Registration::clear_drained` after a short read or write |
 //! | `netFD.connect` (`EINPROGRESS`, `waitWrite`, `SO_ERROR`) | `TcpStream::connect` |
 //! | `net.Listen`, `(*TCPListener).Accept` | [`TcpListener::bind`], [`TcpListener::accept`] |
 //! | `net.Dial("tcp")`, `net.TCPConn` | [`TcpStream::connect`], [`TcpStream`] |

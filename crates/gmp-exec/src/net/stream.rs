@@ -16,6 +16,9 @@ use super::sys;
 
 /// A connected stream socket from std.
 pub(crate) trait StreamSocket: AsFd {
+    /// A read shorter than its buffer proves the receive queue empty (see
+    /// [`short`]).
+    const SHORT_READ_DRAINS: bool;
     /// Vectored read (`readv`).
     fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
     /// `shutdown(2)`.
@@ -23,6 +26,9 @@ pub(crate) trait StreamSocket: AsFd {
 }
 
 impl StreamSocket for std::net::TcpStream {
+    // A TCP read stops short only at an empty queue or at the urgent mark,
+    // and the poller reports urgent data (`Ready::is_priority`).
+    const SHORT_READ_DRAINS: bool = true;
     fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         Read::read_vectored(&mut &*self, bufs)
     }
@@ -32,6 +38,11 @@ impl StreamSocket for std::net::TcpStream {
 }
 
 impl StreamSocket for std::os::unix::net::UnixStream {
+    // A Unix stream read stops after a message that carried descriptors
+    // (`SCM_RIGHTS`, which any peer may send) and, with `SO_PASSCRED`, between
+    // writers with different credentials: data may be left that no new
+    // event will announce.
+    const SHORT_READ_DRAINS: bool = false;
     fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         Read::read_vectored(&mut &*self, bufs)
     }
@@ -57,16 +68,27 @@ pub(crate) fn recv_uninit(
 }
 
 /// A write that took fewer bytes than it was given (but some) filled the
-/// send queue: the next one would return `WouldBlock`.
+/// send queue: the next one would return `WouldBlock`. A TCP read that
+/// returned fewer bytes than its buffer holds (but some) emptied the receive
+/// queue: the next one would too. Either way the caller clears the readiness
+/// ([`Registration::clear_drained`](gmp_netpoll::Registration::clear_drained))
+/// and saves that system call.
 ///
-/// Reads get no such shortcut. A read shorter than its buffer did empty the
-/// receive queue, but a peer's FIN that arrived with the last data is
-/// reported as plain readability (the poller does not ask for `EPOLLRDHUP`,
-/// which is how tokio tells the two apart), and clearing it would leave the
-/// reader waiting for an end of file that already happened. So a read loop
-/// pays one `WouldBlock` read per wake-up, as Go's `fd.Read` does.
+/// For reads this needs the poller to tell a peer's close from readability
+/// (epoll's `EPOLLRDHUP`): a FIN that arrived with the last data leaves the
+/// read token marked read-closed, and the clear is skipped, so the next read
+/// finds the end of file at once instead of waiting for an event the OS
+/// already sent. Where the poller cannot tell (the `polling` backend), and
+/// for Unix streams (see `SHORT_READ_DRAINS`), a read loop pays one
+/// `WouldBlock` read per wake-up, as Go's `fd.Read` does.
 fn short(len: usize) -> impl Fn(&usize) -> bool {
     move |&n| n > 0 && n < len
+}
+
+/// [`short`] for a read from an `S`, if its short reads prove the queue empty.
+fn short_read<S: StreamSocket>(len: usize) -> impl Fn(&usize) -> bool {
+    let short = short(len);
+    move |n| S::SHORT_READ_DRAINS && short(n)
 }
 
 impl<S: StreamSocket> Evented<S> {
@@ -86,7 +108,13 @@ impl<S: StreamSocket> Evented<S> {
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Read, cx, |s| recv_uninit(s.as_fd(), buf))
+        let len = buf.len();
+        self.poll_io_drain(
+            Direction::Read,
+            cx,
+            |s| recv_uninit(s.as_fd(), buf),
+            short_read::<S>(len),
+        )
     }
 
     pub(crate) fn poll_read_vectored(
@@ -94,7 +122,13 @@ impl<S: StreamSocket> Evented<S> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Read, cx, |s| s.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_io_drain(
+            Direction::Read,
+            cx,
+            |s| s.read_vectored(bufs),
+            short_read::<S>(len),
+        )
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

@@ -247,8 +247,8 @@ impl Shared {
         }
         #[cfg(not(loom))]
         {
-            // An error here (EINTR is retried by `polling`) leaves the sources
-            // as they were; the next poll sees them.
+            // An error here (EINTR is retried by the reactor's backend) leaves
+            // the sources as they were; the next poll sees them.
             let _ = np.reactor.poll(Some(Duration::ZERO), wakers);
             np.last_poll.store(self.clock(Instant::now()), Relaxed);
         }
@@ -332,8 +332,8 @@ impl Shared {
             np.poll_until.store(self.clock(when), SeqCst);
         }
         if let Err(e) = np.reactor.poll(timeout, wakers) {
-            // Not EINTR (which `polling` retries): something is badly wrong
-            // with the poller. Do not spin on it.
+            // Not EINTR (which the reactor's backend retries): something is
+            // badly wrong with the poller. Do not spin on it.
             eprintln!("gmp: the network poller failed: {e}");
             std::thread::sleep(Duration::from_millis(10));
         }

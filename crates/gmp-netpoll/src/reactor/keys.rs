@@ -17,7 +17,7 @@ use super::registration::Source;
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 /// Slot indices stop one short of all ones, so no key equals `usize::MAX`
-/// (which `polling` keeps for itself).
+/// (which both backends keep for their wake-up).
 const MAX_SLOTS: usize = INDEX_MASK;
 
 struct Slot {

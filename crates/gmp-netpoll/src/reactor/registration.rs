@@ -16,13 +16,11 @@ use std::fmt;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use polling::Event;
-
-use super::Reactor;
-use crate::readiness::{self, Direction, Readiness, Ready};
-use crate::sync::{lock, AtomicUsize, Mutex};
+use super::{sys, Reactor};
+use crate::readiness::{Direction, Readiness, Ready};
+use crate::sync::{lock, Mutex};
 
 /// What the reactor knows about one registered source (Go's `pollDesc`).
 pub(crate) struct Source {
@@ -48,31 +46,6 @@ impl Source {
         }
     }
 
-    /// Applies one OS event and moves the wakers it unblocks into `woken`.
-    /// Returns whether a task still waits. Called by the polling thread under
-    /// the key table's lock.
-    pub(crate) fn apply(
-        &self,
-        event: &Event,
-        waiters: &AtomicUsize,
-        woken: &mut Vec<Waker>,
-    ) -> bool {
-        let mut flags = 0;
-        if event.readable {
-            flags |= readiness::READABLE;
-        }
-        if event.writable {
-            flags |= readiness::WRITABLE;
-        }
-        if event.is_interrupt() {
-            flags |= readiness::HUP;
-        }
-        if event.is_err() == Some(true) {
-            flags |= readiness::ERROR;
-        }
-        self.readiness.apply(flags, waiters, woken)
-    }
-
     /// Oneshot mode: points the OS interest at the directions that have a task
     /// waiting and are not ready, or leaves the source disarmed if none has.
     /// Called while the `Registration` lives (by its task, or by the polling
@@ -86,7 +59,7 @@ impl Source {
         // SAFETY: the `Registration` is alive (see the calling contexts above),
         // so by `Reactor::register`'s contract the descriptor is still open.
         let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
-        reactor.rearm(fd, Event::new(self.key, read, write))
+        reactor.poller.rearm(fd, self.key, read, write)
     }
 }
 
@@ -145,6 +118,34 @@ impl Registration {
     /// then the direction stays ready and the next `poll_ready` retries at once.
     pub fn clear(&self, ready: Ready) {
         self.source.readiness.clear(ready);
+    }
+
+    /// Clears `ready`'s direction after an operation that *succeeded* but
+    /// used the source up, so the next one waits for an event instead of
+    /// making a system call sure to return `WouldBlock` (tokio's rule): a
+    /// write shorter than its buffer filled the send queue; a TCP read
+    /// shorter than its buffer emptied the receive queue. Like
+    /// [`clear`](Registration::clear), it leaves the readiness alone if an
+    /// event arrived since `ready` was observed.
+    ///
+    /// It also leaves it alone when the token shows a condition the OS
+    /// reports once and the next operation must see: a hang-up, an error, a
+    /// read side closed (the next read is end of file), urgent data (the read
+    /// stopped at the urgent mark, with data behind it). And it never clears
+    /// reading where the backend cannot tell a peer's close from readability
+    /// (the `polling` backend): there a short read may have been the last
+    /// data before an end of file already reported.
+    ///
+    /// Sound only where a short success does prove the queue used up: not
+    /// for a Unix stream read, which stops short at a message carrying
+    /// descriptors or other credentials, nor for datagrams.
+    pub fn clear_drained(&self, ready: Ready) {
+        let once = ready.is_hup() || ready.is_error();
+        let read_once = ready.direction() == Direction::Read
+            && (!sys::REPORTS_READ_CLOSED || ready.is_read_closed() || ready.is_priority());
+        if !once && !read_once {
+            self.clear(ready);
+        }
     }
 
     /// Runs `op` while `dir` is ready; when it returns `WouldBlock`, clears the
