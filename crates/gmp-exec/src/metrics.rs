@@ -23,7 +23,8 @@ use crate::sync::AtomicU64;
 pub(crate) struct Counter(AtomicU64);
 
 impl Counter {
-    /// Adds `n`. Only the counter's one writer may call this.
+    /// Adds `n`. Only the counter's one writer at a time may call this (one
+    /// thread, or whoever holds the lock that guards the counter).
     #[inline]
     pub(crate) fn add(&self, n: u64) {
         // Relaxed load + store: the single writer makes this race-free, and
@@ -88,7 +89,8 @@ pub(crate) struct MStats {
 /// Per-runtime counters of rare events, and the sums of exited Ms.
 #[derive(Default)]
 pub(crate) struct RuntimeStats {
-    pub(crate) remote_spawned: SharedCounter,
+    /// Written only under the remote registry's lock (`spawn_remote`).
+    pub(crate) remote_spawned: Counter,
     pub(crate) other_completed: SharedCounter,
     pub(crate) retakes: SharedCounter,
     pub(crate) syscall_retakes: SharedCounter,
