@@ -265,10 +265,18 @@ mod may_side {
     }
 }
 
+/// How long a child running the timed shapes may take.
+const SHAPES_LIMIT: Duration = Duration::from_secs(120);
+/// How long a park-memory child may take: a million parked gmp Gs take a few
+/// seconds; may, out of stack mappings, hangs instead of failing, and each
+/// halving of its count waits this long.
+const PARK_LIMIT: Duration = Duration::from_secs(30);
+
 /// Runs this binary as a child with `args`; its stdout, or `None` (with the
-/// reason on stderr) if it failed or ran past two minutes (may hangs rather
-/// than fails when it cannot map another stack).
-fn child(args: &[String]) -> Option<String> {
+/// reason on stderr) if it failed or ran past `limit` (may hangs rather than
+/// fails when it cannot map another stack).
+
+fn child(args: &[String], limit: Duration) -> Option<String> {
     use std::io::Read;
     let mut c = Command::new(std::env::current_exe().unwrap())
         .args(args)
@@ -276,7 +284,7 @@ fn child(args: &[String]) -> Option<String> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = c.try_wait().ok()? {
             break status;
@@ -284,7 +292,7 @@ fn child(args: &[String]) -> Option<String> {
         if Instant::now() > deadline {
             let _ = c.kill();
             let _ = c.wait();
-            eprintln!("child {args:?} ran past two minutes: killed");
+            eprintln!("child {args:?} ran past {limit:?}: killed");
             return None;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -386,7 +394,7 @@ fn main() {
         let mut samples: std::collections::HashMap<(&str, String), Vec<f64>> = Default::default();
         for rep in 0..=reps {
             for rt in runtimes {
-                let Some(out) = child(&["--shapes-child".into(), rt.into(), p.to_string()]) else {
+                let Some(out) = child(&["--shapes-child".into(), rt.into(), p.to_string()], SHAPES_LIMIT) else {
                     continue;
                 };
                 if rep == 0 {
@@ -411,7 +419,7 @@ fn main() {
         for rt in runtimes {
             let mut n = PARKED;
             loop {
-                if let Some(out) = child(&["--park-child".into(), rt.into(), n.to_string()]) {
+                if let Some(out) = child(&["--park-child".into(), rt.into(), n.to_string()], PARK_LIMIT) {
                     if let Ok(v) = out.trim().parse() {
                         table.record("park_memory", 2, rt, v);
                         if n != PARKED {

@@ -105,3 +105,8 @@ pub use gmp_exec::net;
 
 #[cfg(all(feature = "hyper", unix))]
 pub mod hyper;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
