@@ -162,3 +162,131 @@ pub fn reset() {
     assert!(q.runnable.is_empty(), "tasks still queued after shutdown");
     q.closed = false;
 }
+
+/// A few fixed scenarios through the harness: miri runs them (`ci/miri.sh`,
+/// which sets `--cfg fuzzing`) to check the task cell's unsafe code, and the
+/// memory it frees, on the paths the fuzz target explores at random.
+#[cfg(test)]
+mod tests {
+    use std::future::{poll_fn, Future};
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    /// The harness is one process-wide scheduler: one scenario at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pending until woken `n` times; keeps its last waker in `slot`.
+    fn wait_for(
+        n: usize,
+        slot: Arc<Mutex<Option<Waker>>>,
+        drops: Arc<AtomicUsize>,
+    ) -> impl Future<Output = usize> + Send {
+        struct OnDrop(Arc<AtomicUsize>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Relaxed);
+            }
+        }
+        let guard = OnDrop(drops);
+        let mut polls = 0;
+        poll_fn(move |cx| {
+            let _keep = &guard;
+            polls += 1;
+            if polls > n {
+                return Poll::Ready(polls);
+            }
+            *slot.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+
+    fn poll_join<T>(h: &mut JoinHandle<T>) -> Poll<Result<T, crate::JoinError>> {
+        Pin::new(h).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn a_woken_task_runs_again_and_its_output_reaches_the_join_handle() {
+        let _s = serial();
+        let slot = Arc::new(Mutex::new(None));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut h = spawn(wait_for(2, slot.clone(), drops.clone()));
+        assert!(run_next());
+        assert!(poll_join(&mut h).is_pending());
+        let w = slot.lock().unwrap().take().unwrap();
+        w.wake_by_ref();
+        w.wake_by_ref(); // already queued: no second entry
+        assert_eq!(queued(), 1);
+        assert!(run_next());
+        w.wake();
+        assert!(run_next());
+        assert!(!run_next());
+        assert_eq!(drops.load(Relaxed), 1);
+        assert!(matches!(poll_join(&mut h), Poll::Ready(Ok(3))));
+        drop(slot.lock().unwrap().take());
+        shutdown();
+        reset();
+    }
+
+    #[test]
+    fn abort_of_an_idle_task_drops_its_future_when_it_runs() {
+        let _s = serial();
+        let slot = Arc::new(Mutex::new(None));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut h = spawn(wait_for(5, slot.clone(), drops.clone()));
+        assert!(run_next());
+        h.abort();
+        h.abort();
+        assert_eq!((queued(), drops.load(Relaxed)), (1, 0));
+        assert!(run_next());
+        assert_eq!(drops.load(Relaxed), 1);
+        // The last waker outlives the task's completion; waking it is a no-op.
+        let w = slot.lock().unwrap().take().unwrap();
+        w.wake();
+        assert_eq!(queued(), 0);
+        assert!(matches!(poll_join(&mut h), Poll::Ready(Err(e)) if e.is_cancelled()));
+        shutdown();
+        reset();
+    }
+
+    #[test]
+    fn shutdown_cancels_registered_tasks_and_releases_the_queue() {
+        let _s = serial();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let slots: Vec<_> = (0..3).map(|_| Arc::new(Mutex::new(None))).collect();
+        let mut handles: Vec<_> = slots
+            .iter()
+            .map(|s| spawn(wait_for(1, s.clone(), drops.clone())))
+            .collect();
+        assert!(run_next()); // one parked, two still queued
+        drop(handles.pop()); // one nobody will join
+        shutdown();
+        assert_eq!(drops.load(Relaxed), 3);
+        for h in &mut handles {
+            assert!(matches!(poll_join(h), Poll::Ready(Err(e)) if e.is_cancelled()));
+        }
+        // A wake after shutdown is released, not queued.
+        let w = slots[0].lock().unwrap().take().unwrap();
+        w.wake();
+        assert_eq!(queued(), 0);
+        reset();
+    }
+
+    #[test]
+    fn spawn_after_shutdown_is_cancelled_at_once() {
+        let _s = serial();
+        shutdown();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut h = spawn(wait_for(0, Arc::new(Mutex::new(None)), drops.clone()));
+        assert_eq!((queued(), drops.load(Relaxed)), (0, 1));
+        assert!(matches!(poll_join(&mut h), Poll::Ready(Err(e)) if e.is_cancelled()));
+        reset();
+    }
+}
