@@ -10,12 +10,17 @@
 # pthread_create or std::thread::current).
 #
 # Coroutine stacks: neither corosensei nor gmp-coro calls
-# VALGRIND_STACK_REGISTER. memcheck notices the stack pointer jumping between
-# our mmap'd stacks, prints "client switching stacks?" warnings and treats the
-# jump as a switch (it does not mark memory undefined across a switch larger
-# than --max-stackframe), so there are warnings but no errors; memcheck's
-# leak check is unaffected. The warnings are left in the log, not suppressed.
-#   VALGRIND_TESTS   which gmp-exec test binaries (default: spawn coroutines)
+# VALGRIND_STACK_REGISTER. memcheck takes a stack-pointer jump larger than
+# --max-stackframe as a switch (it may print "client switching stacks?"), and
+# marks the bytes below a stack pointer that moved up as inaccessible. One read
+# trips on that: gmp-coro's release_if_deep probes a finished coroutine's deep
+# pages; ci/valgrind.supp suppresses exactly that (it explains why it is sound).
+# Registering the stacks would need valgrind's client-request instruction
+# sequence in gmp-coro (no crate for it in the tree); not done.
+#   VALGRIND_TESTS   comma-separated gmp-exec test binaries, each with optional
+#                    libtest arguments (default: "spawn,coroutines --skip
+#                    thousand": the two 10^4-10^5-coroutine tests take minutes
+#                    under memcheck)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
@@ -30,15 +35,19 @@ if ! command -v valgrind >/dev/null 2>&1; then
         exit 0
     fi
 fi
-for t in ${VALGRIND_TESTS:-spawn coroutines}; do
+IFS=',' read -r -a runs <<<"${VALGRIND_TESTS:-spawn,coroutines --skip thousand}"
+for run in "${runs[@]}"; do
+    read -r t args <<<"$run"
     exe=$(cargo test -p gmp-exec --test "$t" --no-run 2>&1 |
         sed -n 's/^ *Executable .*(\(.*\))$/\1/p' | tail -n 1)
-    echo "-- valgrind $exe"
+    echo "-- valgrind $exe $args"
     # One test thread: memcheck serialises threads anyway, and a quiet run is
     # easier to read. Child processes (the overflow test's) are not traced.
+    # shellcheck disable=SC2086 # $args is several words on purpose
     valgrind --error-exitcode=1 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect \
         --show-leak-kinds=definite,indirect,possible \
-        --quiet "$exe" --test-threads=1
+        --suppressions=ci/valgrind.supp \
+        --quiet "$exe" --test-threads=1 $args
 done
 echo "valgrind tier: $((SECONDS - t0))s"
