@@ -14,6 +14,8 @@
 # prebuilt std is not instrumented (no -Zbuild-std needed for ASan), so a bug
 # inside std's own code goes unseen; ours and our dependencies' do not.
 #   ASAN_PACKAGES  which packages (default: -p gmp-core -p gmp-exec)
+#   ASAN_FEATURES  (default gmp-coro/sanitizer; empty when no selected package
+#                  depends on gmp-coro, e.g. ASAN_PACKAGES="-p gmp-core")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
@@ -40,7 +42,9 @@ export ASAN_OPTIONS="detect_leaks=1:handle_segv=0:detect_odr_violation=0:${ASAN_
 # one (stolen_in 2342, stolen_out 2341). Findings about the trace and the
 # metrics under handoff, not memory errors: reported, not failed here.
 # shellcheck disable=SC2086 # several words on purpose
-cargo test ${ASAN_PACKAGES:--p gmp-core -p gmp-exec} --features gmp-coro/sanitizer \
+features="${ASAN_FEATURES-gmp-coro/sanitizer}"
+# shellcheck disable=SC2086 # several words on purpose
+cargo test ${ASAN_PACKAGES:--p gmp-core -p gmp-exec} ${features:+--features "$features"} \
     --target "$host" --lib --tests --no-fail-fast -- \
     --skip the_trace_is_valid_chrome_json_and_nests_per_track --skip metrics_add_up
 echo "asan tier: $((SECONDS - t0))s"
