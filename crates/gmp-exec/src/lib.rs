@@ -42,6 +42,10 @@
 
 #![warn(missing_docs)]
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[path = "fuzz_harness.rs"]
+pub mod __fuzz;
 mod block_on;
 mod blocking;
 mod context;

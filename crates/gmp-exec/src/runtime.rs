@@ -398,8 +398,13 @@ impl Runtime {
     /// (a task that blocks its thread); those are cancelled when their poll
     /// returns. Returns false if it stopped waiting.
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
-        let shared = self.handle.shared.clone();
-        std::mem::forget(self);
+        // Skip `Drop` (it would shut down without the timeout) but keep the
+        // handle's reference: forgetting `self` leaked the `Shared` (LSan,
+        // `ci/asan.sh`).
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the handle is
+        // moved out exactly once.
+        let shared = unsafe { std::ptr::read(&this.handle) }.shared;
         check_not_own_worker(&shared);
         shared.shutdown(Some(timeout))
     }
