@@ -394,7 +394,10 @@ fn main() {
         let mut samples: std::collections::HashMap<(&str, String), Vec<f64>> = Default::default();
         for rep in 0..=reps {
             for rt in runtimes {
-                let Some(out) = child(&["--shapes-child".into(), rt.into(), p.to_string()], SHAPES_LIMIT) else {
+                let Some(out) = child(
+                    &["--shapes-child".into(), rt.into(), p.to_string()],
+                    SHAPES_LIMIT,
+                ) else {
                     continue;
                 };
                 if rep == 0 {
@@ -419,7 +422,10 @@ fn main() {
         for rt in runtimes {
             let mut n = PARKED;
             loop {
-                if let Some(out) = child(&["--park-child".into(), rt.into(), n.to_string()], PARK_LIMIT) {
+                if let Some(out) = child(
+                    &["--park-child".into(), rt.into(), n.to_string()],
+                    PARK_LIMIT,
+                ) {
                     if let Ok(v) = out.trim().parse() {
                         table.record("park_memory", 2, rt, v);
                         if n != PARKED {

@@ -99,7 +99,7 @@ where
     let (notified, handle) =
         unsafe { task::new_task(future, NonNull::from(s), id, Location::caller(), None) };
     // SAFETY: `new_task` left the registry's reference for us to hand over.
-    let registry_ref = unsafe { TaskRef::from_owned(NonNull::from(notified.header())) };
+    let registry_ref = unsafe { TaskRef::from_owned(notified.cell_ptr()) };
     let mut q = s.lock();
     if q.closed {
         drop(q);

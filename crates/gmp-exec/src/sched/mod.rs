@@ -323,7 +323,7 @@ impl Shared {
         // SAFETY: `sched` is this runtime's `Shared`, which outlives its tasks'
         // schedulable lifetime (see `shutdown`).
         let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
-        let header = NonNull::from(notified.header());
+        let header = notified.cell_ptr();
         let mut owner = lock(&self.remote_owner);
         if self.is_shutdown() {
             // Shutdown began after the caller's check, and its sweep may have
@@ -478,6 +478,30 @@ impl Shared {
     /// Routes a G bound to M `m` (a started coroutine) to that M: its own
     /// mailbox if this is that M, else the M's shared mailbox, waking it if it
     /// is parked (Go hands a `lockedg` to its `lockedm`).
+    /// A strong count on this `Shared`, held by a wake that did not come from
+    /// one of its Ms across the hand-over of its G and what follows it.
+    ///
+    /// Shutdown waits for such a wake only until its G is handed over (step 5
+    /// in `shutdown.rs`: it waits for `NOTIFIED` to clear, and the drain of a
+    /// queue clears it). The waker then still reads `self` (`wake_p` after
+    /// the push, `wake_locked_m` after the mail), and a runtime dropped in
+    /// between would be freed under it: ThreadSanitizer caught exactly that in
+    /// `tests/stress.rs`. An M needs no such count: shutdown joins it first.
+    /// The cost is one uncontended increment and decrement on a wake from
+    /// outside, a path that already pushes to the shared global queue.
+    fn keep_alive(&self) -> Arc<Shared> {
+        let ptr: *const Shared = self;
+        // SAFETY: every `Shared` lives in the `Arc` that `Shared::new` made
+        // and is never moved out of it, so `ptr` is that `Arc`'s pointer. The
+        // count is not zero: the caller holds a notified reference not yet
+        // handed over, and shutdown, which every `Runtime` drop runs before
+        // its last `Arc` goes, waits for it (see above).
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
     fn schedule_bound(&self, m: usize, task: Notified) {
         let task = Worker::with_current(|w| match w {
             Some(w) if w.is_m_of(self) && w.m_id() == m => {
@@ -489,6 +513,9 @@ impl Shared {
         let Some(task) = task else {
             return;
         };
+        // Touches `self` after the hand-over (`wake_locked_m`): see
+        // `keep_alive`.
+        let _alive = self.keep_alive();
         match self.find_m(m) {
             Some(target) => {
                 target.mail(task);
@@ -518,6 +545,7 @@ impl Schedule for Shared {
             _ => Some(task),
         });
         if let Some(task) = task {
+            let _alive = self.keep_alive();
             self.inject(task);
         }
     }
@@ -534,6 +562,7 @@ impl Schedule for Shared {
             _ => Some(task),
         });
         if let Some(task) = task {
+            let _alive = self.keep_alive();
             self.inject(task);
         }
     }

@@ -388,7 +388,7 @@ impl Worker {
             unsafe { task::new_task(future, sched, id, location, Some(&mut core.free)) };
         let index = core
             .registry
-            .register(&shared.ps[p].registry, NonNull::from(notified.header()));
+            .register(&shared.ps[p].registry, notified.cell_ptr());
         // SAFETY: the task is not published yet.
         unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
         if let Some(name) = name {
@@ -664,17 +664,16 @@ impl Worker {
     /// Binds the G being polled to this M for good (a coroutine's first
     /// resume), and remembers it so shutdown can unwind it here.
     pub(crate) fn bind_current_task(&self) -> u64 {
-        let header = self.cur_task.get();
-        assert!(
-            !header.is_null(),
-            "a G can only be bound to an M while it runs"
-        );
+        let ptr = self.cur_task.get();
+        let ptr =
+            NonNull::new(ptr.cast_mut()).expect("a G can only be bound to an M while it runs");
         // SAFETY: `cur_task` is the G this M is polling right now: alive.
-        let header = unsafe { &*header };
+        let header = unsafe { ptr.as_ref() };
         header.bind_to_m(self.m.id);
         header.state.ref_inc();
-        // SAFETY: we just took that reference.
-        let task = unsafe { TaskRef::from_owned(NonNull::from(header)) };
+        // SAFETY: we just took that reference. `ptr`, not one made from
+        // `header`, so it keeps the whole cell's provenance.
+        let task = unsafe { TaskRef::from_owned(ptr) };
         let mut bound = self.bound.borrow_mut();
         bound.push(task);
         if bound.len() >= self.bound_prune_at.get() {

@@ -173,6 +173,13 @@ impl Notified {
         // SAFETY: we hold a reference, so the cell is alive.
         unsafe { self.0.as_ref() }
     }
+
+    /// The task's cell pointer, with the provenance of the whole cell (for a
+    /// [`TaskRef`] or a registry slot; a pointer made from [`header`](Self::header)
+    /// would cover the header only).
+    pub(crate) fn cell_ptr(&self) -> NonNull<Header> {
+        self.0
+    }
 }
 
 impl Drop for Notified {

@@ -31,6 +31,19 @@ unsafe fn header<'a>(data: *const ()) -> &'a Header {
     unsafe { &*data.cast::<Header>() }
 }
 
+/// The cell pointer behind `data`, for the vtable calls that reach the whole
+/// cell. Made from `data` itself, which carries the cell's provenance (a
+/// pointer made from the `&Header` of [`header`] would cover the header only,
+/// and Stacked Borrows rejects using it for the rest).
+///
+/// # Safety
+///
+/// As for [`header`].
+unsafe fn cell_ptr(data: *const ()) -> NonNull<Header> {
+    // SAFETY: a live task's pointer is not null.
+    unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) }
+}
+
 unsafe fn clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is a live task (the waker being cloned holds a reference).
     unsafe { header(data) }.state.ref_inc();
@@ -40,7 +53,8 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 unsafe fn wake(data: *const ()) {
     // SAFETY: this waker owns a reference, which the transition consumes.
     let header = unsafe { header(data) };
-    let ptr = NonNull::from(header);
+    // SAFETY: as above.
+    let ptr = unsafe { cell_ptr(data) };
     match header.state.transition_to_notified_by_val() {
         TransitionToNotified::DoNothing => {}
         // SAFETY: the waker's reference became the notified reference.
@@ -56,9 +70,7 @@ unsafe fn wake_by_ref(data: *const ()) {
     match header.state.transition_to_notified_by_ref() {
         TransitionToNotified::DoNothing | TransitionToNotified::Dealloc => {}
         // SAFETY: the transition took a new reference for the notified one.
-        TransitionToNotified::Submit => unsafe {
-            (header.vtable().schedule)(NonNull::from(header))
-        },
+        TransitionToNotified::Submit => unsafe { (header.vtable().schedule)(cell_ptr(data)) },
     }
 }
 
@@ -67,6 +79,6 @@ unsafe fn drop_waker(data: *const ()) {
     let header = unsafe { header(data) };
     if header.state.ref_dec() {
         // SAFETY: that was the last reference.
-        unsafe { (header.vtable().dealloc)(NonNull::from(header)) }
+        unsafe { (header.vtable().dealloc)(cell_ptr(data)) }
     }
 }
