@@ -354,10 +354,15 @@ fn write_json(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
                 // The M goes on polling without its P: close the slice on the
                 // P's track and continue it on the M's own track, so the P's
                 // next M does not overlap it.
-                let m_of_g = open
-                    .iter()
-                    .find(|(k, v)| k.0 == pid && v.2 == e.g)
-                    .map(|(k, _)| k.1);
+                // The retaken M's open poll (by its id; by the G for traces
+                // that name no M).
+                let m_of_g = if open.contains_key(&(pid, e.m)) {
+                    Some(e.m)
+                } else {
+                    open.iter()
+                        .find(|(k, v)| k.0 == pid && v.2 == e.g)
+                        .map(|(k, _)| k.1)
+                };
                 if let Some(m) = m_of_g {
                     if let Some((start, t, g, loc)) = open.remove(&(pid, m)) {
                         slice(&mut lines, t, g, start, e.ts, m, "retaken", loc);

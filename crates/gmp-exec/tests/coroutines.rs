@@ -239,16 +239,23 @@ fn a_stack_overflow_is_reported_with_the_g_and_the_stack_size() {
             deep(n + 1) + buf[3]
         }
         let rt = Runtime::builder().procs(1).build().unwrap();
+        // The G overflows only once its id is printed: the abort would
+        // otherwise race the print.
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let h = {
             let _in = rt.enter();
             coro::Builder::new()
                 .stack_size(64 * 1024)
-                .spawn(|| deep(0))
+                .spawn(move || {
+                    go_rx.recv().unwrap();
+                    deep(0)
+                })
                 .unwrap()
         };
         // On its own line: run on one CPU, libtest prints the test's name
         // first and the result after, with no newline in between.
         println!("\nG {}", h.id());
+        go_tx.send(()).unwrap();
         let _ = rt.block_on(h);
         return;
     }
@@ -266,7 +273,9 @@ fn a_stack_overflow_is_reported_with_the_g_and_the_stack_size() {
     let id = stdout
         .lines()
         .find_map(|l| l.strip_prefix("G "))
-        .expect("child printed its G");
+        .unwrap_or_else(|| {
+            panic!("the child printed no G ({}): {stdout:?}\n{stderr}", out.status)
+        });
     assert!(!out.status.success());
     assert!(
         stderr.contains(&format!("G {id} overflowed its 65536-byte stack")),

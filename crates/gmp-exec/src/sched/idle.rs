@@ -685,18 +685,24 @@ impl Shared {
     /// A busy M gives its P to an M that has bound Gs and waits for a P (so
     /// those never starve while every P is busy). False if none waits (then
     /// the caller keeps its P).
-    pub(crate) fn give_p_to_locked_m(&self, m: &Arc<M>, p: usize) -> bool {
+    pub(crate) fn give_p_to_locked_m(&self, m: &Arc<M>, p: usize) -> GiveP {
         let mut set = lock(&self.idle.set);
-        if set.lockedm_waiting.is_empty() || !m.unwire(p) {
-            return false;
+        if set.lockedm_waiting.is_empty() {
+            return GiveP::Kept;
         }
+        if !m.unwire(p) {
+            // Retaken: sysmon hands the P on; `unwire` cleared the revocation,
+            // so the caller must drop the P now (it will not hear again).
+            return GiveP::Revoked;
+        }
+        self.ps[p].disown(p, m.id);
         let waiting = set.lockedm_waiting.pop_front().expect("not empty");
         self.idle
             .lockedm_waiting
             .store(set.lockedm_waiting.len(), Relaxed);
         drop(set);
         self.unpark_m(&waiting, Wake::P { p, spinning: false });
-        true
+        GiveP::Given
     }
 
     /// Go's `exitsyscall` getting its old P back: takes `p` off the idle list if
@@ -825,4 +831,15 @@ fn pidle_get(set: &mut IdleSet, idle: &Idle) -> Option<usize> {
     let p = set.pidle.pop()?;
     idle.npidle.fetch_sub(1, SeqCst);
     Some(p)
+}
+
+/// What became of a P that an M offered to an M with bound Gs
+/// (`Shared::give_p_to_locked_m`).
+pub(crate) enum GiveP {
+    /// None waits: the offering M keeps it.
+    Kept,
+    /// Handed to the waiting M.
+    Given,
+    /// sysmon had taken it already and hands it on itself.
+    Revoked,
 }

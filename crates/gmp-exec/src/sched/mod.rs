@@ -155,6 +155,11 @@ pub(crate) struct P {
     pub(crate) registry: Registry,
     pub(crate) stats: PStats,
     core: UnsafeCell<PCore>,
+    /// Debug builds: the M that holds this P, plus one (0: none). Checks the
+    /// invariant the whole `core` contract rests on — one M per P — at every
+    /// wire, unwire and retake (`claim` and `disown`).
+    #[cfg(debug_assertions)]
+    owner: std::sync::atomic::AtomicUsize,
 }
 
 /// The part of a P that only its current M touches.
@@ -175,6 +180,31 @@ pub(crate) struct PCore {
 unsafe impl Sync for P {}
 
 impl P {
+    /// Debug builds: records that M `m` now holds this P; panics if another
+    /// M still does.
+    #[inline]
+    pub(crate) fn claim(&self, p: usize, m: usize) {
+        #[cfg(debug_assertions)]
+        if let Err(old) = self.owner.compare_exchange(0, m + 1, SeqCst, SeqCst) {
+            panic!("P{p} wired to M{m} while M{} holds it", old - 1);
+        }
+        let _ = (p, m);
+    }
+
+    /// Debug builds: records that M `m` let go of this P (or lost it to
+    /// sysmon); panics if it did not hold it.
+    #[inline]
+    pub(crate) fn disown(&self, p: usize, m: usize) {
+        #[cfg(debug_assertions)]
+        if let Err(old) = self.owner.compare_exchange(m + 1, 0, SeqCst, SeqCst) {
+            panic!(
+                "M{m} let go of P{p}, held by {}",
+                old.wrapping_sub(1) as isize
+            );
+        }
+        let _ = (p, m);
+    }
+
     /// The owner's state.
     ///
     /// # Safety
@@ -213,6 +243,8 @@ impl Shared {
                         runnext_streak: 0,
                         free: PFree::new(),
                     }),
+                    #[cfg(debug_assertions)]
+                    owner: std::sync::atomic::AtomicUsize::new(0),
                 }
             })
             .collect();

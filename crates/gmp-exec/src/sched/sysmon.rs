@@ -391,6 +391,7 @@ impl Shared {
                 return false;
             }
             m.p.store(NO_P, Relaxed);
+            self.ps[p].disown(p, m.id);
             m.revoked.store(p, Relaxed);
             if !barrier::heavy() {
                 // `available()` said yes a moment ago; a barrier that then fails

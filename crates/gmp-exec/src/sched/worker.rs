@@ -23,7 +23,7 @@ use crate::task::{self, Header, JoinHandle, Notified, TaskRef};
 use crate::trace::{self, Kind};
 
 use super::barrier;
-use super::idle::{M, NO_P};
+use super::idle::{GiveP, M, NO_P};
 use super::{
     slot_code, PCore, Shared, BOUND_STREAK_MAX, GLOBAL_QUEUE_INTERVAL, RUNNEXT_STREAK_MAX,
 };
@@ -312,6 +312,7 @@ impl Worker {
 
     /// Go's `acquirep`/`wirep`.
     fn wire(&self, p: usize) {
+        self.shared.ps[p].claim(p, self.m.id);
         self.m.wire(p);
         self.p.set(Some(p));
     }
@@ -336,6 +337,7 @@ impl Worker {
         self.p.set(None);
         self.old_p.set(Some(p));
         if self.m.unwire(p) {
+            self.shared.ps[p].disown(p, self.m.id);
             self.shared.handoff_p(p);
         }
         true
@@ -412,11 +414,13 @@ impl Worker {
         } else {
             core.runq.push_back(notified, &shared.global)
         };
-        drop(core);
+        // Counted inside the P-state access: once it ends, sysmon may hand the
+        // P to another M, which then writes these single-writer counters.
         if let Some(stats) = self.stats(p) {
             stats.spawned.add(1);
             stats.count_push(pushed);
         }
+        drop(core);
         if pushed != Pushed::Runnext {
             shared.wake_p();
         }
@@ -435,10 +439,11 @@ impl Worker {
         } else {
             core.runq.push_back(task, &shared.global)
         };
-        drop(core);
+        // Inside the P-state access, as in `spawn_local`.
         if let Some(stats) = self.p.get().and_then(|p| self.stats(p)) {
             stats.count_push(pushed);
         }
+        drop(core);
         if pushed != Pushed::Runnext {
             shared.wake_p();
         }
@@ -490,9 +495,19 @@ impl Worker {
                     continue;
                 }
             }
-            if core.tick % GLOBAL_QUEUE_INTERVAL == 0 && self.serve_locked_m(&mut core, p) {
-                // Our P went to an M whose bound Gs waited for one.
-                continue;
+            if core.tick % GLOBAL_QUEUE_INTERVAL == 0 && self.locked_m_may_want_p() {
+                // Outside the P-state access: handing the P on takes the M's
+                // `p_lock`, which a retake holds while it waits for that
+                // access to end.
+                drop(core);
+                if self.serve_locked_m(p) {
+                    // Our P went to an M whose bound Gs waited for one.
+                    continue;
+                }
+                let Some(c) = self.core() else {
+                    continue;
+                };
+                core = c;
             }
             let bound = self.next_bound(&mut core);
             let next = match bound {
@@ -619,21 +634,29 @@ impl Worker {
     /// Every 61 ticks: if an M with bound Gs waits for a P and this M has none
     /// runnable of its own, hand it this P (Go's `startlockedm`). True if the P
     /// went.
-    fn serve_locked_m(&self, core: &mut PCore, p: usize) -> bool {
-        let _ = core;
-        if self.shared.idle.lockedm_waiting.load(Relaxed) == 0
-            || !self.own_mail.borrow().is_empty()
-            || self.m.mailbox_len.load(Relaxed) > 0
-            || self.exclusive.get() != 0
-        {
-            return false;
+    fn serve_locked_m(&self, p: usize) -> bool {
+        match self.shared.give_p_to_locked_m(&self.m, p) {
+            GiveP::Kept => false,
+            GiveP::Given => {
+                self.p.set(None);
+                self.old_p.set(Some(p));
+                true
+            }
+            // sysmon took it first (and hands it on): as in `core()`.
+            GiveP::Revoked => {
+                self.lost_p(p);
+                true
+            }
         }
-        if self.shared.give_p_to_locked_m(&self.m, p) {
-            self.p.set(None);
-            self.old_p.set(Some(p));
-            return true;
-        }
-        false
+    }
+
+    /// Whether an M with bound Gs waits for a P and this M could give it
+    /// one: it has no bound G of its own runnable, nor one it is locked to.
+    fn locked_m_may_want_p(&self) -> bool {
+        self.shared.idle.lockedm_waiting.load(Relaxed) != 0
+            && self.own_mail.borrow().is_empty()
+            && self.m.mailbox_len.load(Relaxed) == 0
+            && self.exclusive.get() == 0
     }
 
     /// `lock_os_thread`'s wait: the locked G is not runnable, so give the P
@@ -645,6 +668,7 @@ impl Worker {
         self.p.set(None);
         self.old_p.set(Some(p));
         if self.m.unwire(p) {
+            self.shared.ps[p].disown(p, self.m.id);
             self.shared.handoff_p(p);
         }
         if let Some((p, spinning)) = self.shared.stop_locked_m(&self.m) {
@@ -767,7 +791,15 @@ impl Worker {
         // A new poll: what it waited on before is history (`task/wait.rs`).
         task.header().wait.store(0, Relaxed);
         if trace::on() {
-            let (p, mi, _) = self.trace_ids();
+            let (mut p, mi, _) = self.trace_ids();
+            // sysmon may have taken the P while this M was on its way here
+            // (a retake goes by `ticks`, and the last poll's count stood
+            // still): then this poll runs on the M's own track, as the rest of
+            // a retaken poll does. Checked after `ticks` moved, so any later
+            // retake of this poll comes after this event.
+            if m.revoked.load(Relaxed) == p as usize {
+                p = trace::NO_P;
+            }
             let g = task.header().id;
             let loc = task.header().location as *const Location<'static> as u64;
             trace::record(Kind::PollStart, self.shared.id, p, mi, g, 0, loc);
@@ -832,11 +864,14 @@ impl Worker {
                 return None;
             }
             let me = self.p.get()?;
-            if let Some(task) = self.take_bound() {
-                return Some(task);
-            }
             {
+                // The P-state access first, also for a bound G, which needs
+                // no queue: it proves this M still holds its P (sysmon may have
+                // retaken it during the last poll), so no G runs without one.
                 let mut core = self.core()?;
+                if let Some(task) = self.take_bound() {
+                    return Some(task);
+                }
                 let stats = self.stats(me);
                 if let Some((task, inherit)) = core.runq.pop() {
                     if let Some(s) = stats {
@@ -869,6 +904,9 @@ impl Worker {
             let was_spinning = self.stop_spinning();
             self.p.set(None);
             let owned = self.m.unwire(me);
+            if owned {
+                shared.ps[me].disown(me, self.m.id);
+            }
             let (p, spinning) = shared.give_up_p(&self.m, owned.then_some(me), was_spinning)?;
             self.wire(p);
             self.resume_spinning(spinning);
@@ -1004,16 +1042,17 @@ impl Worker {
                 let stolen = shared.ps[victim]
                     .stealer
                     .steal_into(&mut core.runq, runnext);
+                // Counted inside the P-state access, as in `spawn_local`.
+                if let (Some(s), Some((_, moved))) = (self.stats(me), &stolen) {
+                    s.steals.add(1);
+                    s.stolen_in.add(*moved as u64);
+                    s.polls.add(1);
+                }
                 drop(core);
                 if let Some((task, moved)) = stolen {
                     if trace::on() {
                         let (p, m, _) = self.trace_ids();
                         trace::record(Kind::Steal, shared.id, p, m, 0, victim as u64, moved as u64);
-                    }
-                    if let Some(s) = self.stats(me) {
-                        s.steals.add(1);
-                        s.stolen_in.add(moved as u64);
-                        s.polls.add(1);
                     }
                     return Some(task);
                 }
