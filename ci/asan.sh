@@ -36,11 +36,13 @@ export CARGO_TARGET_DIR=target/asan
 # do not mix.
 export ASAN_OPTIONS="detect_leaks=1:handle_segv=0:detect_odr_violation=0:${ASAN_OPTIONS:-}"
 # Skipped: two observability.rs tests that fail now and then under ASan's
-# slowdown, where sysmon retakes Ps from long-running Gs (retakes=3,
-# handoffs=3 in the failing run): the trace then shows two slices overlapping
-# on one P's track ("overlap on (5, 0)"), and the steal counters disagree by
-# one (stolen_in 2342, stolen_out 2341). Findings about the trace and the
-# metrics under handoff, not memory errors: reported, not failed here.
+# slowdown when the machine is loaded too (two suites at once on 2 cores:
+# about one run in two), as sysmon retakes Ps from Ms the OS has descheduled
+# for milliseconds: the trace then shows a slice overlapping another on one
+# P's track, and the steal counters can disagree by one. The debug-build
+# check of one M per P (sched/mod.rs, `P::claim`) never fired in those runs:
+# what is left is how the trace and the counters attribute work around a
+# retake, not two Ms on one P (docs/TESTING.md, "Open findings").
 # shellcheck disable=SC2086 # several words on purpose
 features="${ASAN_FEATURES-gmp-coro/sanitizer}"
 # shellcheck disable=SC2086 # several words on purpose
