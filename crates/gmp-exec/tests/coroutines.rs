@@ -274,7 +274,10 @@ fn a_stack_overflow_is_reported_with_the_g_and_the_stack_size() {
         .lines()
         .find_map(|l| l.strip_prefix("G "))
         .unwrap_or_else(|| {
-            panic!("the child printed no G ({}): {stdout:?}\n{stderr}", out.status)
+            panic!(
+                "the child printed no G ({}): {stdout:?}\n{stderr}",
+                out.status
+            )
         });
     assert!(!out.status.success());
     assert!(
