@@ -19,11 +19,10 @@
 use std::io::{self, BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::sync::Arc;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use gmp_benches::median;
+use gmp_benches::{cli, median};
 
 const CONNECTIONS: usize = 64;
 const CLIENT_THREADS: usize = 4;
@@ -252,7 +251,8 @@ impl Drop for Go {
 }
 
 /// The load generator: `round_trips` round trips on each of 64 connections
-/// to `addr`; returns round trips per second.
+/// to `addr`; returns round trips per second. Each message carries its round
+/// and its connection, so a crossed or stale echo fails.
 fn drive(addr: SocketAddr, round_trips: usize) -> f64 {
     let conns: Vec<TcpStream> = (0..CONNECTIONS)
         .map(|_| {
@@ -261,44 +261,23 @@ fn drive(addr: SocketAddr, round_trips: usize) -> f64 {
             c
         })
         .collect();
-    let per_thread = CONNECTIONS / CLIENT_THREADS;
-    let mut groups: Vec<Vec<TcpStream>> = Vec::new();
-    let mut conns = conns.into_iter();
-    for _ in 0..CLIENT_THREADS {
-        groups.push(conns.by_ref().take(per_thread).collect());
+    fn message(round: usize, conn: usize) -> [u8; MESSAGE] {
+        let mut msg = [0u8; MESSAGE];
+        msg[..8].copy_from_slice(&(round as u64).to_le_bytes());
+        msg[8] = conn as u8;
+        msg
     }
-    let start = Arc::new(Barrier::new(CLIENT_THREADS + 1));
-    let threads: Vec<_> = groups
-        .into_iter()
-        .enumerate()
-        .map(|(t, mut group)| {
-            let start = start.clone();
-            std::thread::spawn(move || {
-                let mut msg = [0u8; MESSAGE];
-                let mut back = [0u8; MESSAGE];
-                start.wait();
-                for i in 0..round_trips {
-                    msg[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                    for (c, conn) in group.iter_mut().enumerate() {
-                        msg[8] = (t * per_thread + c) as u8;
-                        io::Write::write_all(conn, &msg).unwrap();
-                    }
-                    for (c, conn) in group.iter_mut().enumerate() {
-                        msg[8] = (t * per_thread + c) as u8;
-                        io::Read::read_exact(conn, &mut back).unwrap();
-                        assert_eq!(back, msg, "a wrong echo");
-                    }
-                }
-            })
-        })
-        .collect();
-    start.wait();
-    let began = Instant::now();
-    for t in threads {
-        t.join().unwrap();
-    }
-    let elapsed = began.elapsed();
-    (CONNECTIONS * round_trips) as f64 / elapsed.as_secs_f64()
+    gmp_benches::cli::closed_loop(
+        conns,
+        CLIENT_THREADS,
+        round_trips,
+        || [0u8; MESSAGE],
+        |_, round, conn, stream| io::Write::write_all(stream, &message(round, conn)).unwrap(),
+        |back, round, conn, stream| {
+            io::Read::read_exact(stream, back).unwrap();
+            assert_eq!(*back, message(round, conn), "a wrong echo");
+        },
+    )
 }
 
 struct Options {
@@ -318,27 +297,12 @@ fn options() -> Options {
         go: true,
     };
     let mut args = std::env::args().skip(1);
-    let number = |a: Option<String>, what: &str| -> usize {
-        a.and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{what} takes a number"))
-    };
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--procs" => {
-                o.procs = args
-                    .next()
-                    .expect("--procs takes a list like 1,2")
-                    .split(',')
-                    .map(|p| p.parse().expect("--procs takes numbers"))
-                    .collect()
-            }
-            "--rounds" => o.rounds = number(args.next(), "--rounds"),
-            "--round-trips" => o.round_trips = number(args.next(), "--round-trips"),
-            "--runtimes" => {
-                o.runtimes = args
-                    .next()
-                    .map(|r| r.split(',').map(str::to_string).collect())
-            }
+            "--procs" => o.procs = cli::list(args.next(), "--procs"),
+            "--rounds" => o.rounds = cli::number(args.next(), "--rounds"),
+            "--round-trips" => o.round_trips = cli::number(args.next(), "--round-trips"),
+            "--runtimes" => o.runtimes = Some(cli::list(args.next(), "--runtimes")),
             "--no-go" => o.go = false,
             // cargo bench passes --bench; ignore it and anything unknown.
             _ => {}

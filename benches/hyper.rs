@@ -23,10 +23,8 @@
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
 
-use gmp_benches::median;
+use gmp_benches::{cli, median};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -199,45 +197,23 @@ impl Conn {
 /// The load generator: `requests` requests on each of `connections`
 /// keep-alive connections to `addr`; returns requests per second.
 fn drive(addr: SocketAddr, connections: usize, requests: usize) -> f64 {
-    let per_thread = connections.div_ceil(CLIENT_THREADS);
-    let mut conns = (0..connections).map(|_| Conn::open(addr));
-    let mut groups: Vec<Vec<Conn>> = Vec::new();
-    for _ in 0..CLIENT_THREADS {
-        groups.push(conns.by_ref().take(per_thread).collect());
-    }
-    let start = Arc::new(Barrier::new(CLIENT_THREADS + 1));
-    let threads: Vec<_> = groups
-        .into_iter()
-        .map(|mut group| {
-            let start = start.clone();
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 4096];
-                start.wait();
-                for _ in 0..requests {
-                    for conn in group.iter_mut() {
-                        conn.stream.write_all(REQUEST).unwrap();
-                    }
-                    for conn in group.iter_mut() {
-                        let response = &mut buf[..conn.response_len];
-                        conn.stream.read_exact(response).unwrap();
-                        assert!(
-                            response.starts_with(b"HTTP/1.1 200 OK")
-                                && response.ends_with(BODY.as_bytes()),
-                            "a wrong response: {:?}",
-                            String::from_utf8_lossy(response)
-                        );
-                    }
-                }
-            })
-        })
-        .collect();
-    start.wait();
-    let began = Instant::now();
-    for t in threads {
-        t.join().unwrap();
-    }
-    let elapsed = began.elapsed();
-    (connections * requests) as f64 / elapsed.as_secs_f64()
+    let conns: Vec<Conn> = (0..connections).map(|_| Conn::open(addr)).collect();
+    cli::closed_loop(
+        conns,
+        CLIENT_THREADS,
+        requests,
+        || vec![0u8; 4096],
+        |_, _, _, conn| conn.stream.write_all(REQUEST).unwrap(),
+        |buf, _, _, conn| {
+            let response = &mut buf[..conn.response_len];
+            conn.stream.read_exact(response).unwrap();
+            assert!(
+                response.starts_with(b"HTTP/1.1 200 OK") && response.ends_with(BODY.as_bytes()),
+                "a wrong response: {:?}",
+                String::from_utf8_lossy(response)
+            );
+        },
+    )
 }
 
 struct Options {
@@ -259,28 +235,13 @@ fn options() -> Options {
         metrics: false,
     };
     let mut args = std::env::args().skip(1);
-    let number = |a: Option<String>, what: &str| -> usize {
-        a.and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{what} takes a number"))
-    };
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--procs" => {
-                o.procs = args
-                    .next()
-                    .expect("--procs takes a list like 1,2")
-                    .split(',')
-                    .map(|p| p.parse().expect("--procs takes numbers"))
-                    .collect()
-            }
-            "--rounds" => o.rounds = number(args.next(), "--rounds"),
-            "--requests" => o.requests = number(args.next(), "--requests"),
-            "--connections" => o.connections = number(args.next(), "--connections"),
-            "--runtimes" => {
-                o.runtimes = args
-                    .next()
-                    .map(|r| r.split(',').map(str::to_string).collect())
-            }
+            "--procs" => o.procs = cli::list(args.next(), "--procs"),
+            "--rounds" => o.rounds = cli::number(args.next(), "--rounds"),
+            "--requests" => o.requests = cli::number(args.next(), "--requests"),
+            "--connections" => o.connections = cli::number(args.next(), "--connections"),
+            "--runtimes" => o.runtimes = Some(cli::list(args.next(), "--runtimes")),
             "--metrics" => o.metrics = true,
             // cargo bench passes --bench; ignore it and anything unknown.
             _ => {}

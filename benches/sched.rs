@@ -205,26 +205,10 @@ fn options() -> Options {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--procs" => {
-                o.procs = args
-                    .next()
-                    .expect("--procs takes a list like 1,2,4")
-                    .split(',')
-                    .map(|p| p.parse().expect("--procs takes numbers"))
-                    .collect()
-            }
-            "--reps" => {
-                o.reps = args
-                    .next()
-                    .and_then(|r| r.parse().ok())
-                    .expect("--reps takes a number")
-            }
+            "--procs" => o.procs = gmp_benches::cli::list(args.next(), "--procs"),
+            "--reps" => o.reps = gmp_benches::cli::number(args.next(), "--reps"),
             "--only" => o.only = args.next(),
-            "--runtimes" => {
-                o.runtimes = args
-                    .next()
-                    .map(|r| r.split(',').map(str::to_string).collect())
-            }
+            "--runtimes" => o.runtimes = Some(gmp_benches::cli::list(args.next(), "--runtimes")),
             "--no-go" => o.go = false,
             "--no-memory" => o.memory = false,
             // cargo bench passes --bench; ignore it and anything unknown.

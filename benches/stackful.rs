@@ -275,7 +275,6 @@ const PARK_LIMIT: Duration = Duration::from_secs(30);
 /// Runs this binary as a child with `args`; its stdout, or `None` (with the
 /// reason on stderr) if it failed or ran past `limit` (may hangs rather than
 /// fails when it cannot map another stack).
-
 fn child(args: &[String], limit: Duration) -> Option<String> {
     use std::io::Read;
     let mut c = Command::new(std::env::current_exe().unwrap())

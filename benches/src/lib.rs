@@ -22,6 +22,7 @@ unsafe impl gmp_core::Item for Token {
     }
 }
 
+pub mod cli;
 pub mod rt;
 
 /// The median of `samples` (the mean of the middle two for an even count).
