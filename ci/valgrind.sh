@@ -44,7 +44,16 @@ for run in "${runs[@]}"; do
     # One test thread: memcheck serialises threads anyway, and a quiet run is
     # easier to read. Child processes (the overflow test's) are not traced.
     # shellcheck disable=SC2086 # $args is several words on purpose
-    valgrind --error-exitcode=1 --leak-check=full \
+    # --max-stackframe: memcheck takes a stack-pointer move smaller than this
+    # for a frame growing or shrinking, and marks the memory between the two
+    # as dead. gmp-coro's stacks are mapped in slabs that can sit within a
+    # few hundred KiB of a thread's TLS block, so with the default (2 MB) a
+    # switch into a coroutine made the M's thread-locals read as invalid
+    # ("Invalid read ... CURRENT ... in a rw- anonymous segment", 479 of
+    # them in a_panic_in_a_coroutine_reaches_its_join_handle). 64 KiB, the
+    # default coroutine stack, treats every switch as one; no frame in these
+    # tests is that large.
+    valgrind --max-stackframe=65536 --error-exitcode=1 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect \
         --show-leak-kinds=definite,indirect,possible \
         --suppressions=ci/valgrind.supp \
