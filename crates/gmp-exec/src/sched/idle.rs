@@ -415,6 +415,7 @@ impl Shared {
             builder = builder.stack_size(size);
         }
         let spawned = builder.spawn(move || {
+            tighten_timer_slack();
             let m = Arc::new(M::new(id));
             let registered = {
                 let mut set = lock(&shared.idle.set);
@@ -842,4 +843,20 @@ pub(crate) enum GiveP {
     Given,
     /// sysmon had taken it already and hands it on itself.
     Revoked,
+}
+
+/// Makes this M's timed waits end on time. Linux lets a blocking call's
+/// timeout run late by the thread's timer slack (50 µs by default) to batch
+/// wake-ups; an M blocked in the poller waits for the next timer, so that
+/// slack lands on every sleep's lateness (measured: timer lateness p50 went
+/// from about 35 µs to 90 µs when the poller's waits moved from a timerfd,
+/// which has no slack, to `epoll_pwait2`'s own timeout). One `prctl` per M,
+/// at its start. Sysmon keeps the default: its sleeps are heuristics.
+fn tighten_timer_slack() {
+    #[cfg(all(target_os = "linux", not(loom)))]
+    // SAFETY: PR_SET_TIMERSLACK takes plain integers and changes only this
+    // thread's slack; it cannot fail for a value of 1 ns.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
 }
