@@ -52,6 +52,8 @@ const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(10);
 /// Looks with nothing to do before the sleep starts doubling (Go: 50).
 const IDLE_LOOKS: u32 = 50;
+/// How long every P must stay idle before sysmon sleeps until woken.
+const DEEP_SLEEP_AFTER: Duration = Duration::from_millis(20);
 /// A syscall that has lasted this long loses its P even when nothing waits.
 const SYSCALL_FORCE: Duration = Duration::from_millis(10);
 /// Watchdog reports allowed per second (the rest are counted and summarised).
@@ -158,6 +160,8 @@ impl Shared {
         let mut reports = RateLimit::new();
         let schedtrace = self.config.schedtrace;
         let mut next_trace = schedtrace.map(|p| Instant::now() + p);
+        // Since when every P has been idle with no M in a poll, as sysmon saw.
+        let mut idle_since: Option<Instant> = None;
         loop {
             {
                 let ctl = lock(&self.sysmon.ctl);
@@ -177,17 +181,27 @@ impl Shared {
                 views.retain(|id, _| now_ms.iter().any(|m| m.id == *id));
                 ms = now_ms;
             }
+            let mut now = Instant::now();
             // Go's sysmon keeps ticking while schedtrace is on. It also keeps
             // watching while an M is still inside a poll that lost its P (the
             // watchdog reports it), which Go's sysmonwait does not.
-            if schedtrace.is_none()
+            let all_idle = schedtrace.is_none()
                 && self.idle.npidle.load(SeqCst) == self.procs()
-                && ms.iter().all(|m| m.cur_g.load(Acquire) == 0)
-                && self.sysmon_sleep()
-            {
-                return;
+                && ms.iter().all(|m| m.cur_g.load(Acquire) == 0);
+            if !all_idle {
+                idle_since = None;
+            } else if now.duration_since(*idle_since.get_or_insert(now)) >= DEEP_SLEEP_AFTER {
+                // Idle for a while, not just between two bursts: sleep until a
+                // P is taken. (Deep-sleeping at the first idle look made every
+                // M that took a P after a short idle spell wake sysmon: one
+                // futex wake per idle-to-busy change, thousands a second on a
+                // socket server that drains its queue often.)
+                if self.sysmon_sleep() {
+                    return;
+                }
+                idle_since = None;
+                now = Instant::now();
             }
-            let now = Instant::now();
             if trace::on() {
                 // Counter tracks: every P's queue depth, and the global queue.
                 for (i, p) in self.ps.iter().enumerate() {
@@ -202,8 +216,12 @@ impl Shared {
                 acted |= self.look_at(m, &mut views, now, &mut reports);
             }
             // Go's "poll network if not polled for more than 10ms", and
-            // timers whose P's M is stuck in a long poll.
-            acted |= self.sysmon_netpoll(now);
+            // timers whose P's M is stuck in a long poll. Not counted as
+            // acting, as in Go (only a retake resets its backoff): on a server
+            // whose Ms are all busy, sysmon is the poller every 10 ms, and
+            // counting that dropped its sleep back to 20 µs each time, for
+            // thousands of wake-ups a second.
+            let _ = self.sysmon_netpoll(now);
             if let (Some(period), Some(due)) = (schedtrace, next_trace) {
                 if now >= due {
                     eprintln!(
