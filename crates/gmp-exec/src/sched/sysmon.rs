@@ -1,8 +1,11 @@
 //! sysmon: Go's system monitor. No G waits behind a blocked thread.
 //!
 //! A thread of its own, holding no P. It sleeps 20 µs between looks, doubling
-//! the sleep up to 10 ms once nothing has needed it for 50 looks in a row, and
-//! sleeps until woken when every P is idle (an idle runtime costs no CPU). Each
+//! the sleep up to 10 ms once nothing has needed it for 50 looks in a row (its
+//! network poll does not count, as in Go: only what it did to an M does), and
+//! sleeps until woken once every P has been idle for 20 ms (an idle runtime
+//! costs no CPU; a busy one that idles between bursts does not make each M
+//! that takes a P wake sysmon). Each
 //! look, for every M that is inside a poll:
 //!
 //! 1. **Syscall retake** (Go's `retake` of a `_Psyscall` P): an M that called
