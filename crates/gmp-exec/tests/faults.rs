@@ -349,7 +349,10 @@ fn a_signal_interrupting_the_idle_poller_and_parked_ms_is_harmless() {
                 h.await.unwrap();
             }
         });
-        std::thread::sleep(Duration::from_millis(20));
+        // Wait until every P is idle (the Ms are parked or in the poller).
+        while rt.metrics().idle_procs < 2 {
+            std::thread::yield_now();
+        }
         let targets = threads_named("sigrt");
         assert!(!targets.is_empty());
         // SAFETY: getpid has no preconditions.
@@ -363,15 +366,17 @@ fn a_signal_interrupting_the_idle_poller_and_parked_ms_is_harmless() {
         };
         for _ in 0..50 {
             signal_all();
-            std::thread::sleep(Duration::from_micros(200));
+            std::thread::yield_now();
         }
         // The runtime still schedules, and its timers (the poller's timeout)
         // still fire, with signals arriving meanwhile.
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let pelter = std::thread::spawn(move || {
-            while stop_rx.try_recv().is_err() {
+            // A signal burst each millisecond until told to stop.
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                stop_rx.recv_timeout(Duration::from_millis(1))
+            {
                 signal_all();
-                std::thread::sleep(Duration::from_millis(1));
             }
         });
         let sum = rt.block_on(async {
@@ -400,14 +405,18 @@ fn reaching_max_threads_delays_work_but_completes_it() {
             .build()
             .unwrap();
         let most = Arc::new(AtomicUsize::new(0));
-        let sampling = Arc::new(AtomicBool::new(true));
+        let (stop_sampling, sampling) = mpsc::channel::<()>();
         let sampler = {
-            let (most, sampling) = (most.clone(), sampling.clone());
+            let most = most.clone();
             std::thread::spawn(move || {
-                while sampling.load(SeqCst) {
+                // A sample each millisecond until told to stop.
+                loop {
                     let n = threads_named("maxt-m").len();
                     most.fetch_max(n, SeqCst);
-                    std::thread::sleep(Duration::from_millis(1));
+                    match sampling.recv_timeout(Duration::from_millis(1)) {
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => break,
+                    }
                 }
             })
         };
@@ -438,7 +447,7 @@ fn reaching_max_threads_delays_work_but_completes_it() {
             }
             sum
         });
-        sampling.store(false, SeqCst);
+        stop_sampling.send(()).unwrap();
         sampler.join().unwrap();
         assert_eq!(sum, 12 * (99 * 100 / 2));
         assert!(
