@@ -289,47 +289,18 @@ macro_rules! async_write {
         }
 
         #[cfg(feature = "tokio-io")]
-        impl<$($g)*> tokio::io::AsyncWrite for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $ev.poll_write(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $ev.poll_write_vectored(cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $s = &*self;
-                std::task::Poll::Ready($ev.shutdown(std::net::Shutdown::Write))
-            }
-        }
-
+        $crate::net::stream::shutdown_write!(tokio::io::AsyncWrite, [$($g)*] $ty, |$s| $ev);
         #[cfg(feature = "hyper")]
-        impl<$($g)*> hyper::rt::Write for $ty {
+        $crate::net::stream::shutdown_write!(hyper::rt::Write, [$($g)*] $ty, |$s| $ev);
+    };
+}
+
+/// tokio's `AsyncWrite` and hyper's `rt::Write`, which have the same methods:
+/// vectored writes, no buffering, shutdown closes the write side.
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+macro_rules! shutdown_write {
+    ($tr:path, [$($g:tt)*] $ty:ty, |$s:ident| $ev:expr) => {
+        impl<$($g)*> $tr for $ty {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -414,4 +385,6 @@ macro_rules! blocking_io {
     };
 }
 
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+pub(crate) use shutdown_write;
 pub(crate) use {async_read, async_write, blocking_io};
