@@ -50,99 +50,59 @@ impl Spawner {
     }
 }
 
-/// gmp's runtime.
-pub struct Gmp(gmp_exec::Runtime);
+/// A gmp runtime type: the same scheduler, built with `configure` applied to
+/// its builder.
+macro_rules! gmp_runtime {
+    ($(#[$doc:meta])* $name:ident, $label:literal, $configure:expr) => {
+        $(#[$doc])*
+        pub struct $name(gmp_exec::Runtime);
 
-impl Runtime for Gmp {
-    const NAME: &'static str = "gmp";
+        impl Runtime for $name {
+            const NAME: &'static str = $label;
 
-    fn start(procs: usize) -> Self {
-        Gmp(gmp_exec::Runtime::builder().procs(procs).build().unwrap())
-    }
+            fn start(procs: usize) -> Self {
+                let configure: fn(gmp_exec::Builder) -> gmp_exec::Builder = $configure;
+                $name(configure(gmp_exec::Runtime::builder().procs(procs)).build().unwrap())
+            }
 
-    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        drop(self.0.spawn(fut));
-    }
+            fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+                drop(self.0.spawn(fut));
+            }
 
-    fn spawner(&self) -> Spawner {
-        Spawner::Gmp
-    }
+            fn spawner(&self) -> Spawner {
+                Spawner::Gmp
+            }
 
-    fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(gmp_exec::yield_now())
-    }
+            fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
+                Box::pin(gmp_exec::yield_now())
+            }
 
-    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(gmp_exec::time::sleep(d))
-    }
+            fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+                Box::pin(gmp_exec::time::sleep(d))
+            }
+        }
+    };
 }
 
-/// gmp with sysmon turned off: the same scheduler without its monitor thread,
-/// to measure what sysmon costs.
-pub struct GmpNoSysmon(gmp_exec::Runtime);
-
-impl Runtime for GmpNoSysmon {
-    const NAME: &'static str = "gmp-nosysmon";
-
-    fn start(procs: usize) -> Self {
-        GmpNoSysmon(
-            gmp_exec::Runtime::builder()
-                .procs(procs)
-                .sysmon(false)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        drop(self.0.spawn(fut));
-    }
-
-    fn spawner(&self) -> Spawner {
-        Spawner::Gmp
-    }
-
-    fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(gmp_exec::yield_now())
-    }
-
-    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(gmp_exec::time::sleep(d))
-    }
-}
-
-/// gmp with its metrics counters off, to measure what they cost.
-pub struct GmpNoMetrics(gmp_exec::Runtime);
-
-impl Runtime for GmpNoMetrics {
-    const NAME: &'static str = "gmp-nometrics";
-
-    fn start(procs: usize) -> Self {
-        GmpNoMetrics(
-            gmp_exec::Runtime::builder()
-                .procs(procs)
-                .metrics(false)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        drop(self.0.spawn(fut));
-    }
-
-    fn spawner(&self) -> Spawner {
-        Spawner::Gmp
-    }
-
-    fn yield_now() -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(gmp_exec::yield_now())
-    }
-
-    fn sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(gmp_exec::time::sleep(d))
-    }
-}
+gmp_runtime!(
+    /// gmp's runtime.
+    Gmp,
+    "gmp",
+    |b| b
+);
+gmp_runtime!(
+    /// gmp with sysmon turned off: the same scheduler without its monitor
+    /// thread, to measure what sysmon costs.
+    GmpNoSysmon,
+    "gmp-nosysmon",
+    |b| b.sysmon(false)
+);
+gmp_runtime!(
+    /// gmp with its metrics counters off, to measure what they cost.
+    GmpNoMetrics,
+    "gmp-nometrics",
+    |b| b.metrics(false)
+);
 
 /// tokio's multi-thread runtime.
 pub struct Tokio(tokio::runtime::Runtime);
