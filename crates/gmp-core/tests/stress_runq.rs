@@ -38,6 +38,9 @@ fn env_or(name: &str, default: usize) -> usize {
 struct Shared {
     global: Global<G>,
     stealers: Vec<runq::Stealer<G>>,
+    /// Which ids were pushed: a producer that claims an id and then finds the
+    /// deadline passed drops it, so the ids made need not be `0..produced`.
+    made: Vec<AtomicBool>,
     seen: Vec<AtomicU8>,
     next_id: AtomicUsize,
     produced: AtomicUsize,
@@ -65,7 +68,6 @@ fn stress(procs: usize, capacity: usize) {
             8_000_000
         },
     );
-    let deadline = Instant::now() + Duration::from_secs(env_or("GMP_STRESS_SECS", 3) as u64);
     let mut locals = Vec::new();
     let mut stealers = Vec::new();
     for _ in 0..procs {
@@ -76,6 +78,7 @@ fn stress(procs: usize, capacity: usize) {
     let shared = Arc::new(Shared {
         global: Global::new(),
         stealers,
+        made: (0..limit).map(|_| AtomicBool::new(false)).collect(),
         seen: (0..limit).map(|_| AtomicU8::new(0)).collect(),
         next_id: AtomicUsize::new(0),
         produced: AtomicUsize::new(0),
@@ -86,6 +89,8 @@ fn stress(procs: usize, capacity: usize) {
         overflows: AtomicUsize::new(0),
     });
     let order = StealOrder::new(procs).unwrap();
+    // After the set-up, which is slow for a large `GMP_STRESS_ITEMS` in debug.
+    let deadline = Instant::now() + Duration::from_secs(env_or("GMP_STRESS_SECS", 3) as u64);
     let start = Arc::new(Barrier::new(procs));
     let threads: Vec<_> = locals
         .into_iter()
@@ -107,6 +112,7 @@ fn stress(procs: usize, capacity: usize) {
                                 shared.producing_done.store(true, Relaxed);
                                 break;
                             }
+                            shared.made[id].store(true, Relaxed);
                             shared.produced.fetch_add(1, Release);
                             let pushed = if rand.below(2) == 0 {
                                 local.push_next(G(id), &shared.global)
@@ -175,9 +181,14 @@ fn stress(procs: usize, capacity: usize) {
     }
     let produced = shared.produced.load(SeqCst);
     assert!(produced > 0);
-    for id in 0..produced {
-        assert_eq!(shared.seen[id].load(Relaxed), 1, "G {id} never ran");
+    let mut made = 0;
+    for id in 0..limit {
+        let expected = u8::from(shared.made[id].load(Relaxed));
+        made += usize::from(expected);
+        let ran = shared.seen[id].load(Relaxed);
+        assert_eq!(ran, expected, "G {id}: made {expected}, ran {ran} times");
     }
+    assert_eq!(made, produced);
     assert!(shared.global.is_empty());
     // On one core (`taskset -c 0`) a thread may find the work gone to the
     // global queue before it ever sees a victim's ring: no steal is no bug.
