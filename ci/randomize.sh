@@ -31,7 +31,8 @@ else
         "-p gmp-exec --test faults" \
         "-p gmp-exec --test abort_and_detach" \
         "-p gmp-exec --test no_starvation" \
-        "-p gmp-exec --test no_double_poll"; do
+        "-p gmp-exec --test no_double_poll" \
+        "-p gmp-exec --test coroutine_stress"; do
         echo "-- taskset -c 0 cargo test $t"
         # shellcheck disable=SC2086 # $t is several words on purpose
         cargo test $t --no-run --quiet

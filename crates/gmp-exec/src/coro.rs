@@ -19,8 +19,8 @@
 //! may keep a thread-local's address in a register or a stack slot across a
 //! call, so resuming its stack on another thread would hand it the wrong
 //! thread's data (undefined behaviour that may's migrating coroutines exhibit).
-//! At its first poll the G is bound to the M running it (Go's `lockedm`, made
-//! the rule rather than an opt-in); from then on a wake sends it to that M's
+//! When it first suspends, the G is bound to the M running it (Go's `lockedm`,
+//! made the rule rather than an opt-in); from then on a wake sends it to that M's
 //! mailbox instead of a P's run queue, so no thief can take it. If its M is
 //! parked, the M is woken with an idle P, or, if no P is idle, queues for the
 //! next one — and a busy M hands its P over within 61 schedule ticks (Go's
@@ -71,6 +71,8 @@ struct CoroFuture<F, R> {
     start: Option<F>,
     co: Option<Coroutine<R>>,
     stack_size: usize,
+    /// Whether the G has been bound to its M (at its first suspension).
+    bound: bool,
 }
 
 impl<F, R> Unpin for CoroFuture<F, R> {}
@@ -90,7 +92,7 @@ where
                 // The task harness turns this into the JoinHandle's error.
                 Err(e) => panic!("gmp could not get a stack for a coroutine G: {e}"),
             };
-            let id = Worker::with_current(|w| w.map(Worker::bind_current_task))
+            let id = Worker::with_current(|w| w.map(Worker::current_task_id))
                 .expect("a coroutine G is polled by an M");
             co.set_id(id);
             this.co = Some(co);
@@ -108,7 +110,24 @@ where
         }
         let _restore = Restore(prev);
         match co.resume() {
-            Resumed::Suspended => Poll::Pending,
+            Resumed::Suspended => {
+                if !this.bound {
+                    // Bound at its first suspension, not at its start: a G
+                    // that runs to its end in one go (most short ones) costs
+                    // no binding, and until it suspends nothing can requeue it
+                    // (a wake while it runs only marks it, rule 5 of the task
+                    // essay), so no wake can miss the binding.
+                    this.bound = true;
+                    Worker::with_current(|w| {
+                        let w = w.expect("a coroutine G is polled by an M");
+                        // `lock_os_thread` may have bound it already.
+                        if w.current_task().is_some_and(|h| h.bound_m().is_none()) {
+                            w.bind_current_task();
+                        }
+                    });
+                }
+                Poll::Pending
+            }
             Resumed::Finished(out) => Poll::Ready(out),
             // The task harness catches this and hands it to the JoinHandle.
             Resumed::Panicked(payload) => std::panic::resume_unwind(payload),
@@ -172,6 +191,7 @@ where
         start: Some(f),
         co: None,
         stack_size,
+        bound: false,
     };
     Ok(context::with_current_shared(|shared| {
         shared.spawn(fut, location, name)
@@ -289,8 +309,12 @@ pub fn wait<F: Future>(fut: F) -> F::Output {
 #[track_caller]
 pub fn yield_now() {
     let cx = context_ptr("yield_now");
-    // SAFETY: as in `wait`.
-    unsafe { &*cx }.waker().wake_by_ref();
+    // The G keeps RUNNING across the yield (rule 6 in `task/wait.rs`), unless
+    // no M polls it; then it wakes itself, as any future would.
+    if !crate::task::wait::ask_yield() {
+        // SAFETY: as in `wait`.
+        unsafe { &*cx }.waker().wake_by_ref();
+    }
     gmp_coro::suspend();
 }
 

@@ -136,7 +136,11 @@ impl Shared {
         let mut visit = |h: &Header| {
             let s = h.state.load();
             let running_m = ms.iter().find(|m| m.cur_g.load(Relaxed) == h.id);
-            let state = if s.is_running() {
+            // A yielded coroutine keeps RUNNING while it waits for its M.
+            let yielded = h.wait.load(Relaxed) == crate::task::wait::YIELDED;
+            let state = if s.is_running() && yielded && running_m.is_none() {
+                TaskState::Runnable
+            } else if s.is_running() {
                 match running_m {
                     Some(m) if m.in_syscall.load(Relaxed) => TaskState::Syscall,
                     _ => TaskState::Running,

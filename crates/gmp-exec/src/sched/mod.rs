@@ -599,6 +599,22 @@ impl Schedule for Shared {
         }
     }
 
+    fn keep_running(&self, task: Notified) -> Result<(), Notified> {
+        let Some(m) = task.header().bound_m() else {
+            return Err(task);
+        };
+        Worker::with_current(|w| match w {
+            Some(w) if w.is_m_of(self) && w.m_id() == m => {
+                if trace::on() {
+                    self.trace_wake(&task);
+                }
+                w.mail_own(task);
+                Ok(())
+            }
+            _ => Err(task),
+        })
+    }
+
     fn release(&self, task: &Header) -> usize {
         let code = task.registry_slot();
         if code == crate::task::SLOT_MASK {

@@ -686,7 +686,7 @@ impl Worker {
     }
 
     /// Binds the G being polled to this M for good (a coroutine's first
-    /// resume), and remembers it so shutdown can unwind it here.
+    /// suspension), and remembers it so shutdown can unwind it here.
     pub(crate) fn bind_current_task(&self) -> u64 {
         let ptr = self.cur_task.get();
         let ptr =
@@ -788,8 +788,6 @@ impl Worker {
         }
         coop::reset();
         self.cur_task.set(task.header());
-        // A new poll: what it waited on before is history (`task/wait.rs`).
-        task.header().wait.store(0, Relaxed);
         if trace::on() {
             let (mut p, mi, _) = self.trace_ids();
             // sysmon may have taken the P while this M was on its way here

@@ -31,7 +31,8 @@ use crate::trace::end;
 
 use super::alloc::{self, PFree};
 use super::join::JoinError;
-use super::state::{State, TransitionToIdle, TransitionToRunning};
+use super::state::{State, TransitionToIdle, TransitionToNotified, TransitionToRunning};
+use super::wait;
 use super::waker::waker_ref;
 use super::{Id, JoinHandle, Notified};
 
@@ -43,6 +44,14 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// Requeues a task that was woken while it ran, behind the other runnable
     /// tasks (it yielded).
     fn yield_now(&self, task: Notified);
+
+    /// Queues a yielded coroutine G that keeps `RUNNING` (its wait word reads
+    /// `YIELDED`; rule 6 of the task essay) on the M polling it, which must be
+    /// the M it is bound to. Gives the task back if this thread is not that
+    /// M; the caller then requeues it the ordinary way.
+    fn keep_running(&self, task: Notified) -> Result<(), Notified> {
+        Err(task)
+    }
 
     /// The task completed: forget it in the live-task registry. Returns the
     /// number of references the registry held (0 or 1).
@@ -66,8 +75,8 @@ pub(crate) struct Header {
     /// Where the task sits in the scheduler's registry (low 48 bits: written
     /// once by the spawner before the task is published, read by whoever
     /// completes it) and, in the high 16 bits, the M it is bound to plus one
-    /// (0: unbound) — written once, by that M, at the start of the task's first
-    /// poll on it (a started coroutine never leaves its M).
+    /// (0: unbound) — written once, by that M, while it polls the task (a
+    /// coroutine's first suspension; a started coroutine never leaves its M).
     slot_and_m: AtomicU64,
     /// The `spawn` call site (Go's `gopc`).
     pub(crate) location: &'static Location<'static>,
@@ -139,12 +148,14 @@ impl Header {
         self.slot_and_m.load(Relaxed) & SLOT_MASK
     }
 
-    /// Binds the task to M `m` for good. Called once, by that M, at the start
-    /// of the task's first poll there.
+    /// Binds the task to M `m` for good. Called once, by that M, while it
+    /// polls the task.
     pub(crate) fn bind_to_m(&self, m: usize) {
         debug_assert!(m < u16::MAX as usize);
         // Release: a waker that reads the binding (Acquire) routes the task to
-        // this M; any waker of the task is made after this point.
+        // this M. Wakers made earlier in this poll cannot queue the task
+        // before the poll ends (rule 5), and the end of the poll publishes
+        // this store through the state word.
         self.slot_and_m.fetch_or(((m as u64) + 1) << 48, Release);
     }
 
@@ -270,18 +281,34 @@ where
 {
     // SAFETY: called through this cell's vtable with a reference we own.
     let cell = unsafe { cell::<F, S>(ptr) };
-    match cell.header.state.transition_to_running() {
-        TransitionToRunning::Success => {}
-        TransitionToRunning::Cancelled => {
-            // SAFETY: the transition gave us RUNNING.
+    // A new poll: what the G waited on before is history (`wait.rs`), and a
+    // yielded G kept RUNNING (rule 6).
+    let word = cell.header.wait.load(Relaxed);
+    if word != 0 {
+        cell.header.wait.store(0, Relaxed);
+    }
+    if word == wait::YIELDED {
+        // Nobody else could have taken RUNNING; an abort or shutdown meanwhile
+        // only set CANCELLED, for us to see.
+        if cell.header.state.load().is_cancelled() {
+            // SAFETY: we hold RUNNING.
             unsafe { cancel_and_complete(cell) };
             return end::CANCELLED;
         }
-        TransitionToRunning::Failed => return end::SKIPPED,
-        TransitionToRunning::Dealloc => {
-            // SAFETY: that was the last reference.
-            unsafe { dealloc::<F, S>(ptr) };
-            return end::SKIPPED;
+    } else {
+        match cell.header.state.transition_to_running() {
+            TransitionToRunning::Success => {}
+            TransitionToRunning::Cancelled => {
+                // SAFETY: the transition gave us RUNNING.
+                unsafe { cancel_and_complete(cell) };
+                return end::CANCELLED;
+            }
+            TransitionToRunning::Failed => return end::SKIPPED,
+            TransitionToRunning::Dealloc => {
+                // SAFETY: that was the last reference.
+                unsafe { dealloc::<F, S>(ptr) };
+                return end::SKIPPED;
+            }
         }
     }
 
@@ -302,23 +329,25 @@ where
             unsafe { complete(cell, Ok(out)) };
             end::READY
         }
-        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
-            TransitionToIdle::Ok => end::PENDING,
-            TransitionToIdle::OkNotified => {
-                cell.scheduler().yield_now(Notified(ptr));
-                end::YIELD
+        Ok(Poll::Pending) => {
+            if cell.header.wait.load(Relaxed) == wait::YIELD_ASKED {
+                // A coroutine yielded: keep RUNNING and queue it on its M.
+                cell.header.wait.store(wait::YIELDED, Relaxed);
+                match cell.scheduler().keep_running(Notified(ptr)) {
+                    Ok(()) => return end::YIELD,
+                    Err(task) => {
+                        // Not on its M: the ordinary yield, a wake during the
+                        // poll (rule 5).
+                        std::mem::forget(task);
+                        cell.header.wait.store(0, Relaxed);
+                        let woke = cell.header.state.transition_to_notified_by_ref();
+                        debug_assert!(matches!(woke, TransitionToNotified::DoNothing));
+                    }
+                }
             }
-            TransitionToIdle::OkDealloc => {
-                // SAFETY: that was the last reference.
-                unsafe { dealloc::<F, S>(ptr) };
-                end::PENDING
-            }
-            TransitionToIdle::Cancelled => {
-                // SAFETY: we still hold RUNNING.
-                unsafe { cancel_and_complete(cell) };
-                end::CANCELLED
-            }
-        },
+            // SAFETY: we hold RUNNING and the M's reference.
+            unsafe { idle::<F, S>(ptr, cell) }
+        }
         Err(payload) => {
             cell.scheduler().unhandled_panic();
             // The future panicked inside `poll`; drop it (a second panic from
@@ -330,6 +359,38 @@ where
                 complete(cell, Err(JoinError::panic(id, payload)));
             }
             end::PANICKED
+        }
+    }
+}
+
+/// A poll returned `Pending`: running → waiting, or → runnable if it was woken
+/// meanwhile. Returns how the poll ended.
+///
+/// # Safety
+///
+/// The caller holds RUNNING and the M's reference to the task at `ptr`, whose
+/// cell is `cell`; both are consumed.
+unsafe fn idle<F, S>(ptr: NonNull<Header>, cell: &Cell<F, S>) -> u64
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    match cell.header.state.transition_to_idle() {
+        TransitionToIdle::Ok => end::PENDING,
+        TransitionToIdle::OkNotified => {
+            cell.scheduler().yield_now(Notified(ptr));
+            end::YIELD
+        }
+        TransitionToIdle::OkDealloc => {
+            // SAFETY: that was the last reference.
+            unsafe { dealloc::<F, S>(ptr) };
+            end::PENDING
+        }
+        TransitionToIdle::Cancelled => {
+            // SAFETY: we still hold RUNNING.
+            unsafe { cancel_and_complete(cell) };
+            end::CANCELLED
         }
     }
 }
@@ -501,6 +562,13 @@ where
 {
     // SAFETY: called through this cell's vtable with a notified reference.
     let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.wait.load(Relaxed) == wait::YIELDED {
+        // A yielded G that will not run again (its M is tearing down): the
+        // reference holds RUNNING already (rule 6).
+        cell.header.wait.store(0, Relaxed);
+        // SAFETY: as above.
+        return unsafe { cancel_and_complete(cell) };
+    }
     match cell.header.state.transition_to_running() {
         TransitionToRunning::Success | TransitionToRunning::Cancelled => {
             // SAFETY: the transition gave us RUNNING.

@@ -49,6 +49,11 @@
 //!    M requeues it once the poll returns, behind the other Gs of its P. A task
 //!    that wakes itself — `yield_now` — is therefore requeued exactly once and
 //!    never polled twice at the same time.
+//! 6. A coroutine G that yields keeps `RUNNING`: the M's reference goes to its
+//!    own mailbox as a `Notified` marked by the wait word `YIELDED`, and the
+//!    next poll starts without `transition_to_running` (`wait.rs` says why
+//!    that is safe: no other notified reference can exist, and only that M
+//!    can run the G). Rule 2 holds, since `RUNNING` is never set twice.
 //!
 //! # Go
 //!
@@ -137,6 +142,10 @@ pub fn try_id() -> Option<Id> {
 /// Consumed by [`Notified::run`] (an M runs it) or by
 /// [`Notified::release_closed`] (its queue was closed at shutdown). Dropping it
 /// otherwise means nobody will ever run the task, so the drop cancels it.
+///
+/// A yielded coroutine G's reference (rule 6) is one too, though it stands
+/// for `RUNNING` rather than `NOTIFIED`; it only ever sits in its M's own
+/// mailbox, which runs or drops it.
 pub(crate) struct Notified(NonNull<Header>);
 
 // SAFETY: a task's header is only touched through its atomic state word and the

@@ -16,6 +16,23 @@
 //! | 63..60 | kind (0: nothing known) |
 //! | 59..32 | detail (28 bits, saturated) |
 //! | 31..0 | when, in coarse milliseconds (wraps every 49 days) |
+//!
+//! # The one word a protocol reads: a coroutine's yield
+//!
+//! A coroutine G that yields ([`crate::coro::yield_now`]) writes
+//! [`YIELD_ASKED`] instead of waking itself, and suspends. When its poll
+//! returns `Pending`, the harness sees the word, writes [`YIELDED`] and puts
+//! the G in its M's own mailbox *still holding `RUNNING`*: the M's reference
+//! becomes the queued one without touching the state word, and the next poll
+//! starts without `transition_to_running` (rule 6 of the [task essay](super)).
+//! A yield round trip then costs no atomic read-modify-write at all, where a
+//! wake-by-ref, a transition to idle and one back to running cost three.
+//!
+//! This is safe because only the holder of `RUNNING` writes the word, and a
+//! yielded G has no other notified reference: a wake of a `RUNNING` task
+//! queues nothing (rule 5), and only its own M, which the G is bound to, can
+//! run it. The harness reads and clears the word as every poll starts, so
+//! [`YIELDED`] never outlives the queued G it marks.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -40,6 +57,24 @@ const READ: u64 = 2;
 const WRITE: u64 = 3;
 const JOIN: u64 = 4;
 const DETAIL_MAX: u64 = (1 << 28) - 1;
+
+/// The running coroutine G asked to yield (see the module docs).
+pub(crate) const YIELD_ASKED: u64 = 14 << 60;
+/// The G sits in its M's own mailbox after a yield and still holds `RUNNING`.
+pub(crate) const YIELDED: u64 = 15 << 60;
+
+/// Marks the G this M is polling as yielding; false if this thread polls
+/// none (the caller then wakes it instead).
+#[inline]
+pub(crate) fn ask_yield() -> bool {
+    Worker::with_current(|w| match w.and_then(Worker::current_task) {
+        Some(header) => {
+            header.wait.store(YIELD_ASKED, Relaxed);
+            true
+        }
+        None => false,
+    })
+}
 
 /// Milliseconds on the coarse monotonic clock.
 pub(crate) fn coarse_ms() -> u32 {
