@@ -55,7 +55,7 @@ use std::fmt;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Relaxed;
 
 use corosensei::{CoroutineResult, Yielder};
@@ -74,17 +74,20 @@ thread_local! {
 
     /// This thread's token for the affinity check, 0 until the thread first
     /// resumes a coroutine.
-    static THREAD_TOKEN: Cell<u64> = const { Cell::new(0) };
+    static THREAD_TOKEN: Cell<u32> = const { Cell::new(0) };
 }
 
-/// The source of thread tokens; 0 is never handed out.
-static NEXT_THREAD_TOKEN: AtomicU64 = AtomicU64::new(1);
+/// The source of thread tokens; 0 is never handed out. 32 bits keep the
+/// coroutine (and so every coroutine G's task cell) a word smaller; a
+/// process would need four billion threads that run coroutines to run out,
+/// and then the next such thread panics rather than reuse a token.
+static NEXT_THREAD_TOKEN: AtomicU32 = AtomicU32::new(1);
 
 /// The calling thread's token, assigning one (and preparing the thread for
 /// coroutines) on first use. `ThreadId` would do, but `thread::current()`
 /// costs a reference count; this is one TLS load.
 #[inline]
-fn thread_token() -> u64 {
+fn thread_token() -> u32 {
     match THREAD_TOKEN.with(Cell::get) {
         0 => first_resume_on_thread(),
         token => token,
@@ -92,11 +95,13 @@ fn thread_token() -> u64 {
 }
 
 #[cold]
-fn first_resume_on_thread() -> u64 {
+fn first_resume_on_thread() -> u32 {
     if let Err(err) = overflow::prepare_thread() {
         panic!("gmp-coro: cannot run coroutines on this thread: {err}");
     }
-    let token = NEXT_THREAD_TOKEN.fetch_add(1, Relaxed);
+    let token = NEXT_THREAD_TOKEN
+        .fetch_update(Relaxed, Relaxed, |t| t.checked_add(1))
+        .expect("gmp-coro: 2^32 - 1 threads have run coroutines; thread tokens are used up");
     THREAD_TOKEN.with(|t| t.set(token));
     token
 }
@@ -211,9 +216,10 @@ pub struct Coroutine<R> {
     /// The coroutine's yielder (on its stack); null until first resumed.
     yielder: *const Yielder<(), ()>,
     /// The token of the thread that first resumed it; 0 while unstarted.
-    owner: u64,
+    owner: u32,
+    /// The usable stack size (at most `MAX_STACK_SIZE`, 1 GiB).
+    stack_size: u32,
     id: u64,
-    stack_size: usize,
 }
 
 // SAFETY: before the first resume, the stack holds only the closure, which is
@@ -308,7 +314,7 @@ impl<R: Send + 'static> Coroutine<R> {
             yielder: ptr::null(),
             owner: 0,
             id: 0,
-            stack_size,
+            stack_size: u32::try_from(stack_size).expect("checked against MAX_STACK_SIZE"),
         })
     }
 }
@@ -367,7 +373,7 @@ impl<R> Coroutine<R> {
 
     /// The usable size of the coroutine's stack, in bytes.
     pub fn stack_size(&self) -> usize {
-        self.stack_size
+        self.stack_size as usize
     }
 
     /// Whether the coroutine has been resumed at least once (and so is tied to

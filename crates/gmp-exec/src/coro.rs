@@ -66,13 +66,13 @@ thread_local! {
 /// spawn: an unstarted G holds only its closure, so a burst of spawns maps no
 /// stacks, and each G that runs and finishes before the next starts hands the
 /// same warm stack on through the pool (Go's Gs also take their stacks from
-/// the free-G list when they start running).
-struct CoroFuture<F, R> {
-    start: Option<F>,
-    co: Option<Coroutine<R>>,
-    stack_size: usize,
-    /// Whether the G has been bound to its M (at its first suspension).
-    bound: bool,
+/// the free-G list when they start running). Closure and coroutine share the
+/// space (an enum): a parked G's task cell holds only the coroutine's
+/// bookkeeping (64 bytes, plus the enum's tag).
+enum CoroFuture<F, R> {
+    Start { f: F, stack_size: usize },
+    Running(Coroutine<R>),
+    Done,
 }
 
 impl<F, R> Unpin for CoroFuture<F, R> {}
@@ -86,8 +86,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let this = self.get_mut();
-        if let Some(f) = this.start.take() {
-            let mut co = match Coroutine::new(this.stack_size, f) {
+        if let CoroFuture::Start { .. } = this {
+            let CoroFuture::Start { f, stack_size } = std::mem::replace(this, CoroFuture::Done)
+            else {
+                unreachable!()
+            };
+            let mut co = match Coroutine::new(stack_size, f) {
                 Ok(co) => co,
                 // The task harness turns this into the JoinHandle's error.
                 Err(e) => panic!("gmp could not get a stack for a coroutine G: {e}"),
@@ -95,12 +99,11 @@ where
             let id = Worker::with_current(|w| w.map(Worker::current_task_id))
                 .expect("a coroutine G is polled by an M");
             co.set_id(id);
-            this.co = Some(co);
+            *this = CoroFuture::Running(co);
         }
-        let co = this
-            .co
-            .as_mut()
-            .expect("a coroutine G is not polled after it finished");
+        let CoroFuture::Running(co) = this else {
+            panic!("a coroutine G is not polled after it finished");
+        };
         let prev = CX.with(|c| c.replace((cx as *mut Context<'_>).cast()));
         struct Restore(*mut ());
         impl Drop for Restore {
@@ -111,26 +114,29 @@ where
         let _restore = Restore(prev);
         match co.resume() {
             Resumed::Suspended => {
-                if !this.bound {
-                    // Bound at its first suspension, not at its start: a G
-                    // that runs to its end in one go (most short ones) costs
-                    // no binding, and until it suspends nothing can requeue it
-                    // (a wake while it runs only marks it, rule 5 of the task
-                    // essay), so no wake can miss the binding.
-                    this.bound = true;
-                    Worker::with_current(|w| {
-                        let w = w.expect("a coroutine G is polled by an M");
-                        // `lock_os_thread` may have bound it already.
-                        if w.current_task().is_some_and(|h| h.bound_m().is_none()) {
-                            w.bind_current_task();
-                        }
-                    });
-                }
+                // Bound at its first suspension, not at its start: a G that
+                // runs to its end in one go (most short ones) costs no
+                // binding, and until it suspends nothing can requeue it (a
+                // wake while it runs only marks it, rule 5 of the task essay),
+                // so no wake can miss the binding. `lock_os_thread` may have
+                // bound it already.
+                Worker::with_current(|w| {
+                    let w = w.expect("a coroutine G is polled by an M");
+                    if w.current_task().is_some_and(|h| h.bound_m().is_none()) {
+                        w.bind_current_task();
+                    }
+                });
                 Poll::Pending
             }
-            Resumed::Finished(out) => Poll::Ready(out),
-            // The task harness catches this and hands it to the JoinHandle.
-            Resumed::Panicked(payload) => std::panic::resume_unwind(payload),
+            Resumed::Finished(out) => {
+                *this = CoroFuture::Done;
+                Poll::Ready(out)
+            }
+            Resumed::Panicked(payload) => {
+                *this = CoroFuture::Done;
+                // The task harness catches this and hands it to the JoinHandle.
+                std::panic::resume_unwind(payload)
+            }
         }
     }
 }
@@ -187,12 +193,7 @@ where
 {
     // Bad input is reported now; the stack is taken at the first poll.
     gmp_coro::check::<F>(stack_size)?;
-    let fut = CoroFuture {
-        start: Some(f),
-        co: None,
-        stack_size,
-        bound: false,
-    };
+    let fut = CoroFuture::Start { f, stack_size };
     Ok(context::with_current_shared(|shared| {
         shared.spawn(fut, location, name)
     }))
@@ -395,4 +396,27 @@ pub fn unlock_os_thread() {
             w.unlock_current_task();
         }
     })
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn future_size<F: FnOnce() -> R, R>(_: &F) -> usize {
+        std::mem::size_of::<CoroFuture<F, R>>()
+    }
+
+    /// A parked coroutine G's cell holds the coroutine's bookkeeping and not
+    /// its (already consumed) closure: what `park_memory` counts per G.
+    #[test]
+    fn a_coroutine_future_is_the_larger_of_closure_and_coroutine() {
+        let captures = [0u64; 3];
+        let f = move || captures.len();
+        // 64 + 8 in an ordinary build (ASan's fiber bookkeeping adds more).
+        assert_eq!(
+            future_size(&f),
+            std::mem::size_of::<Coroutine<usize>>() + 8,
+            "closure and coroutine share the space"
+        );
+    }
 }
