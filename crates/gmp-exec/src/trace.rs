@@ -136,20 +136,47 @@ pub(crate) fn record(kind: Kind, rt: u32, p: u32, m: u32, g: u64, a: u64, b: u64
     if !on() {
         return;
     }
-    record_slow(Event {
-        ts: 0,
-        kind,
-        rt,
-        p,
-        m,
-        g,
-        a,
-        b,
-    });
+    record_slow(
+        Event {
+            ts: 0,
+            kind,
+            rt,
+            p,
+            m,
+            g,
+            a,
+            b,
+        },
+        None,
+    );
+}
+
+/// Records one event that happened at `at` (taken earlier by the caller), if a
+/// trace is running. For a poll's start, whose time must come before anything
+/// that sysmon can do to that poll: see `Worker::execute`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn record_at(at: Instant, kind: Kind, rt: u32, p: u32, m: u32, g: u64, a: u64, b: u64) {
+    if !on() {
+        return;
+    }
+    record_slow(
+        Event {
+            ts: 0,
+            kind,
+            rt,
+            p,
+            m,
+            g,
+            a,
+            b,
+        },
+        Some(at),
+    );
 }
 
 #[cold]
-fn record_slow(mut event: Event) {
+fn record_slow(mut event: Event, at: Option<Instant>) {
     let generation = GENERATION.load(Relaxed);
     LOCAL.with(|local| {
         let mut local = local.borrow_mut();
@@ -169,7 +196,11 @@ fn record_slow(mut event: Event) {
         let Some((_, ring, epoch)) = &*local else {
             return;
         };
-        event.ts = epoch.elapsed().as_nanos() as u64;
+        event.ts = match at {
+            Some(at) => at.saturating_duration_since(*epoch),
+            None => epoch.elapsed(),
+        }
+        .as_nanos() as u64;
         let mut ring = ring.lock().unwrap_or_else(|e| e.into_inner());
         if ring.events.len() == RING {
             ring.events.pop_front();

@@ -153,6 +153,42 @@ fn metrics_add_up() {
     assert!(m.running_time > Duration::ZERO);
 }
 
+/// Gs woken by timers in batches reach a P's queue through the timer path
+/// (Go's `injectglist`), not through a spawn or a wake: the counters must
+/// still balance.
+#[test]
+fn metrics_add_up_with_timer_wakes() {
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    for _ in 0..5 {
+        rt.block_on(async {
+            let hs: Vec<_> = (0..2000u64)
+                .map(|i| {
+                    gmp_exec::spawn(async move {
+                        // Many timers due at once: each P's timer check wakes
+                        // a batch.
+                        gmp_exec::time::sleep(Duration::from_millis(2)).await;
+                        gmp_exec::yield_now().await;
+                        i
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+    }
+    let m = rt.metrics();
+    assert_eq!(m.spawned, m.completed + m.live, "{m}");
+    assert!(m.ps.iter().all(|p| p.queue_depth == 0));
+    let moved_in: u64 = m.ps.iter().map(|p| p.stolen_in).sum();
+    let lost: u64 = m.ps.iter().map(|p| p.stolen_out).sum();
+    assert_eq!(moved_in, lost, "{m}");
+    let pushed: u64 = m.ps.iter().map(|p| p.pushed).sum();
+    // Every spawn was pushed to a P's queue, and so was every G its timer
+    // or its yield requeued on a P.
+    assert!(pushed >= m.spawned, "{m}");
+}
+
 #[test]
 fn a_dump_shows_a_g_parked_on_a_channel_with_its_spawn_site() {
     let rt = Runtime::builder().procs(2).build().unwrap();

@@ -773,6 +773,12 @@ impl Worker {
     #[inline]
     fn execute(&self, task: Notified) {
         let m = &*self.m;
+        // A traced poll's start time is taken before `ticks` moves: sysmon
+        // retakes a poll by its `ticks`, so its retake event comes after this
+        // time, and the exporter can move the rest of the poll off the P's
+        // track (without this, an M descheduled between the `revoked` check
+        // below and the event drew its poll over the P's next M).
+        let traced_at = trace::on().then(Instant::now);
         let ticks = self.ticks.get() + 1;
         self.ticks.set(ticks);
         // Relaxed: sysmon reads these as hints (a stale value only delays it
@@ -788,19 +794,19 @@ impl Worker {
         }
         coop::reset();
         self.cur_task.set(task.header());
-        if trace::on() {
+        if let Some(at) = traced_at {
             let (mut p, mi, _) = self.trace_ids();
             // sysmon may have taken the P while this M was on its way here
             // (a retake goes by `ticks`, and the last poll's count stood
             // still): then this poll runs on the M's own track, as the rest of
-            // a retaken poll does. Checked after `ticks` moved, so any later
-            // retake of this poll comes after this event.
+            // a retaken poll does. Checked after `ticks` moved; a retake
+            // that this check misses is recorded after `at` (above).
             if m.revoked.load(Relaxed) == p as usize {
                 p = trace::NO_P;
             }
             let g = task.header().id;
             let loc = task.header().location as *const Location<'static> as u64;
-            trace::record(Kind::PollStart, self.shared.id, p, mi, g, 0, loc);
+            trace::record_at(at, Kind::PollStart, self.shared.id, p, mi, g, 0, loc);
             let how = task.run();
             let (p, mi, _) = self.trace_ids();
             trace::record(Kind::PollEnd, self.shared.id, p, mi, g, how, 0);
@@ -983,8 +989,15 @@ impl Worker {
         if !tasks.is_empty() {
             match self.core() {
                 Some(mut core) => {
+                    let stats = self.p.get().and_then(|p| self.stats(p));
                     for task in tasks.drain(..) {
-                        let _ = core.runq.push_back(task, &shared.global);
+                        let pushed = core.runq.push_back(task, &shared.global);
+                        // Counted inside the P-state access, as in
+                        // `schedule_local` (the metrics derive what thieves
+                        // took from what came in and went out).
+                        if let Some(stats) = stats {
+                            stats.count_push(pushed);
+                        }
                     }
                 }
                 None => {
