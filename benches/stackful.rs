@@ -13,10 +13,11 @@
 //!   in waves of 10 000, as it cannot hold 100 000 unstarted coroutines).
 //! * `yield_many`: 200 coroutines each yield 1 000 times (per yield).
 //! * `chained_spawn`: each coroutine spawns the next, 1 000 deep (per spawn).
-//! * `ping_pong`: 200 000 round trips between two coroutines over channels
-//!   (gmp: tokio's runtime-agnostic `sync::mpsc` with capacity 1, waited on
-//!   with `coro::wait` — async-channel's listener allocations cost half again
-//!   as much; may: its own mpsc; Go: `chan`).
+//! * `ping_pong`: 200 000 round trips between two coroutines over channels,
+//!   each runtime's own (gmp: `gmp::chan::bounded(1)`, waited on with
+//!   `coro::wait`; may: its mpsc; Go: `chan`).
+//! * `ping_pong_tokio_mpsc` (gmp only): the same over tokio's runtime-agnostic
+//!   `sync::mpsc`, for comparison.
 //! * `park_memory`: resident bytes per parked G with 1 000 000 of them (may
 //!   cannot map that many stacks here; its row then says how many it reached).
 
@@ -56,6 +57,7 @@ mod gmp_side {
                 ("yield_many", yield_many()),
                 ("chained_spawn", chained_spawn()),
                 ("ping_pong", ping_pong()),
+                ("ping_pong_tokio_mpsc", ping_pong_tokio_mpsc()),
             ]
         })
     }
@@ -105,6 +107,26 @@ mod gmp_side {
     }
 
     fn ping_pong() -> f64 {
+        let (ping_tx, ping_rx) = gmp_exec::chan::bounded::<u32>(1);
+        let (pong_tx, pong_rx) = gmp_exec::chan::bounded::<u32>(1);
+        let ponger = coro::spawn(move || {
+            while let Ok(v) = coro::wait(ping_rx.recv()) {
+                coro::wait(pong_tx.send(v)).unwrap();
+            }
+        });
+        let start = Instant::now();
+        for i in 0..PING_PONGS as u32 {
+            coro::wait(ping_tx.send(i)).unwrap();
+            coro::wait(pong_rx.recv()).unwrap();
+        }
+        let per = start.elapsed().as_nanos() as f64 / PING_PONGS as f64;
+        drop(ping_tx);
+        ponger.join().unwrap();
+        per
+    }
+
+    /// `ping_pong` over tokio's runtime-agnostic `mpsc` instead (gmp only).
+    fn ping_pong_tokio_mpsc() -> f64 {
         let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u32>(1);
         let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u32>(1);
         let ponger = coro::spawn(move || {

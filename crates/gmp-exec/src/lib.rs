@@ -39,6 +39,7 @@
 //! | `wakep`, `startm`, `newm`, `stopm`, `pidleput`/`pidleget` | `sched::idle` |
 //! | `allgs` | the live-task registry (`task::registry`) |
 //! | `GOMAXPROCS` | [`Builder::procs`], `GMP_MAXPROCS` |
+//! | `chan.go`'s `hchan` (`recvq`, `sendq`) | [`chan`] |
 
 #![warn(missing_docs)]
 
@@ -48,6 +49,8 @@
 pub mod __fuzz;
 mod block_on;
 mod blocking;
+#[cfg(not(loom))]
+pub mod chan;
 mod context;
 mod coop;
 pub mod coro;

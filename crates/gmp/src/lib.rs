@@ -55,6 +55,7 @@ pub mod trace {
     pub use gmp_exec::trace::{start, stop, TraceStats};
 }
 
+pub use gmp_exec::chan;
 pub use gmp_exec::time;
 
 /// Stackful Gs: blocking-style code on the same Ps as async tasks. Start one

@@ -1,0 +1,589 @@
+//! Go's channels: a multi-producer, multi-consumer FIFO queue that parks the
+//! G on either end — a receiver while it is empty, a sender while it is full.
+//!
+//! `bounded(n)` is Go's `make(chan T, n)` for `n ≥ 1`; `unbounded()` never
+//! makes a sender wait. Both ends clone (Go's channel value is shared the same
+//! way); the channel closes when the last [`Sender`] drops (Go's `close`):
+//! receivers then take what is left and get [`RecvError`]. When the last
+//! [`Receiver`] drops, a send gives its value back in [`SendError`].
+//!
+//! The ends are futures, so async Gs `.await` them and coroutine Gs
+//! [`coro::wait`](crate::coro::wait) on them; they run on any executor.
+//!
+//! # How it is built, and why not on a crate
+//!
+//! Like Go's `hchan`, the channel is one lock around a ring of values and two
+//! queues of parked Gs (Go's `recvq`/`sendq`, here wakers). An operation takes
+//! the lock once; a wake happens after the lock is released. A parked G's
+//! entry holds its waker, so parking allocates nothing once the queue has
+//! grown. The channel crates we measured cost more per message on a
+//! coroutine ping-pong (tokio's `mpsc` about a third more, `async-channel`
+//! more again, from its per-wait listener allocations), and the stackful
+//! benchmark sets gmp against Go's own channels and may's.
+//!
+//! A future that was woken but is dropped before it runs again (a `select!`
+//! that took another branch, an abort) passes its wake on to the next parked
+//! G on the same side, so no value or free slot is left with nobody woken.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// Creates a channel that holds up to `capacity` values; a sender waits while
+/// it is full (Go's `make(chan T, capacity)`).
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::bounded(2);
+/// let answer = gmp_exec::block_on(async move {
+///     gmp_exec::spawn(async move {
+///         for i in 1..=3 {
+///             tx.send(i).await.unwrap(); // waits while two are queued
+///         }
+///     });
+///     let mut sum = 0;
+///     while let Ok(i) = rx.recv().await {
+///         sum += i;
+///     }
+///     sum // the sender dropped: the channel closed
+/// });
+/// assert_eq!(answer, 6);
+/// ```
+///
+/// # Panics
+///
+/// If `capacity` is 0: Go's unbuffered (rendezvous) channel is not offered;
+/// `bounded(1)` is the closest.
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        capacity > 0,
+        "gmp::chan::bounded(0): a rendezvous channel is not offered; use bounded(1)"
+    );
+    new(capacity)
+}
+
+/// Creates a channel without a bound: a send never waits.
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::unbounded();
+/// for i in 0..1000 {
+///     tx.try_send(i).unwrap();
+/// }
+/// assert_eq!(rx.len(), 1000);
+/// assert_eq!(rx.try_recv(), Ok(0));
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    new(usize::MAX)
+}
+
+fn new<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan {
+        capacity,
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            senders: 1,
+            receivers: 1,
+            recvq: Waiters::default(),
+            sendq: Waiters::default(),
+        }),
+    });
+    (
+        Sender { chan: chan.clone() },
+        Receiver { chan, stream: None },
+    )
+}
+
+struct Chan<T> {
+    capacity: usize,
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    senders: usize,
+    receivers: usize,
+    /// Receivers parked on an empty channel (Go's `recvq`).
+    recvq: Waiters,
+    /// Senders parked on a full channel (Go's `sendq`).
+    sendq: Waiters,
+}
+
+impl<T> Chan<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // No user code runs under the lock except a waker's `clone` and
+        // `will_wake`, so a poisoned lock still guards consistent state.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Parked Gs of one side, oldest first, each under the id its future keeps.
+#[derive(Default)]
+struct Waiters {
+    queue: VecDeque<(u64, Waker)>,
+    next_id: u64,
+}
+
+impl Waiters {
+    /// Parks the future whose entry id is in `slot`: refreshes its waker if
+    /// the entry is still queued, else queues a new entry.
+    fn park(&mut self, slot: &mut Option<u64>, waker: &Waker) {
+        if let Some(id) = *slot {
+            if let Some((_, w)) = self.queue.iter_mut().find(|(i, _)| *i == id) {
+                if !w.will_wake(waker) {
+                    w.clone_from(waker);
+                }
+                return;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.queue.push_back((id, waker.clone()));
+        *slot = Some(id);
+    }
+
+    /// Takes the entry `id` out; false if it is gone, i.e. it was woken.
+    fn cancel(&mut self, id: u64) -> bool {
+        match self.queue.iter().position(|(i, _)| *i == id) {
+            Some(at) => {
+                self.queue.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The oldest parked G's waker, taken out of the queue.
+    fn pop(&mut self) -> Option<Waker> {
+        self.queue.pop_front().map(|(_, w)| w)
+    }
+
+    fn drain(&mut self) -> Vec<Waker> {
+        self.queue.drain(..).map(|(_, w)| w).collect()
+    }
+}
+
+/// Takes the future's entry out of `waiters`. If it had been woken (the entry
+/// is gone) and `pass_on` holds, the wake goes to the next parked G instead.
+fn leave(waiters: &mut Waiters, slot: &mut Option<u64>, pass_on: bool) -> Option<Waker> {
+    let id = slot.take()?;
+    if waiters.cancel(id) || !pass_on {
+        None
+    } else {
+        waiters.pop()
+    }
+}
+
+/// The sending end. Clone it for more senders; the channel closes when the
+/// last one drops.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiving end. Clone it for more receivers (each value goes to one of
+/// them). Also a [`Stream`](futures_core::Stream) of the values.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+    /// The `Stream` impl's entry in the receive queue.
+    stream: Option<u64>,
+}
+
+/// A send found every receiver gone; the value comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub struct SendError<T>(pub T);
+
+/// Why [`Sender::try_send`] did not send; the value comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum TrySendError<T> {
+    /// The channel is full.
+    Full(T),
+    /// Every receiver is gone.
+    Closed(T),
+}
+
+/// A receive found the channel closed (every sender gone) and empty.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub struct RecvError;
+
+/// Why [`Receiver::try_recv`] returned no value.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum TryRecvError {
+    /// Nothing is queued now.
+    Empty,
+    /// Nothing is queued and every sender is gone.
+    Closed,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting while the channel is full. Fails, giving the
+    /// value back, once every receiver is gone.
+    pub fn send(&self, value: T) -> Send<'_, T> {
+        Send {
+            chan: &self.chan,
+            value: Some(value),
+            parked: None,
+        }
+    }
+
+    /// Sends `value` if there is room now.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut st = self.chan.lock();
+        if st.receivers == 0 {
+            return Err(TrySendError::Closed(value));
+        }
+        if st.items.len() >= self.chan.capacity {
+            return Err(TrySendError::Full(value));
+        }
+        st.items.push_back(value);
+        let wake = st.recvq.pop();
+        drop(st);
+        if let Some(w) = wake {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether every receiver is gone.
+    pub fn is_closed(&self) -> bool {
+        self.chan.lock().receivers == 0
+    }
+
+    /// Values queued now.
+    pub fn len(&self) -> usize {
+        self.chan.lock().items.len()
+    }
+
+    /// Whether nothing is queued now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bound (`None`: unbounded).
+    pub fn capacity(&self) -> Option<usize> {
+        (self.chan.capacity != usize::MAX).then_some(self.chan.capacity)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives the oldest value, waiting while the channel is empty. Fails
+    /// once the channel is closed and empty.
+    pub fn recv(&self) -> Recv<'_, T> {
+        Recv {
+            chan: &self.chan,
+            parked: None,
+        }
+    }
+
+    /// Receives the oldest value if one is queued now.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut st = self.chan.lock();
+        match st.items.pop_front() {
+            Some(value) => {
+                let wake = st.sendq.pop();
+                drop(st);
+                if let Some(w) = wake {
+                    w.wake();
+                }
+                Ok(value)
+            }
+            None if st.senders == 0 => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Whether every sender is gone (values may still be queued).
+    pub fn is_closed(&self) -> bool {
+        self.chan.lock().senders == 0
+    }
+
+    /// Values queued now.
+    pub fn len(&self) -> usize {
+        self.chan.lock().items.len()
+    }
+
+    /// Whether nothing is queued now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bound (`None`: unbounded).
+    pub fn capacity(&self) -> Option<usize> {
+        (self.chan.capacity != usize::MAX).then_some(self.chan.capacity)
+    }
+}
+
+/// One receive attempt for a future whose queue entry is `slot`.
+fn poll_recv<T>(
+    chan: &Chan<T>,
+    slot: &mut Option<u64>,
+    cx: &Context<'_>,
+) -> Poll<Result<T, RecvError>> {
+    let mut st = chan.lock();
+    if let Some(value) = st.items.pop_front() {
+        if let Some(id) = slot.take() {
+            st.recvq.cancel(id);
+        }
+        let wake = st.sendq.pop();
+        drop(st);
+        if let Some(w) = wake {
+            w.wake();
+        }
+        return Poll::Ready(Ok(value));
+    }
+    if st.senders == 0 {
+        if let Some(id) = slot.take() {
+            st.recvq.cancel(id);
+        }
+        return Poll::Ready(Err(RecvError));
+    }
+    st.recvq.park(slot, cx.waker());
+    Poll::Pending
+}
+
+/// The future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Recv<'a, T> {
+    chan: &'a Chan<T>,
+    parked: Option<u64>,
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        poll_recv(this.chan, &mut this.parked, cx)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        drop_parked_receiver(self.chan, &mut self.parked);
+    }
+}
+
+/// A receiver's future goes away while parked: if it had been woken, a value
+/// may be waiting that no other receiver was told of.
+fn drop_parked_receiver<T>(chan: &Chan<T>, slot: &mut Option<u64>) {
+    if slot.is_none() {
+        return;
+    }
+    let mut st = chan.lock();
+    let pass_on = !st.items.is_empty();
+    let wake = leave(&mut st.recvq, slot, pass_on);
+    drop(st);
+    if let Some(w) = wake {
+        w.wake();
+    }
+}
+
+/// The future of [`Sender::send`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Send<'a, T> {
+    chan: &'a Chan<T>,
+    value: Option<T>,
+    parked: Option<u64>,
+}
+
+// The value is only moved, never pinned.
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let value = this
+            .value
+            .take()
+            .expect("gmp::chan::Send polled after it completed");
+        let mut st = this.chan.lock();
+        if st.receivers == 0 {
+            if let Some(id) = this.parked.take() {
+                st.sendq.cancel(id);
+            }
+            return Poll::Ready(Err(SendError(value)));
+        }
+        if st.items.len() < this.chan.capacity {
+            st.items.push_back(value);
+            if let Some(id) = this.parked.take() {
+                st.sendq.cancel(id);
+            }
+            let wake = st.recvq.pop();
+            drop(st);
+            if let Some(w) = wake {
+                w.wake();
+            }
+            return Poll::Ready(Ok(()));
+        }
+        st.sendq.park(&mut this.parked, cx.waker());
+        drop(st);
+        this.value = Some(value);
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        if self.parked.is_none() {
+            return;
+        }
+        let mut st = self.chan.lock();
+        let pass_on = st.items.len() < self.chan.capacity;
+        let wake = leave(&mut st.sendq, &mut self.parked, pass_on);
+        drop(st);
+        if let Some(w) = wake {
+            w.wake();
+        }
+    }
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        poll_recv(&this.chan, &mut this.stream, cx).map(Result::ok)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.lock().senders += 1;
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.lock().receivers += 1;
+        Receiver {
+            chan: self.chan.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut st = self.chan.lock();
+        st.senders -= 1;
+        // The last sender closes the channel: every parked receiver wakes to
+        // take what is left or see the close.
+        let wakes = if st.senders == 0 {
+            st.recvq.drain()
+        } else {
+            Vec::new()
+        };
+        drop(st);
+        wakes.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        drop_parked_receiver(&self.chan, &mut self.stream);
+        let mut st = self.chan.lock();
+        st.receivers -= 1;
+        // The last receiver gone: parked senders wake to get their value back.
+        let wakes = if st.receivers == 0 {
+            st.sendq.drain()
+        } else {
+            Vec::new()
+        };
+        drop(st);
+        wakes.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send")
+            .field("parked", &self.parked.is_some())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv")
+            .field("parked", &self.parked.is_some())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sending on a channel whose receivers are all gone")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("the channel is full"),
+            TrySendError::Closed(_) => {
+                f.write_str("sending on a channel whose receivers are all gone")
+            }
+        }
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("receiving on a closed and empty channel")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("the channel is empty"),
+            TryRecvError::Closed => f.write_str("receiving on a closed and empty channel"),
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}
