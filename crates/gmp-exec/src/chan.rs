@@ -24,6 +24,11 @@
 //! A future that was woken but is dropped before it runs again (a `select!`
 //! that took another branch, an abort) passes its wake on to the next parked
 //! G on the same side, so no value or free slot is left with nobody woken.
+//!
+//! No waker is woken or dropped under the lock: dropping a task's last
+//! reference may drop its output, which may hold an end of this very channel.
+//! Values are not dropped under it either, except when the channel itself
+//! goes.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -127,31 +132,33 @@ struct Waiters {
 
 impl Waiters {
     /// Parks the future whose entry id is in `slot`: refreshes its waker if
-    /// the entry is still queued, else queues a new entry.
-    fn park(&mut self, slot: &mut Option<u64>, waker: &Waker) {
+    /// the entry is still queued, else queues a new entry. Returns a waker it
+    /// replaced, for the caller to drop once the lock is released (dropping
+    /// a task's last reference may run arbitrary drops, which may use this
+    /// very channel).
+    #[must_use]
+    fn park(&mut self, slot: &mut Option<u64>, waker: &Waker) -> Option<Waker> {
         if let Some(id) = *slot {
             if let Some((_, w)) = self.queue.iter_mut().find(|(i, _)| *i == id) {
-                if !w.will_wake(waker) {
-                    w.clone_from(waker);
+                if w.will_wake(waker) {
+                    return None;
                 }
-                return;
+                return Some(std::mem::replace(w, waker.clone()));
             }
         }
         let id = self.next_id;
         self.next_id += 1;
         self.queue.push_back((id, waker.clone()));
         *slot = Some(id);
+        None
     }
 
-    /// Takes the entry `id` out; false if it is gone, i.e. it was woken.
-    fn cancel(&mut self, id: u64) -> bool {
-        match self.queue.iter().position(|(i, _)| *i == id) {
-            Some(at) => {
-                self.queue.remove(at);
-                true
-            }
-            None => false,
-        }
+    /// Takes the entry `id` out and returns its waker (to drop once the lock
+    /// is released); `None` if it is gone, i.e. it was woken.
+    #[must_use]
+    fn cancel(&mut self, id: u64) -> Option<Waker> {
+        let at = self.queue.iter().position(|(i, _)| *i == id)?;
+        self.queue.remove(at).map(|(_, w)| w)
     }
 
     /// The oldest parked G's waker, taken out of the queue.
@@ -166,12 +173,33 @@ impl Waiters {
 
 /// Takes the future's entry out of `waiters`. If it had been woken (the entry
 /// is gone) and `pass_on` holds, the wake goes to the next parked G instead.
-fn leave(waiters: &mut Waiters, slot: &mut Option<u64>, pass_on: bool) -> Option<Waker> {
-    let id = slot.take()?;
-    if waiters.cancel(id) || !pass_on {
-        None
-    } else {
-        waiters.pop()
+/// Either way the caller wakes or drops the returned waker once the lock is
+/// released: `Leave::Wake` to wake, `Leave::Drop` to drop.
+fn leave(waiters: &mut Waiters, slot: &mut Option<u64>, pass_on: bool) -> Leave {
+    let Some(id) = slot.take() else {
+        return Leave::Nothing;
+    };
+    match waiters.cancel(id) {
+        Some(own) => Leave::Drop(own),
+        None if pass_on => waiters.pop().map_or(Leave::Nothing, Leave::Wake),
+        None => Leave::Nothing,
+    }
+}
+
+/// What `leave` hands back, to act on after the lock.
+enum Leave {
+    Nothing,
+    Wake(Waker),
+    Drop(Waker),
+}
+
+impl Leave {
+    fn finish(self) {
+        match self {
+            Leave::Wake(w) => w.wake(),
+            Leave::Drop(w) => drop(w),
+            Leave::Nothing => {}
+        }
     }
 }
 
@@ -321,23 +349,24 @@ fn poll_recv<T>(
 ) -> Poll<Result<T, RecvError>> {
     let mut st = chan.lock();
     if let Some(value) = st.items.pop_front() {
-        if let Some(id) = slot.take() {
-            st.recvq.cancel(id);
-        }
+        let own = slot.take().and_then(|id| st.recvq.cancel(id));
         let wake = st.sendq.pop();
         drop(st);
+        drop(own);
         if let Some(w) = wake {
             w.wake();
         }
         return Poll::Ready(Ok(value));
     }
     if st.senders == 0 {
-        if let Some(id) = slot.take() {
-            st.recvq.cancel(id);
-        }
+        let own = slot.take().and_then(|id| st.recvq.cancel(id));
+        drop(st);
+        drop(own);
         return Poll::Ready(Err(RecvError));
     }
-    st.recvq.park(slot, cx.waker());
+    let old = st.recvq.park(slot, cx.waker());
+    drop(st);
+    drop(old);
     Poll::Pending
 }
 
@@ -371,11 +400,9 @@ fn drop_parked_receiver<T>(chan: &Chan<T>, slot: &mut Option<u64>) {
     }
     let mut st = chan.lock();
     let pass_on = !st.items.is_empty();
-    let wake = leave(&mut st.recvq, slot, pass_on);
+    let after = leave(&mut st.recvq, slot, pass_on);
     drop(st);
-    if let Some(w) = wake {
-        w.wake();
-    }
+    after.finish();
 }
 
 /// The future of [`Sender::send`].
@@ -400,25 +427,25 @@ impl<T> Future for Send<'_, T> {
             .expect("gmp::chan::Send polled after it completed");
         let mut st = this.chan.lock();
         if st.receivers == 0 {
-            if let Some(id) = this.parked.take() {
-                st.sendq.cancel(id);
-            }
+            let own = this.parked.take().and_then(|id| st.sendq.cancel(id));
+            drop(st);
+            drop(own);
             return Poll::Ready(Err(SendError(value)));
         }
         if st.items.len() < this.chan.capacity {
             st.items.push_back(value);
-            if let Some(id) = this.parked.take() {
-                st.sendq.cancel(id);
-            }
+            let own = this.parked.take().and_then(|id| st.sendq.cancel(id));
             let wake = st.recvq.pop();
             drop(st);
+            drop(own);
             if let Some(w) = wake {
                 w.wake();
             }
             return Poll::Ready(Ok(()));
         }
-        st.sendq.park(&mut this.parked, cx.waker());
+        let old = st.sendq.park(&mut this.parked, cx.waker());
         drop(st);
+        drop(old);
         this.value = Some(value);
         Poll::Pending
     }
@@ -431,11 +458,9 @@ impl<T> Drop for Send<'_, T> {
         }
         let mut st = self.chan.lock();
         let pass_on = st.items.len() < self.chan.capacity;
-        let wake = leave(&mut st.sendq, &mut self.parked, pass_on);
+        let after = leave(&mut st.sendq, &mut self.parked, pass_on);
         drop(st);
-        if let Some(w) = wake {
-            w.wake();
-        }
+        after.finish();
     }
 }
 
