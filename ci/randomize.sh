@@ -32,7 +32,8 @@ else
         "-p gmp-exec --test abort_and_detach" \
         "-p gmp-exec --test no_starvation" \
         "-p gmp-exec --test no_double_poll" \
-        "-p gmp-exec --test coroutine_stress"; do
+        "-p gmp-exec --test coroutine_stress" \
+        "-p gmp-exec --test chan"; do
         echo "-- taskset -c 0 cargo test $t"
         # shellcheck disable=SC2086 # $t is several words on purpose
         cargo test $t --no-run --quiet
