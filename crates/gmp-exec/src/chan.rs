@@ -115,6 +115,31 @@ struct State<T> {
     sendq: Waiters,
 }
 
+impl<T> State<T> {
+    /// Queues `value`; returns the oldest parked receiver, to wake.
+    fn push(&mut self, value: T) -> Option<Waker> {
+        self.items.push_back(value);
+        self.recvq.pop()
+    }
+
+    /// Takes the oldest value, with the oldest parked sender to wake for the
+    /// room it leaves.
+    fn pop(&mut self) -> Option<(T, Option<Waker>)> {
+        let value = self.items.pop_front()?;
+        Some((value, self.sendq.pop()))
+    }
+}
+
+/// Releases the lock, then drops `stale` and wakes `wake`: no waker is woken
+/// or dropped under the lock (module docs).
+fn unlock_then<T>(st: MutexGuard<'_, State<T>>, stale: Option<Waker>, wake: Option<Waker>) {
+    drop(st);
+    drop(stale);
+    if let Some(w) = wake {
+        w.wake();
+    }
+}
+
 impl<T> Chan<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // No user code runs under the lock except a waker's `clone` and
@@ -173,33 +198,19 @@ impl Waiters {
 
 /// Takes the future's entry out of `waiters`. If it had been woken (the entry
 /// is gone) and `pass_on` holds, the wake goes to the next parked G instead.
-/// Either way the caller wakes or drops the returned waker once the lock is
-/// released: `Leave::Wake` to wake, `Leave::Drop` to drop.
-fn leave(waiters: &mut Waiters, slot: &mut Option<u64>, pass_on: bool) -> Leave {
+/// Returns (its own waker, to drop; a waker to wake), for `unlock_then`.
+fn leave(
+    waiters: &mut Waiters,
+    slot: &mut Option<u64>,
+    pass_on: bool,
+) -> (Option<Waker>, Option<Waker>) {
     let Some(id) = slot.take() else {
-        return Leave::Nothing;
+        return (None, None);
     };
     match waiters.cancel(id) {
-        Some(own) => Leave::Drop(own),
-        None if pass_on => waiters.pop().map_or(Leave::Nothing, Leave::Wake),
-        None => Leave::Nothing,
-    }
-}
-
-/// What `leave` hands back, to act on after the lock.
-enum Leave {
-    Nothing,
-    Wake(Waker),
-    Drop(Waker),
-}
-
-impl Leave {
-    fn finish(self) {
-        match self {
-            Leave::Wake(w) => w.wake(),
-            Leave::Drop(w) => drop(w),
-            Leave::Nothing => {}
-        }
+        Some(own) => (Some(own), None),
+        None if pass_on => (None, waiters.pop()),
+        None => (None, None),
     }
 }
 
@@ -243,6 +254,40 @@ pub enum TryRecvError {
     Closed,
 }
 
+/// What both ends can ask of the queue, and their `Debug`.
+macro_rules! queue_view {
+    ($end:ident) => {
+        impl<T> $end<T> {
+            /// Values queued now.
+            pub fn len(&self) -> usize {
+                self.chan.lock().items.len()
+            }
+
+            /// Whether nothing is queued now.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// The bound (`None`: unbounded).
+            pub fn capacity(&self) -> Option<usize> {
+                (self.chan.capacity != usize::MAX).then_some(self.chan.capacity)
+            }
+        }
+
+        impl<T> fmt::Debug for $end<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($end))
+                    .field("len", &self.len())
+                    .field("capacity", &self.capacity())
+                    .finish()
+            }
+        }
+    };
+}
+
+queue_view!(Sender);
+queue_view!(Receiver);
+
 impl<T> Sender<T> {
     /// Sends `value`, waiting while the channel is full. Fails, giving the
     /// value back, once every receiver is gone.
@@ -263,33 +308,14 @@ impl<T> Sender<T> {
         if st.items.len() >= self.chan.capacity {
             return Err(TrySendError::Full(value));
         }
-        st.items.push_back(value);
-        let wake = st.recvq.pop();
-        drop(st);
-        if let Some(w) = wake {
-            w.wake();
-        }
+        let wake = st.push(value);
+        unlock_then(st, None, wake);
         Ok(())
     }
 
     /// Whether every receiver is gone.
     pub fn is_closed(&self) -> bool {
         self.chan.lock().receivers == 0
-    }
-
-    /// Values queued now.
-    pub fn len(&self) -> usize {
-        self.chan.lock().items.len()
-    }
-
-    /// Whether nothing is queued now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The bound (`None`: unbounded).
-    pub fn capacity(&self) -> Option<usize> {
-        (self.chan.capacity != usize::MAX).then_some(self.chan.capacity)
     }
 }
 
@@ -306,13 +332,9 @@ impl<T> Receiver<T> {
     /// Receives the oldest value if one is queued now.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut st = self.chan.lock();
-        match st.items.pop_front() {
-            Some(value) => {
-                let wake = st.sendq.pop();
-                drop(st);
-                if let Some(w) = wake {
-                    w.wake();
-                }
+        match st.pop() {
+            Some((value, wake)) => {
+                unlock_then(st, None, wake);
                 Ok(value)
             }
             None if st.senders == 0 => Err(TryRecvError::Closed),
@@ -324,21 +346,6 @@ impl<T> Receiver<T> {
     pub fn is_closed(&self) -> bool {
         self.chan.lock().senders == 0
     }
-
-    /// Values queued now.
-    pub fn len(&self) -> usize {
-        self.chan.lock().items.len()
-    }
-
-    /// Whether nothing is queued now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The bound (`None`: unbounded).
-    pub fn capacity(&self) -> Option<usize> {
-        (self.chan.capacity != usize::MAX).then_some(self.chan.capacity)
-    }
 }
 
 /// One receive attempt for a future whose queue entry is `slot`.
@@ -348,25 +355,18 @@ fn poll_recv<T>(
     cx: &Context<'_>,
 ) -> Poll<Result<T, RecvError>> {
     let mut st = chan.lock();
-    if let Some(value) = st.items.pop_front() {
+    if let Some((value, wake)) = st.pop() {
         let own = slot.take().and_then(|id| st.recvq.cancel(id));
-        let wake = st.sendq.pop();
-        drop(st);
-        drop(own);
-        if let Some(w) = wake {
-            w.wake();
-        }
+        unlock_then(st, own, wake);
         return Poll::Ready(Ok(value));
     }
     if st.senders == 0 {
         let own = slot.take().and_then(|id| st.recvq.cancel(id));
-        drop(st);
-        drop(own);
+        unlock_then(st, own, None);
         return Poll::Ready(Err(RecvError));
     }
     let old = st.recvq.park(slot, cx.waker());
-    drop(st);
-    drop(old);
+    unlock_then(st, old, None);
     Poll::Pending
 }
 
@@ -400,9 +400,8 @@ fn drop_parked_receiver<T>(chan: &Chan<T>, slot: &mut Option<u64>) {
     }
     let mut st = chan.lock();
     let pass_on = !st.items.is_empty();
-    let after = leave(&mut st.recvq, slot, pass_on);
-    drop(st);
-    after.finish();
+    let (own, wake) = leave(&mut st.recvq, slot, pass_on);
+    unlock_then(st, own, wake);
 }
 
 /// The future of [`Sender::send`].
@@ -428,24 +427,17 @@ impl<T> Future for Send<'_, T> {
         let mut st = this.chan.lock();
         if st.receivers == 0 {
             let own = this.parked.take().and_then(|id| st.sendq.cancel(id));
-            drop(st);
-            drop(own);
+            unlock_then(st, own, None);
             return Poll::Ready(Err(SendError(value)));
         }
         if st.items.len() < this.chan.capacity {
-            st.items.push_back(value);
             let own = this.parked.take().and_then(|id| st.sendq.cancel(id));
-            let wake = st.recvq.pop();
-            drop(st);
-            drop(own);
-            if let Some(w) = wake {
-                w.wake();
-            }
+            let wake = st.push(value);
+            unlock_then(st, own, wake);
             return Poll::Ready(Ok(()));
         }
         let old = st.sendq.park(&mut this.parked, cx.waker());
-        drop(st);
-        drop(old);
+        unlock_then(st, old, None);
         this.value = Some(value);
         Poll::Pending
     }
@@ -458,9 +450,8 @@ impl<T> Drop for Send<'_, T> {
         }
         let mut st = self.chan.lock();
         let pass_on = st.items.len() < self.chan.capacity;
-        let after = leave(&mut st.sendq, &mut self.parked, pass_on);
-        drop(st);
-        after.finish();
+        let (own, wake) = leave(&mut st.sendq, &mut self.parked, pass_on);
+        unlock_then(st, own, wake);
     }
 }
 
@@ -521,24 +512,6 @@ impl<T> Drop for Receiver<T> {
         };
         drop(st);
         wakes.into_iter().for_each(Waker::wake);
-    }
-}
-
-impl<T> fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity())
-            .finish()
-    }
-}
-
-impl<T> fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity())
-            .finish()
     }
 }
 
