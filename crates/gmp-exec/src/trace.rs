@@ -133,22 +133,7 @@ pub(crate) fn on() -> bool {
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn record(kind: Kind, rt: u32, p: u32, m: u32, g: u64, a: u64, b: u64) {
-    if !on() {
-        return;
-    }
-    record_slow(
-        Event {
-            ts: 0,
-            kind,
-            rt,
-            p,
-            m,
-            g,
-            a,
-            b,
-        },
-        None,
-    );
+    record_maybe_at(None, kind, rt, p, m, g, a, b);
 }
 
 /// Records one event that happened at `at` (taken earlier by the caller), if a
@@ -157,22 +142,36 @@ pub(crate) fn record(kind: Kind, rt: u32, p: u32, m: u32, g: u64, a: u64, b: u64
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn record_at(at: Instant, kind: Kind, rt: u32, p: u32, m: u32, g: u64, a: u64, b: u64) {
+    record_maybe_at(Some(at), kind, rt, p, m, g, a, b);
+}
+
+/// `record` (time taken now) and `record_at`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn record_maybe_at(
+    at: Option<Instant>,
+    kind: Kind,
+    rt: u32,
+    p: u32,
+    m: u32,
+    g: u64,
+    a: u64,
+    b: u64,
+) {
     if !on() {
         return;
     }
-    record_slow(
-        Event {
-            ts: 0,
-            kind,
-            rt,
-            p,
-            m,
-            g,
-            a,
-            b,
-        },
-        Some(at),
-    );
+    let event = Event {
+        ts: 0,
+        kind,
+        rt,
+        p,
+        m,
+        g,
+        a,
+        b,
+    };
+    record_slow(event, at);
 }
 
 #[cold]
