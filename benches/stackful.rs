@@ -106,18 +106,27 @@ mod gmp_side {
         (end - start).as_nanos() as f64 / CHAIN as f64
     }
 
-    fn ping_pong() -> f64 {
-        let (ping_tx, ping_rx) = gmp_exec::chan::bounded::<u32>(1);
-        let (pong_tx, pong_rx) = gmp_exec::chan::bounded::<u32>(1);
+    /// Times `PING_PONGS` round trips between this coroutine and another over
+    /// two channels from `channel`; `send` and `recv` wait on an end and report
+    /// a closed channel as `false` / `None`.
+    fn ping_pong_over<Tx, Rx, S, R>(channel: fn() -> (Tx, Rx), send: S, recv: R) -> f64
+    where
+        Tx: Send + 'static,
+        Rx: Send + 'static,
+        S: Fn(&Tx, u32) -> bool + Copy + Send + 'static,
+        R: Fn(&mut Rx) -> Option<u32> + Copy + Send + 'static,
+    {
+        let (ping_tx, mut ping_rx) = channel();
+        let (pong_tx, mut pong_rx) = channel();
         let ponger = coro::spawn(move || {
-            while let Ok(v) = coro::wait(ping_rx.recv()) {
-                coro::wait(pong_tx.send(v)).unwrap();
+            while let Some(v) = recv(&mut ping_rx) {
+                assert!(send(&pong_tx, v));
             }
         });
         let start = Instant::now();
         for i in 0..PING_PONGS as u32 {
-            coro::wait(ping_tx.send(i)).unwrap();
-            coro::wait(pong_rx.recv()).unwrap();
+            assert!(send(&ping_tx, i));
+            recv(&mut pong_rx).unwrap();
         }
         let per = start.elapsed().as_nanos() as f64 / PING_PONGS as f64;
         drop(ping_tx);
@@ -125,24 +134,21 @@ mod gmp_side {
         per
     }
 
+    fn ping_pong() -> f64 {
+        ping_pong_over(
+            || gmp_exec::chan::bounded::<u32>(1),
+            |tx, v| coro::wait(tx.send(v)).is_ok(),
+            |rx| coro::wait(rx.recv()).ok(),
+        )
+    }
+
     /// `ping_pong` over tokio's runtime-agnostic `mpsc` instead (gmp only).
     fn ping_pong_tokio_mpsc() -> f64 {
-        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u32>(1);
-        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u32>(1);
-        let ponger = coro::spawn(move || {
-            while let Some(v) = coro::wait(ping_rx.recv()) {
-                coro::wait(pong_tx.send(v)).unwrap();
-            }
-        });
-        let start = Instant::now();
-        for i in 0..PING_PONGS as u32 {
-            coro::wait(ping_tx.send(i)).unwrap();
-            coro::wait(pong_rx.recv()).unwrap();
-        }
-        let per = start.elapsed().as_nanos() as f64 / PING_PONGS as f64;
-        drop(ping_tx);
-        ponger.join().unwrap();
-        per
+        ping_pong_over(
+            || tokio::sync::mpsc::channel::<u32>(1),
+            |tx, v| coro::wait(tx.send(v)).is_ok(),
+            |rx| coro::wait(rx.recv()),
+        )
     }
 
     /// Parks `n` coroutines forever and returns resident bytes per G; the
