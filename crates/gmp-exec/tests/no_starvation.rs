@@ -1,6 +1,7 @@
-//! Fairness on one P: no pattern of local work can keep a waiting G from
-//! running — not a task that respawns itself, not one that yields forever, not
-//! a pair that keeps waking each other through `runnext`.
+//! Fairness: no pattern of local work can keep a waiting G from running — not
+//! a task that respawns itself, not one that yields forever, not a pair that
+//! keeps waking each other through `runnext`, not coroutines that yield forever
+//! on every M (they are mailed to their M and never pass through the P's queue).
 #![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -125,5 +126,53 @@ impl Slot {
             }
         })
         .await
+    }
+}
+
+/// A started coroutine that yields forever is mailed to its own M, not queued
+/// on the P; the global queue and the netpoller must still get their turn.
+#[test]
+fn yielding_coroutines_cannot_starve_the_global_queue() {
+    for procs in [1, 2] {
+        let rt = Runtime::builder().procs(procs).build().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (started_tx, started_rx) = mpsc::channel();
+        // Yielding coroutines, started (bound) on the Ms before the test G
+        // is spawned.
+        let yielders: Vec<_> = (0..4 * procs)
+            .map(|_| {
+                let s = stop.clone();
+                let started = started_tx.clone();
+                let _in = rt.enter();
+                gmp_exec::coro::spawn(move || {
+                    started.send(()).unwrap();
+                    while !s.load(SeqCst) {
+                        gmp_exec::coro::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..4 * procs {
+            started_rx.recv().unwrap();
+        }
+        // From outside: this G waits in the global queue.
+        let (ran_tx, ran_rx) = mpsc::channel();
+        rt.spawn(async move { ran_tx.send(()).unwrap() });
+        let ran = ran_rx.recv_timeout(PATIENCE);
+        // A G woken by the netpoller (a timer here) is injected the same way.
+        let (slept_tx, slept_rx) = mpsc::channel();
+        rt.spawn(async move {
+            gmp_exec::time::sleep(Duration::from_millis(1)).await;
+            slept_tx.send(()).unwrap()
+        });
+        let slept = slept_rx.recv_timeout(PATIENCE);
+        stop.store(true, SeqCst);
+        for y in yielders {
+            y.join().unwrap();
+        }
+        ran.unwrap_or_else(|_| {
+            panic!("procs {procs}: yielding coroutines starved the global queue")
+        });
+        slept.unwrap_or_else(|_| panic!("procs {procs}: yielding coroutines starved a timer's G"));
     }
 }

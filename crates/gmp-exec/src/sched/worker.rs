@@ -509,11 +509,14 @@ impl Worker {
                 };
                 core = c;
             }
-            let bound = self.next_bound(&mut core);
-            let next = match bound {
+            core.tick = core.tick.wrapping_add(1);
+            let next = match self.global_turn(&mut core, p) {
                 Some(task) => Some(task),
-                None if self.exclusive.get() != 0 => None,
-                None => self.local_next(&mut core, p),
+                None => match self.next_bound(&mut core) {
+                    Some(task) => Some(task),
+                    None if self.exclusive.get() != 0 => None,
+                    None => self.local_next(&mut core, p),
+                },
             };
             drop(core);
             if next.is_none() && self.exclusive.get() != 0 {
@@ -536,23 +539,35 @@ impl Worker {
         }
     }
 
-    /// The first half of Go's `schedule`: one tick in 61 the global queue, then
-    /// `runnext`, then the ring.
+    /// The first step of Go's `schedule`: one round in 61 the global queue goes
+    /// first, before this M's bound Gs and the P's own queue, so that neither a
+    /// coroutine that yields forever nor local respawning can starve the Gs
+    /// spawned from outside or woken by the netpoller (sysmon injects those
+    /// there when every M is busy).
+    #[inline]
+    fn global_turn(&self, core: &mut PCore, p: usize) -> Option<Notified> {
+        let shared = &*self.shared;
+        if core.tick % GLOBAL_QUEUE_INTERVAL != 0
+            || self.exclusive.get() != 0
+            || shared.global.is_empty()
+        {
+            return None;
+        }
+        let (task, n) = shared.global.grab_into(&mut core.runq, shared.procs(), 1)?;
+        core.runnext_streak = 0;
+        if let Some(s) = self.stats(p) {
+            s.grabbed.add(n as u64);
+            s.polls.add(1);
+        }
+        Some(task)
+    }
+
+    /// The rest of Go's `schedule` on the P's own queue: `runnext`, then the
+    /// ring.
     #[inline]
     fn local_next(&self, core: &mut PCore, p: usize) -> Option<Notified> {
         let shared = &*self.shared;
         let stats = self.stats(p);
-        core.tick = core.tick.wrapping_add(1);
-        if core.tick % GLOBAL_QUEUE_INTERVAL == 0 && !shared.global.is_empty() {
-            if let Some((task, n)) = shared.global.grab_into(&mut core.runq, shared.procs(), 1) {
-                core.runnext_streak = 0;
-                if let Some(s) = stats {
-                    s.grabbed.add(n as u64);
-                    s.polls.add(1);
-                }
-                return Some(task);
-            }
-        }
         let task = match core.runq.pop()? {
             (task, true) => {
                 core.runnext_streak += 1;
