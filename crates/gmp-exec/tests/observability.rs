@@ -189,6 +189,39 @@ fn metrics_add_up_with_timer_wakes() {
     assert!(pushed >= m.spawned, "{m}");
 }
 
+/// Bursts of coroutines: unstarted ones are stolen, also by Ms busy with
+/// their bound Gs (`steal_beside_bound`); started ones run from their M's
+/// mailbox, outside the P's queue. The counters must still balance.
+#[test]
+fn metrics_add_up_with_coroutine_bursts() {
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    for _ in 0..5 {
+        let _in = rt.enter();
+        let burst = gmp_exec::coro::spawn(|| {
+            let hs: Vec<_> = (0..200)
+                .map(|_| {
+                    gmp_exec::coro::spawn(|| {
+                        for _ in 0..200 {
+                            gmp_exec::coro::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+        burst.join().unwrap();
+    }
+    let m = rt.metrics();
+    assert_eq!(m.spawned, m.completed + m.live, "{m}");
+    assert_eq!(m.spawned, 5 * 201, "{m}");
+    assert!(m.ps.iter().all(|p| p.queue_depth == 0));
+    let moved_in: u64 = m.ps.iter().map(|p| p.stolen_in).sum();
+    let lost: u64 = m.ps.iter().map(|p| p.stolen_out).sum();
+    assert_eq!(moved_in, lost, "{m}");
+}
+
 #[test]
 fn a_dump_shows_a_g_parked_on_a_channel_with_its_spawn_site() {
     let rt = Runtime::builder().procs(2).build().unwrap();

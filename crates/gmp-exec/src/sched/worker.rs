@@ -512,7 +512,7 @@ impl Worker {
             core.tick = core.tick.wrapping_add(1);
             let next = match self.global_turn(&mut core, p) {
                 Some(task) => Some(task),
-                None => match self.next_bound(&mut core) {
+                None => match self.next_bound(&mut core, p) {
                     Some(task) => Some(task),
                     None if self.exclusive.get() != 0 => None,
                     None => self.local_next(&mut core, p),
@@ -609,15 +609,55 @@ impl Worker {
     /// mailbox, then the one other threads post to. After `BOUND_STREAK_MAX`
     /// in a row the P's queue goes first once, so yielding coroutines cannot
     /// starve it.
-    fn next_bound(&self, core: &mut PCore) -> Option<Notified> {
-        if self.bound_streak.get() >= BOUND_STREAK_MAX
-            && self.exclusive.get() == 0
-            && !core.runq.is_empty()
-        {
+    fn next_bound(&self, core: &mut PCore, p: usize) -> Option<Notified> {
+        if self.bound_streak.get() >= BOUND_STREAK_MAX && self.exclusive.get() == 0 {
+            if !core.runq.is_empty() {
+                self.bound_streak.set(0);
+                return None;
+            }
             self.bound_streak.set(0);
-            return None;
+            if let Some(task) = self.steal_beside_bound(core, p) {
+                return Some(task);
+            }
         }
         self.take_bound()
+    }
+
+    /// An M busy with its bound Gs never runs out of work, so it never reaches
+    /// `find_runnable`'s steal; yet a burst of unstarted coroutines queued on
+    /// another P is placed for good by whichever M starts them. So once per
+    /// `BOUND_STREAK_MAX` bound polls, with its own queue empty, it takes one
+    /// steal pass too: the Ms that start coroutines share the burst.
+    fn steal_beside_bound(&self, core: &mut PCore, me: usize) -> Option<Notified> {
+        let shared = &*self.shared;
+        if shared.procs() == 1 {
+            return None;
+        }
+        let mut rand = self.rand.get();
+        let start = rand.next_u32();
+        self.rand.set(rand);
+        for victim in shared.order.start(start) {
+            if victim == me {
+                continue;
+            }
+            let Some((task, moved)) = shared.ps[victim]
+                .stealer
+                .steal_into(&mut core.runq, StealRunnext::No)
+            else {
+                continue;
+            };
+            if let Some(s) = self.stats(me) {
+                s.steals.add(1);
+                s.stolen_in.add(moved as u64);
+                s.polls.add(1);
+            }
+            if trace::on() {
+                let (p, m, _) = self.trace_ids();
+                trace::record(Kind::Steal, shared.id, p, m, 0, victim as u64, moved as u64);
+            }
+            return Some(task);
+        }
+        None
     }
 
     /// The next runnable bound G of this M, ignoring the streak limit.
