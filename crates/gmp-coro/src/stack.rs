@@ -202,7 +202,9 @@ pub(crate) fn check_size(size: usize) -> io::Result<()> {
             "coroutine stack size {size} is above the maximum of {MAX_STACK_SIZE} bytes"
         ));
     }
-    if size % page != 0 {
+    // A mask, not `%`: `page` is a power of two (`page_size` checks), and a
+    // division cost 3 % of a coroutine spawn.
+    if size & (page - 1) != 0 {
         return bad(format!(
             "coroutine stack size {size} is not a multiple of the page size ({page} bytes)"
         ));

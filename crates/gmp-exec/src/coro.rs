@@ -112,9 +112,12 @@ where
             }
         }
         let _restore = Restore(prev);
+        let first_run = !co.is_started();
         match co.resume() {
+            Resumed::Suspended if !first_run => Poll::Pending,
             Resumed::Suspended => {
-                // Bound at its first suspension, not at its start: a G that
+                // Bound at its first suspension (and only then: bound, it
+                // stays bound), not at its start: a G that
                 // runs to its end in one go (most short ones) costs no
                 // binding, and until it suspends nothing can requeue it (a
                 // wake while it runs only marks it, rule 5 of the task essay),
