@@ -432,9 +432,25 @@ where
         let _ = cell.set_stage(Stage::Consumed);
         let _ = cell.set_stage(Stage::Finished(output));
     }
+    // Rule 1: with JOIN_INTEREST clear (it never comes back), nobody will
+    // read the output, so it is ours to drop, now or after COMPLETE.
+    let detached = !cell.header.state.load().is_join_interested();
+    if detached {
+        // SAFETY: we hold RUNNING.
+        let _ = unsafe { cell.set_stage(Stage::Consumed) };
+    }
     // Leave the registry (and be counted) before COMPLETE is published, so that
     // whoever sees the task complete also sees it gone from the live set.
     let registry_refs = cell.scheduler().release(&cell.header);
+    if detached {
+        // A detached task (most spawned ones): completion and our references
+        // in one atomic instead of two, since nothing is left to do in between.
+        if cell.header.state.complete_detached(1 + registry_refs) {
+            // SAFETY: those were the last references.
+            unsafe { dealloc::<F, S>(NonNull::from(&cell.header)) }
+        }
+        return;
+    }
     let prev = cell.header.state.transition_to_complete();
     if !prev.is_join_interested() {
         // Nobody will read the output: rule 1 makes it ours to drop.

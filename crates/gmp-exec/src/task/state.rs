@@ -172,6 +172,22 @@ impl State {
         prev
     }
 
+    /// `transition_to_complete` and `ref_dec_n(n)` in one read-modify-write,
+    /// for a task whose `JoinHandle` is gone (JOIN_INTEREST clear: then the
+    /// completer has nothing to do between the two). RUNNING → COMPLETE is a
+    /// known change of two bits — the caller holds RUNNING and only its holder
+    /// sets COMPLETE — so it is an addition that commutes with whatever other
+    /// threads change meanwhile (NOTIFIED, references). True if those were the
+    /// last references.
+    pub(crate) fn complete_detached(&self, n: usize) -> bool {
+        let delta = COMPLETE.wrapping_sub(RUNNING).wrapping_sub(n * REF_ONE);
+        // AcqRel: as `transition_to_complete` and `ref_dec_n` together.
+        let prev = Snapshot(self.val.fetch_add(delta, AcqRel));
+        debug_assert!(prev.is_running() && !prev.is_complete() && !prev.is_join_interested());
+        debug_assert!(prev.ref_count() >= n);
+        prev.ref_count() == n
+    }
+
     /// `Waker::wake` (consumes the waker's reference).
     pub(crate) fn transition_to_notified_by_val(&self) -> TransitionToNotified {
         self.update(|mut s| {
