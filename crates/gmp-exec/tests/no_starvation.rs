@@ -176,3 +176,39 @@ fn yielding_coroutines_cannot_starve_the_global_queue() {
         slept.unwrap_or_else(|_| panic!("procs {procs}: yielding coroutines starved a timer's G"));
     }
 }
+
+/// A started coroutine woken from another thread is mailed to its M; a
+/// neighbour on that M that yields forever (and so always sits in the M's own
+/// mailbox) must not keep it waiting.
+#[test]
+fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (parked_tx, parked_rx) = mpsc::channel();
+    let (wake_tx, wake_rx) = futures::channel::oneshot::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let _in = rt.enter();
+    let waiter = gmp_exec::coro::spawn(move || {
+        parked_tx.send(()).unwrap();
+        // Bound to the one M at this first suspension.
+        gmp_exec::coro::wait(wake_rx).unwrap();
+        ran_tx.send(()).unwrap();
+    });
+    parked_rx.recv().unwrap();
+    let s = stop.clone();
+    let yielder = gmp_exec::coro::spawn(move || {
+        while !s.load(SeqCst) {
+            gmp_exec::coro::yield_now();
+        }
+    });
+    // Let the yielder start, then wake the waiter from this (foreign) thread.
+    let (started_tx, started_rx) = mpsc::channel();
+    rt.spawn(async move { started_tx.send(()).unwrap() });
+    started_rx.recv().unwrap();
+    wake_tx.send(()).unwrap();
+    let ran = ran_rx.recv_timeout(PATIENCE);
+    stop.store(true, SeqCst);
+    yielder.join().unwrap();
+    waiter.join().unwrap();
+    ran.expect("a yielding coroutine starved a neighbour woken from another thread");
+}

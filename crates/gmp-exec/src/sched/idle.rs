@@ -184,6 +184,17 @@ impl M {
         task
     }
 
+    /// Moves every G in this M's mailbox to the back of `own` (its own
+    /// mailbox), in order.
+    pub(crate) fn take_all_mail(&self, own: &mut VecDeque<Notified>) {
+        if self.mailbox_len.load(Relaxed) == 0 {
+            return;
+        }
+        let mut mailbox = lock(&self.mailbox);
+        own.append(&mut mailbox);
+        self.mailbox_len.store(0, Relaxed);
+    }
+
     /// The M noticed that sysmon took its P.
     pub(crate) fn acknowledge_revoked(&self) {
         let _held = lock(&self.p_lock);

@@ -664,19 +664,18 @@ impl Worker {
     fn take_bound(&self) -> Option<Notified> {
         let exclusive = self.exclusive.get();
         let task = if exclusive == 0 {
-            let own = {
-                let mut mail = self.own_mail.borrow_mut();
-                let task = mail.pop_front();
-                self.m.own_mail_len.store(mail.len(), Relaxed);
-                task
-            };
-            own.or_else(|| self.m.take_mail())?
+            let mut mail = self.own_mail.borrow_mut();
+            // Gs woken on other threads join the back of the line: taken only
+            // when the own mailbox ran dry, they waited forever behind a
+            // coroutine that yields in a loop.
+            self.m.take_all_mail(&mut mail);
+            let task = mail.pop_front();
+            self.m.own_mail_len.store(mail.len(), Relaxed);
+            task?
         } else {
             // Locked to one G: only that one runs; others bound here wait.
-            while let Some(t) = self.m.take_mail() {
-                self.own_mail.borrow_mut().push_back(t);
-            }
             let mut mail = self.own_mail.borrow_mut();
+            self.m.take_all_mail(&mut mail);
             let i = mail.iter().position(|t| t.header().id == exclusive)?;
             let task = mail.remove(i).expect("index from position");
             self.m.own_mail_len.store(mail.len(), Relaxed);
