@@ -212,3 +212,55 @@ fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
     waiter.join().unwrap();
     ran.expect("a yielding coroutine starved a neighbour woken from another thread");
 }
+
+/// Go puts a preempted G behind the others (`gopreempt_m` → the global
+/// queue). A coroutine cannot leave its M, and its M would run it again
+/// before the P's queues (bound Gs go first, 64 in a row); so when sysmon marks
+/// a long poll while Gs wait in the P's or the global queue, it also hands the
+/// P to another M at once. The waiting G runs within one time slice
+/// (`retake_after`), not after dozens.
+#[test]
+fn a_preempted_coroutine_lets_the_queues_go_first() {
+    for from_outside in [false, true] {
+        let rt = Runtime::builder()
+            .procs(1)
+            .retake_after(Some(Duration::from_millis(2)))
+            .build()
+            .unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let (started_tx, started_rx) = mpsc::channel();
+        let r = ran.clone();
+        let spinner = {
+            let _in = rt.enter();
+            gmp_exec::coro::spawn(move || {
+                started_tx.send(()).unwrap();
+                let mut preempted = 0u32;
+                while !r.load(SeqCst) {
+                    if gmp_exec::coro::preempt_requested() {
+                        preempted += 1;
+                        gmp_exec::coro::yield_now();
+                    }
+                }
+                preempted
+            })
+        };
+        started_rx.recv().unwrap();
+        let r = ran.clone();
+        let set = async move { r.store(true, SeqCst) };
+        if from_outside {
+            // The global queue.
+            rt.spawn(set);
+        } else {
+            // The P's own queue, from a G on that P.
+            rt.spawn(async move {
+                gmp_exec::spawn(set);
+            });
+        }
+        let preempted = spinner.join().unwrap();
+        assert!(
+            preempted <= 3,
+            "from_outside {from_outside}: the spinner was preempted {preempted} times before a \
+             queued G ran"
+        );
+    }
+}
