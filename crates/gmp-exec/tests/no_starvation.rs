@@ -215,10 +215,12 @@ fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
 
 /// Go puts a preempted G behind the others (`gopreempt_m` → the global
 /// queue). A coroutine cannot leave its M, and its M would run it again
-/// before the P's queues (bound Gs go first, 64 in a row); so when sysmon marks
-/// a long poll while Gs wait in the P's or the global queue, it also hands the
-/// P to another M at once. The waiting G runs within one time slice
-/// (`retake_after`), not after dozens.
+/// before the P's queues (bound Gs go first, 64 in a row). Two things stop
+/// that: when sysmon marks a long poll while Gs wait, it also hands the P to
+/// another M; and a marked coroutine's yield lets the queues go first on its
+/// M (`Worker::queues_first`, for when the hand-off cannot happen). Either way
+/// the waiting G runs within a time slice or two (`retake_after`), not after
+/// dozens; with neither, this test sees 65.
 #[test]
 fn a_preempted_coroutine_lets_the_queues_go_first() {
     for from_outside in [false, true] {

@@ -608,6 +608,9 @@ impl Schedule for Shared {
                 if trace::on() {
                     self.trace_wake(&task);
                 }
+                if w.preempt_marked() {
+                    w.queues_first();
+                }
                 w.mail_own(task);
                 Ok(())
             }

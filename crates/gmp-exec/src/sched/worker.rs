@@ -57,6 +57,9 @@ pub(crate) struct Worker {
     bound_prune_at: Cell<usize>,
     /// Consecutive bound Gs run (bounded, so the P's queue is not starved).
     bound_streak: Cell<u32>,
+    /// The next round takes the global queue's turn whatever the tick
+    /// (`queues_first`).
+    global_now: Cell<bool>,
     /// The G that called `lock_os_thread` (Go's `lockedg`), or 0: while set,
     /// this M runs no other G.
     exclusive: Cell<u64>,
@@ -115,6 +118,7 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         bound: RefCell::new(Vec::new()),
         bound_prune_at: Cell::new(64),
         bound_streak: Cell::new(0),
+        global_now: Cell::new(false),
         exclusive: Cell::new(0),
         wakers: RefCell::new(Vec::new()),
         batch: RefCell::new(Vec::new()),
@@ -547,10 +551,8 @@ impl Worker {
     #[inline]
     fn global_turn(&self, core: &mut PCore, p: usize) -> Option<Notified> {
         let shared = &*self.shared;
-        if core.tick % GLOBAL_QUEUE_INTERVAL != 0
-            || self.exclusive.get() != 0
-            || shared.global.is_empty()
-        {
+        let turn = core.tick % GLOBAL_QUEUE_INTERVAL == 0 || self.global_now.replace(false);
+        if !turn || self.exclusive.get() != 0 || shared.global.is_empty() {
             return None;
         }
         let (task, n) = shared.global.grab_into(&mut core.runq, shared.procs(), 1)?;
@@ -777,6 +779,16 @@ impl Worker {
     /// `unlock_os_thread`.
     pub(crate) fn unlock_current_task(&self) {
         self.exclusive.set(0);
+    }
+
+    /// A bound G that yields after sysmon marked it (Go's `gopreempt_m`, which
+    /// puts the G on the global queue): its M cannot give it away, so the
+    /// queues go first instead — the global queue's turn and the P's queue
+    /// come before this M's bound Gs in the next round. (sysmon also hands the
+    /// P on when Gs wait, where it can: this covers the rest.)
+    pub(crate) fn queues_first(&self) {
+        self.bound_streak.set(BOUND_STREAK_MAX);
+        self.global_now.set(true);
     }
 
     /// Queues a bound G woken on this very M (no lock).
