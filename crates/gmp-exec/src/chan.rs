@@ -216,12 +216,35 @@ fn leave(
 
 /// The sending end. Clone it for more senders; the channel closes when the
 /// last one drops.
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::unbounded::<&str>();
+/// let tx2: gmp_exec::chan::Sender<&str> = tx.clone();
+/// tx.try_send("a").unwrap();
+/// tx2.try_send("b").unwrap();
+/// assert_eq!(rx.len(), 2);
+/// drop((tx, tx2));
+/// assert!(rx.is_closed());
+/// ```
 pub struct Sender<T> {
     chan: Arc<Chan<T>>,
 }
 
 /// The receiving end. Clone it for more receivers (each value goes to one of
 /// them). Also a [`Stream`](futures_core::Stream) of the values.
+///
+/// ```
+/// use futures::StreamExt;
+/// let (tx, rx) = gmp_exec::chan::bounded(4);
+/// let rx2: gmp_exec::chan::Receiver<i32> = rx.clone();
+/// for i in 0..4 {
+///     tx.try_send(i).unwrap();
+/// }
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Ok(0));
+/// let rest: Vec<i32> = gmp_exec::block_on(rx2.collect());
+/// assert_eq!(rest, [1, 2, 3]);
+/// ```
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
     /// The `Stream` impl's entry in the receive queue.
@@ -229,10 +252,26 @@ pub struct Receiver<T> {
 }
 
 /// A send found every receiver gone; the value comes back.
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::bounded(1);
+/// drop(rx);
+/// let err: gmp_exec::chan::SendError<u8> = gmp_exec::block_on(tx.send(5)).unwrap_err();
+/// assert_eq!(err.0, 5);
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
 
 /// Why [`Sender::try_send`] did not send; the value comes back.
+///
+/// ```
+/// use gmp_exec::chan::TrySendError;
+/// let (tx, rx) = gmp_exec::chan::bounded(1);
+/// tx.try_send('a').unwrap();
+/// assert_eq!(tx.try_send('b'), Err(TrySendError::Full('b')));
+/// drop(rx);
+/// assert_eq!(tx.try_send('c'), Err(TrySendError::Closed('c')));
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum TrySendError<T> {
     /// The channel is full.
@@ -242,10 +281,24 @@ pub enum TrySendError<T> {
 }
 
 /// A receive found the channel closed (every sender gone) and empty.
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::unbounded::<()>();
+/// drop(tx);
+/// assert_eq!(gmp_exec::block_on(rx.recv()), Err(gmp_exec::chan::RecvError));
+/// ```
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub struct RecvError;
 
 /// Why [`Receiver::try_recv`] returned no value.
+///
+/// ```
+/// use gmp_exec::chan::TryRecvError;
+/// let (tx, rx) = gmp_exec::chan::bounded::<u32>(1);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+/// ```
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum TryRecvError {
     /// Nothing is queued now.
@@ -259,16 +312,37 @@ macro_rules! queue_view {
     ($end:ident) => {
         impl<T> $end<T> {
             /// Values queued now.
+            ///
+            /// ```
+            /// let (tx, rx) = gmp_exec::chan::bounded(3);
+            /// tx.try_send(1).unwrap();
+            /// tx.try_send(2).unwrap();
+            /// assert_eq!((tx.len(), rx.len()), (2, 2));
+            /// ```
             pub fn len(&self) -> usize {
                 self.chan.lock().items.len()
             }
 
             /// Whether nothing is queued now.
+            ///
+            /// ```
+            /// let (tx, rx) = gmp_exec::chan::unbounded();
+            /// assert!(rx.is_empty());
+            /// tx.try_send("x").unwrap();
+            /// assert!(!tx.is_empty());
+            /// ```
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
             }
 
             /// The bound (`None`: unbounded).
+            ///
+            /// ```
+            /// let (tx, _rx) = gmp_exec::chan::bounded::<u8>(8);
+            /// assert_eq!(tx.capacity(), Some(8));
+            /// let (_tx, rx) = gmp_exec::chan::unbounded::<u8>();
+            /// assert_eq!(rx.capacity(), None);
+            /// ```
             pub fn capacity(&self) -> Option<usize> {
                 (self.chan.capacity != usize::MAX).then_some(self.chan.capacity)
             }
@@ -291,6 +365,22 @@ queue_view!(Receiver);
 impl<T> Sender<T> {
     /// Sends `value`, waiting while the channel is full. Fails, giving the
     /// value back, once every receiver is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = gmp_exec::chan::bounded(1);
+    /// let got = gmp_exec::block_on(async move {
+    ///     let producer = gmp_exec::spawn(async move {
+    ///         for word in ["one", "two"] {
+    ///             tx.send(word).await.unwrap(); // waits for room
+    ///         }
+    ///     });
+    ///     let first = rx.recv().await.unwrap();
+    ///     let second = rx.recv().await.unwrap();
+    ///     producer.await.unwrap();
+    ///     (first, second)
+    /// });
+    /// assert_eq!(got, ("one", "two"));
+    /// ```
     pub fn send(&self, value: T) -> Send<'_, T> {
         Send {
             chan: &self.chan,
@@ -300,6 +390,13 @@ impl<T> Sender<T> {
     }
 
     /// Sends `value` if there is room now.
+    ///
+    /// ```
+    /// let (tx, rx) = gmp_exec::chan::bounded(1);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert!(matches!(tx.try_send(2), Err(gmp_exec::chan::TrySendError::Full(2))));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let mut st = self.chan.lock();
         if st.receivers == 0 {
@@ -314,6 +411,13 @@ impl<T> Sender<T> {
     }
 
     /// Whether every receiver is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = gmp_exec::chan::bounded::<i32>(1);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.chan.lock().receivers == 0
     }
@@ -322,6 +426,23 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives the oldest value, waiting while the channel is empty. Fails
     /// once the channel is closed and empty.
+    ///
+    /// ```
+    /// let (tx, rx) = gmp_exec::chan::unbounded();
+    /// let total = gmp_exec::block_on(async move {
+    ///     gmp_exec::spawn(async move {
+    ///         for i in 1..=4 {
+    ///             tx.send(i).await.unwrap();
+    ///         }
+    ///     });
+    ///     let mut total = 0;
+    ///     while let Ok(i) = rx.recv().await {
+    ///         total += i;
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(total, 10);
+    /// ```
     pub fn recv(&self) -> Recv<'_, T> {
         Recv {
             chan: &self.chan,
@@ -330,6 +451,13 @@ impl<T> Receiver<T> {
     }
 
     /// Receives the oldest value if one is queued now.
+    ///
+    /// ```
+    /// let (tx, rx) = gmp_exec::chan::bounded(2);
+    /// tx.try_send(7).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(7));
+    /// assert_eq!(rx.try_recv(), Err(gmp_exec::chan::TryRecvError::Empty));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut st = self.chan.lock();
         match st.pop() {
@@ -343,6 +471,14 @@ impl<T> Receiver<T> {
     }
 
     /// Whether every sender is gone (values may still be queued).
+    ///
+    /// ```
+    /// let (tx, rx) = gmp_exec::chan::bounded(1);
+    /// tx.try_send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert_eq!(rx.try_recv(), Ok(1)); // queued values are still there
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.chan.lock().senders == 0
     }
@@ -371,6 +507,13 @@ fn poll_recv<T>(
 }
 
 /// The future of [`Receiver::recv`].
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::bounded(1);
+/// let recv: gmp_exec::chan::Recv<'_, u8> = rx.recv();
+/// tx.try_send(3).unwrap();
+/// assert_eq!(gmp_exec::block_on(recv), Ok(3));
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T> {
     chan: &'a Chan<T>,
@@ -405,6 +548,13 @@ fn drop_parked_receiver<T>(chan: &Chan<T>, slot: &mut Option<u64>) {
 }
 
 /// The future of [`Sender::send`].
+///
+/// ```
+/// let (tx, rx) = gmp_exec::chan::bounded(1);
+/// let send: gmp_exec::chan::Send<'_, u8> = tx.send(4);
+/// gmp_exec::block_on(send).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(4));
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T> {
     chan: &'a Chan<T>,

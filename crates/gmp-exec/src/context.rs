@@ -44,6 +44,15 @@ pub(crate) fn try_with_current_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> O
 
 /// Restores the previously entered runtime when dropped. Not `Send`: it must be
 /// dropped on the thread that entered.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+/// assert!(gmp_exec::Handle::try_current().is_none());
+/// let guard: gmp_exec::EnterGuard = rt.enter();
+/// assert_eq!(gmp_exec::Handle::current().procs(), 1);
+/// drop(guard); // back to no runtime
+/// assert!(gmp_exec::Handle::try_current().is_none());
+/// ```
 #[must_use = "the runtime stays entered only while the guard lives"]
 pub struct EnterGuard {
     prev: Option<(Arc<Shared>, bool)>,

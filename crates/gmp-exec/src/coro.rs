@@ -227,6 +227,12 @@ impl Default for Builder<'_> {
 
 impl<'a> Builder<'a> {
     /// Default stack size ([`DEFAULT_STACK_SIZE`]), no name.
+    ///
+    /// ```
+    /// let builder = gmp_exec::coro::Builder::new();
+    /// let h = builder.spawn(|| "default stack").unwrap();
+    /// assert_eq!(h.join().unwrap(), "default stack");
+    /// ```
     pub fn new() -> Self {
         Builder {
             stack_size: DEFAULT_STACK_SIZE,
@@ -238,6 +244,17 @@ impl<'a> Builder<'a> {
     /// [`MIN_STACK_SIZE`]. The stack cannot grow; a G that overflows it is
     /// reported (`G <id> overflowed its <n>-byte stack`) and the process
     /// aborts.
+    ///
+    /// ```
+    /// let h = gmp_exec::coro::Builder::new()
+    ///     .stack_size(256 * 1024)
+    ///     .spawn(|| [7u8; 100 * 1024].iter().map(|&b| b as usize).sum::<usize>())
+    ///     .unwrap();
+    /// assert_eq!(h.join().unwrap(), 700 * 1024);
+    /// // Too small a stack is refused at spawn.
+    /// let err = gmp_exec::coro::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn stack_size(self, bytes: usize) -> Self {
         Builder {
             stack_size: bytes,
@@ -246,6 +263,21 @@ impl<'a> Builder<'a> {
     }
 
     /// Names the G (shown in dumps, traces and watchdog reports).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let _guard = rt.enter();
+    /// let (tx, rx) = gmp_exec::chan::bounded::<()>(1);
+    /// let h = gmp_exec::coro::Builder::new()
+    ///     .name("reader")
+    ///     .spawn(move || gmp_exec::coro::wait(rx.recv()).is_err())
+    ///     .unwrap();
+    /// let dump = rt.handle().dump();
+    /// let g = dump.tasks.iter().find(|t| t.id == h.id()).unwrap();
+    /// assert_eq!(g.name.as_deref(), Some("reader"));
+    /// drop(tx);
+    /// assert!(h.join().unwrap());
+    /// ```
     pub fn name(self, name: &'a str) -> Self {
         Builder {
             name: Some(name),
@@ -255,6 +287,14 @@ impl<'a> Builder<'a> {
 
     /// Spawns `f`; `InvalidInput` for a bad stack size, or the OS error if no
     /// stack can be mapped.
+    ///
+    /// ```
+    /// let h = gmp_exec::coro::Builder::new()
+    ///     .name("summer")
+    ///     .spawn(|| (1..=100).sum::<u32>())
+    ///     .unwrap();
+    /// assert_eq!(h.join().unwrap(), 5050);
+    /// ```
     #[track_caller]
     pub fn spawn<F, R>(self, f: F) -> io::Result<JoinHandle<R>>
     where
@@ -266,6 +306,14 @@ impl<'a> Builder<'a> {
 }
 
 /// True inside a coroutine G.
+///
+/// ```
+/// assert!(!gmp_exec::coro::is_coroutine());
+/// let in_coro = gmp_exec::coro::spawn(gmp_exec::coro::is_coroutine);
+/// assert!(in_coro.join().unwrap());
+/// let in_async = gmp_exec::spawn(async { gmp_exec::coro::is_coroutine() });
+/// assert!(!in_async.join().unwrap());
+/// ```
 pub fn is_coroutine() -> bool {
     !CX.with(Cell::get).is_null() && gmp_coro::is_in_coroutine()
 }
@@ -288,6 +336,16 @@ fn context_ptr(what: &str) -> *mut Context<'static> {
 /// # Panics
 ///
 /// Outside a coroutine G.
+///
+/// ```
+/// let h = gmp_exec::coro::spawn(|| {
+///     let (tx, rx) = gmp_exec::chan::bounded(1);
+///     gmp_exec::spawn(async move { tx.send("hello").await.unwrap() });
+///     // Parks this G (not its thread) until the value arrives.
+///     gmp_exec::coro::wait(rx.recv()).unwrap()
+/// });
+/// assert_eq!(h.join().unwrap(), "hello");
+/// ```
 #[track_caller]
 pub fn wait<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
@@ -310,6 +368,21 @@ pub fn wait<F: Future>(fut: F) -> F::Output {
 /// # Panics
 ///
 /// Outside a coroutine G.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// let done = Arc::new(AtomicBool::new(false));
+/// let (flag, seen) = (done.clone(), done.clone());
+/// let h = gmp_exec::coro::spawn(move || {
+///     gmp_exec::spawn(async move { flag.store(true, Ordering::SeqCst) });
+///     while !done.load(Ordering::SeqCst) {
+///         gmp_exec::coro::yield_now(); // let the other G run
+///     }
+/// });
+/// h.join().unwrap();
+/// assert!(seen.load(Ordering::SeqCst));
+/// ```
 #[track_caller]
 pub fn yield_now() {
     let cx = context_ptr("yield_now");
@@ -346,6 +419,27 @@ pub fn sleep(duration: std::time::Duration) {
 
 /// True if sysmon has marked the running G for preemption (it has run for more
 /// than `retake_after`, 10 ms by default). See [`preempt_check!`](crate::preempt_check).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let rt = gmp_exec::Runtime::builder()
+///     .procs(1)
+///     .retake_after(Some(Duration::from_millis(1)))
+///     .build()
+///     .unwrap();
+/// assert!(!gmp_exec::coro::preempt_requested()); // not in a G
+/// let _guard = rt.enter();
+/// let marked = gmp_exec::coro::spawn(|| {
+///     let start = Instant::now();
+///     while start.elapsed() < Duration::from_secs(5) {
+///         if gmp_exec::coro::preempt_requested() {
+///             return true; // sysmon saw this G run for more than 1 ms
+///         }
+///     }
+///     false
+/// });
+/// assert!(marked.join().unwrap());
+/// ```
 #[inline]
 pub fn preempt_requested() -> bool {
     Worker::with_current(|w| w.is_some_and(|w| w.preempt_marked()))
@@ -384,6 +478,18 @@ macro_rules! preempt_check {
 /// # Panics
 ///
 /// Outside a G.
+///
+/// ```
+/// let same_thread = gmp_exec::block_on(gmp_exec::spawn(async {
+///     gmp_exec::coro::lock_os_thread();
+///     let before = std::thread::current().id();
+///     gmp_exec::yield_now().await;
+///     let after = std::thread::current().id();
+///     gmp_exec::coro::unlock_os_thread();
+///     before == after
+/// }));
+/// assert!(same_thread.unwrap());
+/// ```
 pub fn lock_os_thread() {
     Worker::with_current(|w| match w {
         Some(w) => w.lock_current_task(),
@@ -393,6 +499,19 @@ pub fn lock_os_thread() {
 
 /// Undoes [`lock_os_thread`]: the M runs other Gs again (the G itself stays
 /// on this thread if it is a started coroutine).
+///
+/// ```
+/// let h = gmp_exec::coro::spawn(|| {
+///     gmp_exec::coro::lock_os_thread();
+///     let before = std::thread::current().id();
+///     gmp_exec::coro::yield_now();
+///     gmp_exec::coro::unlock_os_thread();
+///     // Other Gs may use this M again; a started coroutine stays on it anyway.
+///     gmp_exec::coro::yield_now();
+///     std::thread::current().id() == before
+/// });
+/// assert!(h.join().unwrap());
+/// ```
 pub fn unlock_os_thread() {
     Worker::with_current(|w| {
         if let Some(w) = w {

@@ -25,6 +25,19 @@ use crate::task::{Header, Id};
 
 /// What a G is doing, as a dump sees it (Go's `_Grunnable`, `_Grunning`,
 /// `_Gsyscall`, `_Gwaiting`).
+///
+/// ```
+/// use gmp_exec::TaskState;
+/// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+/// let h = rt.spawn(std::future::pending::<()>());
+/// let state = loop {
+///     let dump = rt.handle().dump();
+///     let s = dump.tasks.iter().find(|t| t.id == h.id()).unwrap().state;
+///     if s == TaskState::Waiting { break s; } // polled once, now parked
+///     std::thread::yield_now();
+/// };
+/// assert_eq!(state.to_string(), "waiting");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TaskState {
@@ -50,6 +63,18 @@ impl fmt::Display for TaskState {
 }
 
 /// One G in a [`Dump`].
+///
+/// ```
+/// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+/// let h = gmp_exec::task::Builder::new()
+///     .name("idle")
+///     .spawn_on(std::future::pending::<()>(), rt.handle())
+///     .unwrap();
+/// let dump = rt.handle().dump();
+/// let g: &gmp_exec::TaskDump = dump.tasks.iter().find(|t| t.id == h.id()).unwrap();
+/// assert_eq!(g.name.as_deref(), Some("idle"));
+/// assert_eq!(g.running_on, None); // a pending G does not hold an M
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskDump {

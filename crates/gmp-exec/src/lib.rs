@@ -174,6 +174,14 @@ pub fn syscall<F: FnOnce() -> R, R>(f: F) -> R {
 /// # Panics
 ///
 /// If called from inside a runtime's M, or inside another `block_on`.
+///
+/// ```
+/// let n = gmp_exec::block_on(async {
+///     let h = gmp_exec::spawn(async { 10 });
+///     h.await.unwrap() + 1
+/// });
+/// assert_eq!(n, 11);
+/// ```
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     Handle::current().block_on(future)

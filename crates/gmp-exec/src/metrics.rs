@@ -170,6 +170,19 @@ pub struct Metrics {
 }
 
 /// One P's figures in a [`Metrics`] snapshot.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::builder().procs(2).build().unwrap();
+/// rt.block_on(async {
+///     for i in 0..10 {
+///         gmp_exec::spawn(async move { i }).await.unwrap();
+///     }
+/// });
+/// let m = rt.metrics();
+/// assert_eq!(m.ps.len(), 2);
+/// let polls: u64 = m.ps.iter().map(|p: &gmp_exec::PMetrics| p.polls).sum();
+/// assert!(polls >= 10);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PMetrics {

@@ -18,10 +18,29 @@ use crate::task::{self, JoinHandle};
 
 /// The environment variable that sets the default number of Ps (Go's
 /// `GOMAXPROCS`).
+///
+/// ```
+/// assert_eq!(gmp_exec::MAXPROCS_ENV, "GMP_MAXPROCS");
+/// std::env::set_var(gmp_exec::MAXPROCS_ENV, "3");
+/// let rt = gmp_exec::Runtime::new().unwrap();
+/// assert_eq!(rt.procs(), 3);
+/// ```
 pub const MAXPROCS_ENV: &str = "GMP_MAXPROCS";
 
 /// What happens when a task panics. Either way the panic is caught and its
 /// `JoinHandle` reports it.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::builder()
+///     .procs(1)
+///     .unhandled_panic(gmp_exec::UnhandledPanic::Ignore)
+///     .build()
+///     .unwrap();
+/// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
+/// assert!(err.is_panic());
+/// // The runtime keeps going.
+/// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum UnhandledPanic {
@@ -88,6 +107,11 @@ impl Default for Builder {
 impl Builder {
     /// A builder with the defaults: as many Ps as the machine has parallelism
     /// (or `GMP_MAXPROCS`), threads named `gmp-m0`, `gmp-m1`, …
+    ///
+    /// ```
+    /// let rt = gmp_exec::Builder::new().procs(1).build().unwrap();
+    /// assert_eq!(rt.block_on(async { "built" }), "built");
+    /// ```
     pub fn new() -> Builder {
         Builder {
             procs: None,
@@ -109,24 +133,55 @@ impl Builder {
 
     /// The number of Ps: how many Gs run at once (Go's `GOMAXPROCS`). Must be at
     /// least 1; `build` reports 0 as an error.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(3).build().unwrap();
+    /// assert_eq!(rt.procs(), 3);
+    /// assert!(gmp_exec::Runtime::builder().procs(0).build().is_err());
+    /// ```
     pub fn procs(mut self, procs: usize) -> Self {
         self.procs = Some(procs);
         self
     }
 
     /// tokio's name for [`procs`](Self::procs), for ported code.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().worker_threads(2).build().unwrap();
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn worker_threads(self, n: usize) -> Self {
         self.procs(n)
     }
 
     /// The prefix of thread names: Ms are `<name>-m<i>`, blocking-pool threads
     /// `<name>-blocking-<i>`.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).thread_name("web").build().unwrap();
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().unwrap().to_string()
+    /// }));
+    /// assert!(name.unwrap().starts_with("web-m"));
+    /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
     }
 
     /// A function naming each M thread (given the M's number).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .thread_name_fn(|i| format!("worker #{i}"))
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().unwrap().to_string()
+    /// }));
+    /// assert!(name.unwrap().starts_with("worker #"));
+    /// ```
     pub fn thread_name_fn(mut self, f: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
         self.thread_name = Some(Arc::new(f));
         self
@@ -135,12 +190,29 @@ impl Builder {
     /// The most M threads the runtime may start (Go's `SetMaxThreads`;
     /// default 10 000). Ms beyond the Ps appear when Ps are handed off from
     /// blocked threads.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).max_threads(4).build().unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 2 + 2 })).unwrap(), 4);
+    /// assert!(gmp_exec::Runtime::builder().max_threads(0).build().is_err());
+    /// ```
     pub fn max_threads(mut self, n: usize) -> Self {
         self.max_threads = n;
         self
     }
 
     /// The most threads the `spawn_blocking` pool may start (default 512).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .max_blocking_threads(2)
+    ///     .build()
+    ///     .unwrap();
+    /// let jobs: Vec<_> = (0..4).map(|i| rt.spawn_blocking(move || i * 10)).collect();
+    /// let total: i32 = jobs.into_iter().map(|h| rt.block_on(h).unwrap()).sum();
+    /// assert_eq!(total, 60);
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Self {
         self.max_blocking_threads = n;
         self
@@ -148,18 +220,51 @@ impl Builder {
 
     /// How long an idle blocking-pool thread waits before it exits
     /// (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .thread_keep_alive(Duration::from_millis(50))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| "done")).unwrap(), "done");
+    /// ```
     pub fn thread_keep_alive(mut self, d: Duration) -> Self {
         self.keep_alive = d;
         self
     }
 
     /// The stack size of every thread the runtime starts.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .thread_stack_size(4 << 20)
+    ///     .build()
+    ///     .unwrap();
+    /// let sum = rt.block_on(rt.spawn(async {
+    ///     let big = [1u8; 512 * 1024];
+    ///     big.iter().map(|&b| b as u32).sum::<u32>()
+    /// }));
+    /// assert_eq!(sum.unwrap(), 512 * 1024);
+    /// ```
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
     /// What a task panic does (default: [`UnhandledPanic::Ignore`]).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .unhandled_panic(gmp_exec::UnhandledPanic::Ignore)
+    ///     .build()
+    ///     .unwrap();
+    /// let res = rt.block_on(rt.spawn(async { panic!("caught") }));
+    /// assert!(res.unwrap_err().is_panic());
+    /// ```
     pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
         self.unhandled_panic = policy;
         self
@@ -169,6 +274,12 @@ impl Builder {
     /// stuck in long polls or blocking calls (default: on). Without it,
     /// `block_in_place` still hands its P off, but `syscall` and long polls
     /// keep theirs.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).sysmon(false).build().unwrap();
+    /// let n = rt.block_on(rt.spawn(async { gmp_exec::block_in_place(|| 5) }));
+    /// assert_eq!(n.unwrap(), 5);
+    /// ```
     pub fn sysmon(mut self, on: bool) -> Self {
         self.sysmon = on;
         self
@@ -177,6 +288,16 @@ impl Builder {
     /// How long one poll may hold its P before sysmon marks its G for
     /// preemption and, if other Gs wait, hands the P to another M (Go's 10 ms
     /// `forcePreemptNS`; default 10 ms). `None` turns both off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .retake_after(Some(Duration::from_millis(2)))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
+    /// ```
     pub fn retake_after(mut self, after: Option<Duration>) -> Self {
         self.retake_after = after;
         self
@@ -185,6 +306,13 @@ impl Builder {
     /// How long one poll may last before sysmon's watchdog reports its G (id,
     /// spawn site, duration) on stderr, or through `tracing` with the
     /// `tracing` feature (default 100 ms). `None` turns the watchdog off.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).watchdog(None).build().unwrap();
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(std::time::Duration::from_millis(5)) }))
+    ///     .unwrap();
+    /// assert_eq!(rt.metrics().watchdog_reports, 0);
+    /// ```
     pub fn watchdog(mut self, after: Option<Duration>) -> Self {
         self.watchdog_after = after;
         self
@@ -192,6 +320,12 @@ impl Builder {
 
     /// Whether to keep the counters behind [`Runtime::metrics`] (default: on;
     /// each is a single-writer increment of about a cycle).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).metrics(true).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// assert_eq!(rt.metrics().spawned, 1);
+    /// ```
     pub fn metrics(mut self, on: bool) -> Self {
         self.metrics = on;
         self
@@ -199,6 +333,11 @@ impl Builder {
 
     /// Prints Go's schedtrace line on stderr every `period` (`None`: never),
     /// overriding `GMP_DEBUG=schedtrace=<ms>`.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).schedtrace(None).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 7 }), 7);
+    /// ```
     pub fn schedtrace(mut self, period: Option<Duration>) -> Self {
         self.schedtrace = Some(period);
         self
@@ -206,6 +345,16 @@ impl Builder {
 
     /// Adds a line per P and per M to each schedtrace line, overriding
     /// `GMP_DEBUG=scheddetail=1`.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .schedtrace(None)
+    ///     .scheddetail(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { 8 }), 8);
+    /// ```
     pub fn scheddetail(mut self, on: bool) -> Self {
         self.scheddetail = Some(on);
         self
@@ -215,6 +364,13 @@ impl Builder {
     ///
     /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
     /// positive integer, or a thread limit is 0.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// assert_eq!(rt.procs(), 1);
+    /// let err = gmp_exec::Runtime::builder().procs(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         let shared = Shared::new(self.config()?)?;
         if shared.config.schedtrace.is_some() {
@@ -329,21 +485,43 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime with the default settings (see [`Builder::new`]).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::new().unwrap();
+    /// assert!(rt.procs() >= 1);
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
 
     /// A builder for custom settings.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(2).build().unwrap();
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
 
     /// A handle to this runtime, usable from any thread.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let out = std::thread::spawn(move || handle.block_on(async { 40 + 2 }));
+    /// assert_eq!(out.join().unwrap(), 42);
+    /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
 
     /// The number of Ps.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(2).build().unwrap();
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn procs(&self) -> usize {
         self.handle.shared.procs()
     }
@@ -351,11 +529,27 @@ impl Runtime {
     /// Makes this runtime the current one on this thread until the guard drops,
     /// so that `gmp_exec::spawn` and `coro::spawn` called from a plain thread
     /// spawn here (tokio's `Runtime::enter`).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let guard = rt.enter();
+    /// // Plain `spawn` now goes to `rt`, not to the default runtime.
+    /// let h = gmp_exec::spawn(async { 9 });
+    /// drop(guard);
+    /// assert_eq!(rt.block_on(h).unwrap(), 9);
+    /// assert_eq!(rt.metrics().spawned, 1);
+    /// ```
     pub fn enter(&self) -> context::EnterGuard {
         self.handle.enter()
     }
 
     /// Spawns a task on this runtime.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let h = rt.spawn(async { "spawned" });
+    /// assert_eq!(rt.block_on(h).unwrap(), "spawned");
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -366,6 +560,12 @@ impl Runtime {
     }
 
     /// Runs a blocking closure on the blocking pool.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let h = rt.spawn_blocking(|| (1..=10).product::<u64>());
+    /// assert_eq!(rt.block_on(h).unwrap(), 3_628_800);
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
@@ -382,6 +582,15 @@ impl Runtime {
     ///
     /// If called from inside a runtime's M (it would block a thread that runs
     /// other tasks) or from inside another `block_on`.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let v = rt.block_on(async {
+    ///     let h = gmp_exec::spawn(async { vec![1, 2, 3] });
+    ///     h.await.unwrap()
+    /// });
+    /// assert_eq!(v, [1, 2, 3]);
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)
@@ -390,6 +599,15 @@ impl Runtime {
     /// A snapshot of the runtime's counters: per-P queue depths, `runnext`
     /// hits, steals, overflows, spawned and completed Gs, thread and sysmon
     /// figures (see [`Metrics`](crate::Metrics)).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     gmp_exec::spawn(async {}).await.unwrap();
+    /// });
+    /// let m = rt.metrics();
+    /// assert_eq!((m.procs, m.spawned, m.completed), (1, 1, 1));
+    /// ```
     pub fn metrics(&self) -> crate::Metrics {
         self.handle.metrics()
     }
@@ -397,6 +615,13 @@ impl Runtime {
     /// Shuts down, waiting at most `timeout` for tasks that are inside a poll
     /// (a task that blocks its thread); those are cancelled when their poll
     /// returns. Returns false if it stopped waiting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// assert!(rt.shutdown_timeout(Duration::from_millis(100)));
+    /// ```
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         // Skip `Drop` (it would shut down without the timeout) but keep the
         // handle's reference: forgetting `self` leaked the `Shared` (LSan,
@@ -435,6 +660,13 @@ impl fmt::Debug for Runtime {
 }
 
 /// A cheap, clonable reference to a runtime, usable from any thread.
+///
+/// ```
+/// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+/// let handle: gmp_exec::Handle = rt.handle().clone();
+/// let h = std::thread::spawn(move || handle.spawn(async { 11 })).join().unwrap();
+/// assert_eq!(rt.block_on(h).unwrap(), 11);
+/// ```
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) shared: Arc<Shared>,
@@ -444,6 +676,12 @@ impl Handle {
     /// The runtime of the current context: the one whose M this is, or whose
     /// `block_on` or `enter` is active, or else the default runtime (started on
     /// first use, as Go and smol do).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(3).build().unwrap();
+    /// let procs = rt.block_on(async { gmp_exec::Handle::current().procs() });
+    /// assert_eq!(procs, 3);
+    /// ```
     pub fn current() -> Handle {
         context::with_current_shared(|shared| Handle {
             shared: shared.clone(),
@@ -452,6 +690,13 @@ impl Handle {
 
     /// Like [`current`](Self::current), but `None` instead of falling back to
     /// the default runtime.
+    ///
+    /// ```
+    /// assert!(gmp_exec::Handle::try_current().is_none());
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let _guard = rt.enter();
+    /// assert!(gmp_exec::Handle::try_current().is_some());
+    /// ```
     pub fn try_current() -> Option<Handle> {
         context::try_with_current_shared(|shared| Handle {
             shared: shared.clone(),
@@ -459,6 +704,12 @@ impl Handle {
     }
 
     /// Spawns a task on this runtime (see [`crate::spawn`]).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let h = rt.handle().spawn(async { 5 * 5 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 25);
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -470,6 +721,12 @@ impl Handle {
 
     /// Runs a blocking closure on this runtime's blocking pool (see
     /// [`crate::spawn_blocking`]).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let h = rt.handle().spawn_blocking(|| std::thread::current().name().map(String::from));
+    /// assert!(rt.block_on(h).unwrap().unwrap().contains("blocking"));
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
@@ -481,6 +738,15 @@ impl Handle {
 
     /// Runs `future` to completion on the calling thread, in this runtime's
     /// context (see [`Runtime::block_on`]).
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let n = std::thread::spawn(move || handle.block_on(async { gmp_exec::spawn(async { 4 }).await }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(n.unwrap(), 4);
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         if Worker::with_current(|w| w.is_some()) {
@@ -496,16 +762,38 @@ impl Handle {
 
     /// Makes this runtime the current one on this thread until the guard drops:
     /// `gmp_exec::spawn` then spawns here.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let h = std::thread::spawn(move || {
+    ///     let _guard = handle.enter();
+    ///     gmp_exec::spawn(async { 6 })
+    /// });
+    /// assert_eq!(rt.block_on(h.join().unwrap()).unwrap(), 6);
+    /// ```
     pub fn enter(&self) -> context::EnterGuard {
         context::enter(&self.shared, false)
     }
 
     /// The number of Ps.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(2).build().unwrap();
+    /// assert_eq!(rt.handle().procs(), 2);
+    /// ```
     pub fn procs(&self) -> usize {
         self.shared.procs()
     }
 
     /// See [`Runtime::metrics`].
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// handle.block_on(handle.spawn(async {})).unwrap();
+    /// assert_eq!(handle.metrics().completed, 1);
+    /// ```
     pub fn metrics(&self) -> crate::Metrics {
         self.shared.metrics()
     }
@@ -513,6 +801,15 @@ impl Handle {
     /// Every live G of this runtime: id, name, state, spawn site, and for a
     /// running G its M and how long it has run (a goroutine dump). Completing
     /// Gs wait the moment it takes; nothing else stops.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.handle().dump();
+    /// let me = dump.tasks.iter().find(|t| t.id == h.id()).unwrap();
+    /// assert!(me.spawned_at.file().ends_with(".rs"));
+    /// h.abort();
+    /// ```
     pub fn dump(&self) -> crate::Dump {
         self.shared.dump()
     }

@@ -244,6 +244,18 @@ pub fn start(path: impl AsRef<Path>) -> io::Result<()> {
 }
 
 /// What [`stop`] wrote.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("gmp-trace-stats-{}.json", std::process::id()));
+/// gmp_exec::trace::start(&path)?;
+/// gmp_exec::block_on(gmp_exec::spawn(async {})).unwrap();
+/// let stats: gmp_exec::trace::TraceStats = gmp_exec::trace::stop()?;
+/// assert_eq!(stats.path, path);
+/// assert!(stats.events > 0);
+/// assert_eq!(stats.dropped, 0);
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TraceStats {
@@ -256,6 +268,19 @@ pub struct TraceStats {
 }
 
 /// Stops recording and writes the trace as Chrome trace-event JSON.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("gmp-trace-stop-{}.json", std::process::id()));
+/// gmp_exec::trace::start(&path)?;
+/// gmp_exec::block_on(gmp_exec::spawn(async { 1 + 1 })).unwrap();
+/// let stats = gmp_exec::trace::stop()?;
+/// let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+/// assert!(json.to_string().len() > 2 && stats.events > 0);
+/// std::fs::remove_file(&path)?;
+/// // Nothing is recording any more.
+/// assert_eq!(gmp_exec::trace::stop().unwrap_err().kind(), std::io::ErrorKind::NotFound);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn stop() -> io::Result<TraceStats> {
     ON.store(false, Relaxed);
     let tracer = TRACER

@@ -23,6 +23,16 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`].
+///
+/// ```
+/// use std::future::Future;
+/// use std::task::{Context, Poll};
+/// let mut fut: gmp_exec::YieldNow = gmp_exec::yield_now();
+/// let mut cx = Context::from_waker(std::task::Waker::noop());
+/// // The first poll yields; the next one completes.
+/// assert!(std::pin::Pin::new(&mut fut).poll(&mut cx).is_pending());
+/// assert!(std::pin::Pin::new(&mut fut).poll(&mut cx).is_ready());
+/// ```
 #[must_use = "futures do nothing unless you .await them"]
 #[derive(Debug)]
 pub struct YieldNow {

@@ -11,12 +11,73 @@ macro_rules! split_halves {
         #[doc = concat!("The read half of a borrowed [`", stringify!($stream), "`], from [`", stringify!($stream), "::split`].")]
         ///
         /// Reads go to the stream; one task at a time may wait on them.
+        ///
+        /// ```
+        /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+        /// # use std::io::Result;
+        /// # trait Connected: Sized {
+        /// #     async fn connected() -> Result<(Self, Self)>;
+        /// # }
+        /// # impl Connected for gmp_exec::net::TcpStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// #         let c = Self::connect(l.local_addr()?).await?;
+        /// #         Ok((c, l.accept().await?.0))
+        /// #     }
+        /// # }
+        /// # impl Connected for gmp_exec::net::UnixStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         Self::pair()
+        /// #     }
+        /// # }
+        /// # gmp_exec::block_on(async {
+        #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+        #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+        #[doc = concat!("let (mut reader, _writer) = gmp_exec::net::", stringify!($stream), "::split(&mut a);")]
+        /// b.write_all(b"in").await?;
+        /// let mut buf = [0; 2];
+        /// reader.read_exact(&mut buf).await?;
+        /// assert_eq!(&buf, b"in");
+        /// # std::io::Result::Ok(())
+        /// # }).unwrap();
+        /// ```
         #[derive(Debug)]
         pub struct ReadHalf<'a>(&'a $stream);
 
         #[doc = concat!("The write half of a borrowed [`", stringify!($stream), "`], from [`", stringify!($stream), "::split`].")]
         ///
         /// `poll_close` (`close().await`) shuts the stream's write side down.
+        ///
+        /// ```
+        /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+        /// # use std::io::Result;
+        /// # trait Connected: Sized {
+        /// #     async fn connected() -> Result<(Self, Self)>;
+        /// # }
+        /// # impl Connected for gmp_exec::net::TcpStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// #         let c = Self::connect(l.local_addr()?).await?;
+        /// #         Ok((c, l.accept().await?.0))
+        /// #     }
+        /// # }
+        /// # impl Connected for gmp_exec::net::UnixStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         Self::pair()
+        /// #     }
+        /// # }
+        /// # gmp_exec::block_on(async {
+        #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+        #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+        #[doc = concat!("let (_reader, mut writer) = gmp_exec::net::", stringify!($stream), "::split(&mut a);")]
+        /// writer.write_all(b"out").await?;
+        /// writer.close().await?; // the peer now reads end of file
+        /// let mut got = Vec::new();
+        /// b.read_to_end(&mut got).await?;
+        /// assert_eq!(got, b"out");
+        /// # std::io::Result::Ok(())
+        /// # }).unwrap();
+        /// ```
         #[derive(Debug)]
         pub struct WriteHalf<'a>(&'a $stream);
 
@@ -24,6 +85,38 @@ macro_rules! split_halves {
         ///
         /// [`reunite`](OwnedReadHalf::reunite) it with its write half to get
         /// the stream back.
+        ///
+        /// ```
+        /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+        /// # use std::io::Result;
+        /// # trait Connected: Sized {
+        /// #     async fn connected() -> Result<(Self, Self)>;
+        /// # }
+        /// # impl Connected for gmp_exec::net::TcpStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// #         let c = Self::connect(l.local_addr()?).await?;
+        /// #         Ok((c, l.accept().await?.0))
+        /// #     }
+        /// # }
+        /// # impl Connected for gmp_exec::net::UnixStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         Self::pair()
+        /// #     }
+        /// # }
+        /// # gmp_exec::block_on(async {
+        #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+        #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+        /// let (mut reader, _writer) = a.into_split();
+        /// let task = gmp_exec::spawn(async move {
+        ///     let mut buf = [0; 4];
+        ///     reader.read_exact(&mut buf).await.map(|()| buf)
+        /// });
+        /// b.write_all(b"task").await?;
+        /// assert_eq!(&task.await??, b"task");
+        /// # std::io::Result::Ok(())
+        /// # }).unwrap();
+        /// ```
         #[derive(Debug)]
         pub struct OwnedReadHalf {
             inner: std::sync::Arc<$stream>,
@@ -33,6 +126,37 @@ macro_rules! split_halves {
         ///
         /// Dropping it shuts the stream's write side down (the peer reads end
         /// of file), as closing it does; reuniting it does not.
+        ///
+        /// ```
+        /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+        /// # use std::io::Result;
+        /// # trait Connected: Sized {
+        /// #     async fn connected() -> Result<(Self, Self)>;
+        /// # }
+        /// # impl Connected for gmp_exec::net::TcpStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// #         let c = Self::connect(l.local_addr()?).await?;
+        /// #         Ok((c, l.accept().await?.0))
+        /// #     }
+        /// # }
+        /// # impl Connected for gmp_exec::net::UnixStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         Self::pair()
+        /// #     }
+        /// # }
+        /// # gmp_exec::block_on(async {
+        #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+        #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+        /// let (_reader, mut writer) = a.into_split();
+        /// let task = gmp_exec::spawn(async move { writer.write_all(b"bye").await });
+        /// task.await??; // the task dropped the write half: the peer reads end of file
+        /// let mut got = Vec::new();
+        /// b.read_to_end(&mut got).await?;
+        /// assert_eq!(got, b"bye");
+        /// # std::io::Result::Ok(())
+        /// # }).unwrap();
+        /// ```
         #[derive(Debug)]
         pub struct OwnedWriteHalf {
             inner: std::sync::Arc<$stream>,
@@ -41,6 +165,39 @@ macro_rules! split_halves {
 
         /// The halves given to `reunite` came from different streams; both
         /// are handed back.
+        ///
+        /// ```
+        /// # use std::io::Result;
+        /// # trait Connected: Sized {
+        /// #     async fn connected() -> Result<(Self, Self)>;
+        /// # }
+        /// # impl Connected for gmp_exec::net::TcpStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// #         let c = Self::connect(l.local_addr()?).await?;
+        /// #         Ok((c, l.accept().await?.0))
+        /// #     }
+        /// # }
+        /// # impl Connected for gmp_exec::net::UnixStream {
+        /// #     async fn connected() -> Result<(Self, Self)> {
+        /// #         Self::pair()
+        /// #     }
+        /// # }
+        /// # gmp_exec::block_on(async {
+        #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+        #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+        #[doc = concat!("# let (c, _d) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+        /// // `c`: one end of another connection.
+        /// # let _ = &mut b;
+        /// let (read_a, _write_a) = a.into_split();
+        /// let (_read_c, write_c) = c.into_split();
+        /// let err = read_a.reunite(write_c).unwrap_err();
+        /// assert_eq!(err.to_string(), "tried to reunite halves that are not from the same stream");
+        /// let (read_a, _write_c) = (err.0, err.1); // both halves come back
+        /// # let _ = read_a;
+        /// # std::io::Result::Ok(())
+        /// # }).unwrap();
+        /// ```
         #[derive(Debug)]
         pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 
@@ -96,6 +253,38 @@ macro_rules! split_halves {
         impl OwnedReadHalf {
             /// Puts the stream back together; `Err` (with both halves) if
             /// `write` belongs to another stream.
+            ///
+            /// ```
+            /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+            /// # use std::io::Result;
+            /// # trait Connected: Sized {
+            /// #     async fn connected() -> Result<(Self, Self)>;
+            /// # }
+            /// # impl Connected for gmp_exec::net::TcpStream {
+            /// #     async fn connected() -> Result<(Self, Self)> {
+            /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+            /// #         let c = Self::connect(l.local_addr()?).await?;
+            /// #         Ok((c, l.accept().await?.0))
+            /// #     }
+            /// # }
+            /// # impl Connected for gmp_exec::net::UnixStream {
+            /// #     async fn connected() -> Result<(Self, Self)> {
+            /// #         Self::pair()
+            /// #     }
+            /// # }
+            /// # gmp_exec::block_on(async {
+            #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+            #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+            /// let (reader, writer) = a.into_split();
+            /// let mut a = reader.reunite(writer).expect("halves of one stream");
+            /// // Reuniting does not shut the write side down.
+            /// a.write_all(b"whole").await?;
+            /// let mut buf = [0; 5];
+            /// b.read_exact(&mut buf).await?;
+            /// assert_eq!(&buf, b"whole");
+            /// # std::io::Result::Ok(())
+            /// # }).unwrap();
+            /// ```
             pub fn reunite(self, write: OwnedWriteHalf) -> Result<$stream, ReuniteError> {
                 if !std::sync::Arc::ptr_eq(&self.inner, &write.inner) {
                     return Err(ReuniteError(self, write));
@@ -110,6 +299,34 @@ macro_rules! split_halves {
 
         impl OwnedWriteHalf {
             /// Puts the stream back together (see [`OwnedReadHalf::reunite`]).
+            ///
+            /// ```
+            /// # use std::io::Result;
+            /// # trait Connected: Sized {
+            /// #     async fn connected() -> Result<(Self, Self)>;
+            /// # }
+            /// # impl Connected for gmp_exec::net::TcpStream {
+            /// #     async fn connected() -> Result<(Self, Self)> {
+            /// #         let l = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+            /// #         let c = Self::connect(l.local_addr()?).await?;
+            /// #         Ok((c, l.accept().await?.0))
+            /// #     }
+            /// # }
+            /// # impl Connected for gmp_exec::net::UnixStream {
+            /// #     async fn connected() -> Result<(Self, Self)> {
+            /// #         Self::pair()
+            /// #     }
+            /// # }
+            /// # gmp_exec::block_on(async {
+            #[doc = concat!("# let (mut a, mut b) = <gmp_exec::net::", stringify!($stream), " as Connected>::connected().await?;")]
+            #[doc = concat!("// `a` and `b`: the two ends of a connected `", stringify!($stream), "`.")]
+            /// # let _ = &mut b;
+            /// let (reader, writer) = a.into_split();
+            /// let a = writer.reunite(reader).expect("halves of one stream");
+            /// assert!(a.take_error()?.is_none());
+            /// # std::io::Result::Ok(())
+            /// # }).unwrap();
+            /// ```
             pub fn reunite(self, read: OwnedReadHalf) -> Result<$stream, ReuniteError> {
                 read.reunite(self)
             }

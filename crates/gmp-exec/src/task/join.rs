@@ -58,16 +58,45 @@ impl<T> JoinHandle<T> {
     /// Asks the task to stop: its future is dropped the next time it would have
     /// been polled (or at once, if it is idle), and awaiting this handle gives a
     /// cancelled [`JoinError`] unless the task finished first.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = handle.await.unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// # });
+    /// ```
     pub fn abort(&self) {
         abort(self.raw)
     }
 
     /// True once the task has finished (completed, panicked or been cancelled).
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(async { 1 });
+    /// while !handle.is_finished() {
+    ///     gmp_exec::yield_now().await;
+    /// }
+    /// assert_eq!(handle.await.unwrap(), 1);
+    /// # });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.header().state.load().is_complete()
     }
 
     /// The task's id.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let a = gmp_exec::spawn(async { gmp_exec::task::id() });
+    /// let b = gmp_exec::spawn(async {});
+    /// assert_ne!(a.id(), b.id());
+    /// let a_id = a.id();
+    /// assert_eq!(a.await.unwrap(), a_id);
+    /// # });
+    /// ```
     pub fn id(&self) -> Id {
         self.header().task_id()
     }
@@ -80,6 +109,13 @@ impl<T> JoinHandle<T> {
     ///
     /// From an async G (it would block the M and every G queued on its P):
     /// `.await` the handle there.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let handle = rt.spawn(async { "joined" });
+    /// // A plain thread may block on the handle.
+    /// assert_eq!(handle.join().unwrap(), "joined");
+    /// ```
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         if crate::coro::is_coroutine() {
@@ -95,6 +131,16 @@ impl<T> JoinHandle<T> {
     }
 
     /// A handle that can abort the task without owning its output.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(std::future::pending::<()>());
+    /// let aborter = handle.abort_handle();
+    /// assert_eq!(aborter.id(), handle.id());
+    /// aborter.abort();
+    /// assert!(handle.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         self.header().state.ref_inc();
         AbortHandle { raw: self.raw }
@@ -154,6 +200,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Aborts a task without owning its output (tokio's `AbortHandle`).
+///
+/// ```
+/// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+/// let handle = gmp_exec::spawn(std::future::pending::<()>());
+/// let aborter: gmp_exec::AbortHandle = handle.abort_handle();
+/// // The abort handle can move to another task while `handle` stays here.
+/// gmp_exec::spawn(async move { aborter.abort() }).await.unwrap();
+/// assert!(handle.await.unwrap_err().is_cancelled());
+/// # });
+/// ```
 pub struct AbortHandle {
     raw: NonNull<Header>,
 }
@@ -165,17 +221,42 @@ unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
     /// See [`JoinHandle::abort`].
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(std::future::pending::<()>());
+    /// handle.abort_handle().abort();
+    /// assert!(handle.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
     pub fn abort(&self) {
         abort(self.raw)
     }
 
     /// See [`JoinHandle::is_finished`].
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(async { 2 });
+    /// let aborter = handle.abort_handle();
+    /// assert_eq!(handle.await.unwrap(), 2);
+    /// assert!(aborter.is_finished());
+    /// # });
+    /// ```
     pub fn is_finished(&self) -> bool {
         // SAFETY: we hold a reference.
         unsafe { self.raw.as_ref() }.state.load().is_complete()
     }
 
     /// The task's id.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(async {});
+    /// assert_eq!(handle.abort_handle().id(), handle.id());
+    /// # handle.await.unwrap();
+    /// # });
+    /// ```
     pub fn id(&self) -> Id {
         // SAFETY: we hold a reference.
         unsafe { self.raw.as_ref() }.task_id()
@@ -212,6 +293,16 @@ impl fmt::Debug for AbortHandle {
 
 /// Why a task produced no output: it panicked, or it was cancelled (aborted, or
 /// its runtime shut down).
+///
+/// ```
+/// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+/// let err: gmp_exec::JoinError = gmp_exec::spawn(async { panic!("oops") })
+///     .await
+///     .unwrap_err();
+/// assert!(err.is_panic());
+/// assert!(err.to_string().contains("oops"));
+/// # });
+/// ```
 pub struct JoinError {
     id: Id,
     repr: Repr,
@@ -241,11 +332,27 @@ impl JoinError {
     }
 
     /// True if the task was cancelled.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = handle.await.unwrap_err();
+    /// assert!(err.is_cancelled() && !err.is_panic());
+    /// # });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// True if the task panicked.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let err = gmp_exec::spawn(async { panic!("bad input") }).await.unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled());
+    /// # });
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -256,6 +363,14 @@ impl JoinError {
     ///
     /// If the task was cancelled rather than panicking; see
     /// [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let err = gmp_exec::spawn(async { std::panic::panic_any(17u32) }).await.unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u32>(), Some(&17));
+    /// # });
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
@@ -263,6 +378,17 @@ impl JoinError {
     }
 
     /// The panic's payload, or the error back if the task was cancelled.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = handle.await.unwrap_err();
+    /// // A cancelled task has no payload: the error comes back.
+    /// let err = err.try_into_panic().unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// # });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok((*p).into_inner().unwrap_or_else(|e| e.into_inner())),
@@ -271,6 +397,14 @@ impl JoinError {
     }
 
     /// The id of the task that failed.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let handle = gmp_exec::spawn(async { panic!("fail") });
+    /// let id = handle.id();
+    /// assert_eq!(handle.await.unwrap_err().id(), id);
+    /// # });
+    /// ```
     pub fn id(&self) -> Id {
         self.id
     }

@@ -81,11 +81,30 @@ pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 
 /// A task's id (Go's `goid`): unique within the process, never zero.
+///
+/// ```
+/// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+/// let a = gmp_exec::spawn(async {});
+/// let b = gmp_exec::spawn(async {});
+/// let (id_a, id_b): (gmp_exec::task::Id, gmp_exec::Id) = (a.id(), b.id());
+/// assert_ne!(id_a, id_b);
+/// assert_eq!(id_a, a.abort_handle().id());
+/// # });
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(pub(crate) NonZeroU64);
 
 impl Id {
     /// The id as a number.
+    ///
+    /// ```
+    /// # gmp_exec::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// let h = gmp_exec::spawn(async {});
+    /// let n = h.id().as_u64();
+    /// assert!(n > 0);
+    /// assert_eq!(h.id().to_string(), n.to_string());
+    /// # });
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }

@@ -33,6 +33,17 @@ pub fn interval(period: Duration) -> Interval {
 /// # Panics
 ///
 /// If `period` is zero.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// gmp_exec::block_on(async {
+///     let start = Instant::now() + Duration::from_millis(3);
+///     let mut ticker = gmp_exec::time::interval_at(start, Duration::from_millis(2));
+///     assert_eq!(ticker.tick().await, start);
+///     assert_eq!(ticker.tick().await, start + Duration::from_millis(2));
+///     assert!(Instant::now() >= start + Duration::from_millis(2));
+/// });
+/// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         period > Duration::ZERO,
@@ -47,6 +58,21 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 
 /// What an [`Interval`] does when ticks were missed (the task was busy past
 /// one or more deadlines).
+///
+/// ```
+/// use gmp_exec::time::{interval, MissedTickBehavior};
+/// use std::time::{Duration, Instant};
+/// gmp_exec::block_on(async {
+///     let mut ticker = interval(Duration::from_millis(2));
+///     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+///     ticker.tick().await;
+///     std::thread::sleep(Duration::from_millis(5)); // miss two ticks
+///     let late = ticker.tick().await; // the late tick fires at once...
+///     let next = ticker.tick().await; // ...and the next is a period after it
+///     assert!(next.duration_since(late) >= Duration::from_millis(2));
+///     assert!(Instant::now() >= next);
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
     /// Fire the missed ticks at once, one after another, then go on on the
@@ -62,6 +88,17 @@ pub enum MissedTickBehavior {
 }
 
 /// A ticker. See [`interval`].
+///
+/// ```
+/// use futures::StreamExt;
+/// use std::time::Duration;
+/// gmp_exec::block_on(async {
+///     let ticker: gmp_exec::time::Interval = gmp_exec::time::interval(Duration::from_millis(1));
+///     // An interval is also a stream of tick instants.
+///     let ticks: Vec<_> = ticker.take(3).collect().await;
+///     assert!(ticks[0] < ticks[1] && ticks[1] < ticks[2]);
+/// });
+/// ```
 pub struct Interval {
     timer: Timer,
     period: Duration,
@@ -70,11 +107,33 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick; returns when it was scheduled.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// gmp_exec::block_on(async {
+    ///     let start = Instant::now();
+    ///     let mut ticker = gmp_exec::time::interval(Duration::from_millis(2));
+    ///     for _ in 0..3 {
+    ///         ticker.tick().await; // at 0, 2 and 4 ms
+    ///     }
+    ///     assert!(start.elapsed() >= Duration::from_millis(4));
+    /// });
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Polls for the next tick; `Ready` with when it was scheduled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gmp_exec::block_on(async {
+    ///     let mut ticker = gmp_exec::time::interval(Duration::from_millis(2));
+    ///     let first = std::future::poll_fn(|cx| ticker.poll_tick(cx)).await;
+    ///     let second = std::future::poll_fn(|cx| ticker.poll_tick(cx)).await;
+    ///     assert_eq!(second - first, Duration::from_millis(2));
+    /// });
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         if self.timer.poll_elapsed(cx).is_pending() {
             return Poll::Pending;
@@ -108,21 +167,64 @@ impl Interval {
     }
 
     /// Restarts the schedule: the next tick is one period from now.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// gmp_exec::block_on(async {
+    ///     let mut ticker = gmp_exec::time::interval(Duration::from_millis(3));
+    ///     ticker.tick().await;
+    ///     std::thread::sleep(Duration::from_millis(2));
+    ///     let reset_at = Instant::now();
+    ///     ticker.reset(); // the next tick is now 3 ms from here, not 1 ms
+    ///     let next = ticker.tick().await;
+    ///     assert!(next >= reset_at + Duration::from_millis(3));
+    /// });
+    /// ```
     pub fn reset(&mut self) {
         self.timer.reset(Instant::now() + self.period);
     }
 
     /// The period.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = gmp_exec::time::interval(Duration::from_millis(250));
+    /// assert_eq!(ticker.period(), Duration::from_millis(250));
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// What happens to missed ticks.
+    ///
+    /// ```
+    /// use gmp_exec::time::MissedTickBehavior;
+    /// let ticker = gmp_exec::time::interval(std::time::Duration::from_secs(1));
+    /// assert_eq!(ticker.missed_tick_behavior(), MissedTickBehavior::Burst);
+    /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed
     }
 
     /// Sets what happens to missed ticks.
+    ///
+    /// ```
+    /// use gmp_exec::time::MissedTickBehavior;
+    /// use std::time::{Duration, Instant};
+    /// gmp_exec::block_on(async {
+    ///     let start = Instant::now();
+    ///     let mut ticker = gmp_exec::time::interval_at(start, Duration::from_millis(2));
+    ///     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    ///     assert_eq!(ticker.missed_tick_behavior(), MissedTickBehavior::Skip);
+    ///     ticker.tick().await; // at `start`
+    ///     std::thread::sleep(Duration::from_millis(5)); // miss the 2 and 4 ms ticks
+    ///     let late = ticker.tick().await; // the 2 ms tick fires late
+    ///     let next = ticker.tick().await; // the 4 ms tick is skipped
+    ///     assert_eq!(late, start + Duration::from_millis(2));
+    ///     assert!(next >= start + Duration::from_millis(6));
+    ///     assert_eq!((next - start).as_nanos() % 2_000_000, 0);
+    /// });
+    /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
     }

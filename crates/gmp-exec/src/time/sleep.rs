@@ -60,18 +60,45 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// `Sleep` is `Unpin`; [`reset`](Sleep::reset) moves its deadline without a new
 /// allocation, as tokio's does.
+///
+/// ```
+/// use std::time::Duration;
+/// gmp_exec::block_on(async {
+///     let sleep: gmp_exec::time::Sleep = gmp_exec::time::sleep(Duration::from_millis(2));
+///     let deadline = sleep.deadline();
+///     sleep.await;
+///     assert!(std::time::Instant::now() >= deadline);
+/// });
+/// ```
 pub struct Sleep {
     timer: Timer,
 }
 
 impl Sleep {
     /// When the sleep ends.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let at = Instant::now() + Duration::from_millis(20);
+    /// let sleep = gmp_exec::time::sleep_until(at);
+    /// assert_eq!(sleep.deadline(), at);
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.timer.deadline
     }
 
     /// Whether the sleep has completed: its timer fired, or its deadline had
     /// passed when it was last polled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gmp_exec::block_on(async {
+    ///     let mut sleep = gmp_exec::time::sleep(Duration::from_millis(1));
+    ///     assert!(!sleep.is_elapsed());
+    ///     (&mut sleep).await;
+    ///     assert!(sleep.is_elapsed());
+    /// });
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         self.timer.is_elapsed()
     }
@@ -79,6 +106,18 @@ impl Sleep {
     /// Moves the deadline; a sleep that had completed waits again. Takes
     /// `&mut self` (a `Sleep` is `Unpin`), so both `sleep.reset(d)` and
     /// tokio's `sleep.as_mut().reset(d)` work.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// gmp_exec::block_on(async {
+    ///     let mut sleep = gmp_exec::time::sleep(Duration::from_secs(60));
+    ///     let sooner = Instant::now() + Duration::from_millis(2);
+    ///     sleep.reset(sooner);
+    ///     assert_eq!(sleep.deadline(), sooner);
+    ///     sleep.await; // returns after 2 ms, not a minute
+    ///     assert!(Instant::now() >= sooner);
+    /// });
+    /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.timer.reset(deadline);
     }

@@ -34,6 +34,17 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 /// Like [`timeout`], with a deadline.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use gmp_exec::time::{sleep, timeout_at};
+/// gmp_exec::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(3);
+///     assert_eq!(timeout_at(deadline, async { "fast" }).await, Ok("fast"));
+///     assert!(timeout_at(deadline, sleep(Duration::from_secs(10))).await.is_err());
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -43,6 +54,15 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 
 pin_project_lite::pin_project! {
     /// The future of [`timeout`] and [`timeout_at`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gmp_exec::block_on(async {
+    ///     let t: gmp_exec::time::Timeout<_> =
+    ///         gmp_exec::time::timeout(Duration::from_millis(2), std::future::pending::<()>());
+    ///     assert!(t.await.is_err());
+    /// });
+    /// ```
     #[must_use = "a timeout does nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
@@ -53,21 +73,50 @@ pin_project_lite::pin_project! {
 
 impl<F> Timeout<F> {
     /// The wrapped future.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let wake_at = Instant::now() + Duration::from_millis(10);
+    /// let t = gmp_exec::time::timeout(Duration::from_secs(1), gmp_exec::time::sleep_until(wake_at));
+    /// assert_eq!(t.get_ref().deadline(), wake_at);
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
 
     /// The wrapped future, mutably.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut t = gmp_exec::time::timeout(Duration::from_secs(1), gmp_exec::time::sleep(Duration::ZERO));
+    /// let inner = t.get_mut();
+    /// inner.reset(inner.deadline() + Duration::from_millis(1));
+    /// assert!(gmp_exec::block_on(t).is_ok());
+    /// ```
     pub fn get_mut(&mut self) -> &mut F {
         &mut self.future
     }
 
     /// The wrapped future, dropping the deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = gmp_exec::time::timeout(Duration::ZERO, async { 8 });
+    /// // Run the future without its deadline.
+    /// assert_eq!(gmp_exec::block_on(t.into_inner()), 8);
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }
 
     /// The deadline.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let at = Instant::now() + Duration::from_millis(30);
+    /// let t = gmp_exec::time::timeout_at(at, async {});
+    /// assert_eq!(t.deadline(), at);
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.timer.deadline()
     }
@@ -101,6 +150,17 @@ impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
 
 /// The error of a [`timeout`] whose deadline passed first. Converts into an
 /// `io::Error` of kind `TimedOut`.
+///
+/// ```
+/// use std::time::Duration;
+/// gmp_exec::block_on(async {
+///     let slow = gmp_exec::time::sleep(Duration::from_secs(5));
+///     let err: gmp_exec::time::Elapsed =
+///         gmp_exec::time::timeout(Duration::from_millis(1), slow).await.unwrap_err();
+///     let io: std::io::Error = err.into();
+///     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 

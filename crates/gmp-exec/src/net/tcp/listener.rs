@@ -71,12 +71,33 @@ impl TcpListener {
     }
 
     /// Waits for a connection: the stream and the peer's address.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (stream, peer) = listener.accept().await?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// assert_eq!(stream.peer_addr()?, peer);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Accepts a connection if one is waiting; otherwise records the task's
     /// waker (one task at a time) and returns `Pending`.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (_stream, peer) = std::future::poll_fn(|cx| listener.poll_accept(cx)).await?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
         stream.set_nonblocking(true)?;
@@ -87,6 +108,17 @@ impl TcpListener {
 
     /// Registers a std listener with the current runtime (this M's, the
     /// entered one, or the default), putting it in nonblocking mode.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let listener = gmp_exec::net::TcpListener::from_std(std_listener)?;
+    /// let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (_stream, peer) = listener.accept().await?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
@@ -115,16 +147,43 @@ impl TcpListener {
 
     /// The address the listener is bound to (with the port the OS chose for
     /// port 0).
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// assert!(addr.ip().is_loopback());
+    /// assert_ne!(addr.port(), 0, "the OS picked a port");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// Sets `IP_TTL` for the accepted sockets.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// listener.set_ttl(42)?;
+    /// assert_eq!(listener.ttl()?, 42);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
     }
 
     /// `IP_TTL`.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// assert!(listener.ttl()? > 0);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
     }

@@ -126,6 +126,21 @@ impl TcpStream {
 
     /// Registers a connected std stream with the current runtime (this M's,
     /// the entered one, or the default), putting it in nonblocking mode.
+    ///
+    /// ```
+    /// use futures::io::AsyncReadExt;
+    /// # gmp_exec::block_on(async {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let std_stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let mut stream = gmp_exec::net::TcpStream::from_std(std_stream)?;
+    /// let (mut peer, _) = listener.accept()?;
+    /// std::io::Write::write_all(&mut peer, b"std")?;
+    /// let mut buf = [0; 3];
+    /// stream.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"std");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         sys::no_sigpipe(stream.as_fd())?;
@@ -161,42 +176,136 @@ impl TcpStream {
     }
 
     /// The local address.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// assert_eq!(stream.local_addr()?, listener.local_addr()?);
+    /// assert_eq!(stream.peer_addr()?, peer.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// The peer's address.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// assert_eq!(stream.peer_addr()?, peer.local_addr()?);
+    /// # let _ = &mut peer;
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), if any.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// # let _ = &mut peer;
+    /// assert!(stream.take_error()?.is_none());
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
 
     /// Sets `TCP_NODELAY` (turns Nagle's algorithm off when true).
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// # let _ = &mut peer;
+    /// stream.set_nodelay(true)?;
+    /// assert!(stream.nodelay()?);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.io.get_ref().set_nodelay(nodelay)
     }
 
     /// `TCP_NODELAY`.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// # let _ = &mut peer;
+    /// stream.set_nodelay(false)?;
+    /// assert!(!stream.nodelay()?);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }
 
     /// Sets `IP_TTL`.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// # let _ = &mut peer;
+    /// stream.set_ttl(16)?;
+    /// assert_eq!(stream.ttl()?, 16);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
     }
 
     /// `IP_TTL`.
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// # let _ = &mut peer;
+    /// assert!(stream.ttl()? > 0);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
     }
 
     /// Shuts down the read side, the write side or both, at once (like std's;
     /// nothing to wait for).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// stream.shutdown(std::net::Shutdown::Write)?;
+    /// // The peer reads end of file at once.
+    /// let mut buf = [0; 8];
+    /// assert_eq!(peer.read(&mut buf)?, 0);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.shutdown(how)
     }
@@ -232,39 +341,163 @@ impl TcpStream {
     }
 
     /// Waits until the stream is writable (see [`readable`](Self::readable)).
+    ///
+    /// ```
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// stream.writable().await?;
+    /// let n = stream.try_write(b"ready")?;
+    /// assert_eq!(n, 5);
+    /// # let mut buf = [0; 5];
+    /// # std::io::Read::read_exact(&mut peer, &mut buf)?;
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_write_ready(cx)).await
     }
 
     /// `Ready` when the stream is readable, else `Pending` with the task's
     /// waker recorded for reading.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// std::io::Write::write_all(&mut peer, b"x")?;
+    /// let mut buf = [0; 4];
+    /// let n = loop {
+    ///     poll_fn(|cx| stream.poll_read_ready(cx)).await?;
+    ///     match stream.try_read(&mut buf) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         r => break r?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"x");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(Direction::Read, cx).map_ok(drop)
     }
 
     /// `Ready` when the stream is writable, else `Pending` with the task's
     /// waker recorded for writing.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// poll_fn(|cx| stream.poll_write_ready(cx)).await?;
+    /// assert_eq!(stream.try_write(b"go")?, 2);
+    /// # let mut buf = [0; 2];
+    /// # std::io::Read::read_exact(&mut peer, &mut buf)?;
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(Direction::Write, cx).map_ok(drop)
     }
 
     /// Reads what is there without waiting: `WouldBlock` if nothing is, and
     /// then the next [`readable`](Self::readable) waits for new data.
+    ///
+    /// ```
+    /// use std::io::ErrorKind::WouldBlock;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// let mut buf = [0; 8];
+    /// assert_eq!(stream.try_read(&mut buf).unwrap_err().kind(), WouldBlock);
+    /// std::io::Write::write_all(&mut peer, b"now")?;
+    /// let n = loop {
+    ///     stream.readable().await?;
+    ///     match stream.try_read(&mut buf) {
+    ///         Err(e) if e.kind() == WouldBlock => continue,
+    ///         r => break r?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"now");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.try_read(buf)
     }
 
     /// Vectored [`try_read`](Self::try_read).
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// std::io::Write::write_all(&mut peer, b"ab")?;
+    /// let (mut first, mut second) = ([0; 1], [0; 1]);
+    /// let n = loop {
+    ///     stream.readable().await?;
+    ///     let mut bufs = [IoSliceMut::new(&mut first), IoSliceMut::new(&mut second)];
+    ///     match stream.try_read_vectored(&mut bufs) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         r => break r?,
+    ///     }
+    /// };
+    /// assert_eq!(first, *b"a");
+    /// if n == 2 {
+    ///     assert_eq!(second, *b"b"); // the second buffer got the rest
+    /// }
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.io.try_read_vectored(bufs)
     }
 
     /// Writes what fits without waiting: `WouldBlock` if nothing does.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// stream.writable().await?;
+    /// assert_eq!(stream.try_write(b"hello")?, 5);
+    /// let mut buf = [0; 5];
+    /// peer.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"hello");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_write(buf)
     }
 
     /// Vectored [`try_write`](Self::try_write).
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Read};
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// stream.writable().await?;
+    /// let n = stream.try_write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")])?;
+    /// assert_eq!(n, 4);
+    /// let mut buf = [0; 4];
+    /// peer.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"abcd");
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.io.try_write_vectored(bufs)
     }
@@ -292,6 +525,23 @@ impl TcpStream {
     }
 
     /// [`peek`](Self::peek) as a poll function.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # gmp_exec::block_on(async {
+    /// # let listener = gmp_exec::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// std::io::Write::write_all(&mut peer, b"peek")?;
+    /// let mut buf = [0; 4];
+    /// let n = poll_fn(|cx| stream.poll_peek(cx, &mut buf)).await?;
+    /// assert_eq!(&buf[..n], &b"peek"[..n]);
+    /// // The bytes are still there for the next read.
+    /// let m = poll_fn(|cx| stream.poll_peek(cx, &mut buf)).await?;
+    /// assert!(m >= n);
+    /// # std::io::Result::Ok(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(Direction::Read, cx, |s| s.peek(buf))
     }
