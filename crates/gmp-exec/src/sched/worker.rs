@@ -631,35 +631,63 @@ impl Worker {
     /// `BOUND_STREAK_MAX` bound polls, with its own queue empty, it takes one
     /// steal pass too: the Ms that start coroutines share the burst.
     fn steal_beside_bound(&self, core: &mut PCore, me: usize) -> Option<Notified> {
-        let shared = &*self.shared;
-        if shared.procs() == 1 {
+        if self.shared.procs() == 1 {
             return None;
         }
-        let mut rand = self.rand.get();
-        let start = rand.next_u32();
-        self.rand.set(rand);
-        for victim in shared.order.start(start) {
+        for victim in self.random_victims() {
             if victim == me {
                 continue;
             }
-            let Some((task, moved)) = shared.ps[victim]
-                .stealer
-                .steal_into(&mut core.runq, StealRunnext::No)
-            else {
-                continue;
-            };
-            if let Some(s) = self.stats(me) {
-                s.steals.add(1);
-                s.stolen_in.add(moved as u64);
-                s.polls.add(1);
+            if let Some((task, moved)) = self.steal_from(core, me, victim, StealRunnext::No) {
+                self.trace_steal(victim, moved);
+                return Some(task);
             }
-            if trace::on() {
-                let (p, m, _) = self.trace_ids();
-                trace::record(Kind::Steal, shared.id, p, m, 0, victim as u64, moved as u64);
-            }
-            return Some(task);
         }
         None
+    }
+
+    /// Every P, from a random start (Go's `stealOrder.start(fastrand())`).
+    fn random_victims(&self) -> gmp_core::steal_order::StealWalk {
+        let mut rand = self.rand.get();
+        let start = rand.next_u32();
+        self.rand.set(rand);
+        self.shared.order.start(start)
+    }
+
+    /// Steals from P `victim` into this M's P `me`, inside its P-state access
+    /// `core`, and counts it there (as `spawn_local` does): the first G and
+    /// how many moved.
+    fn steal_from(
+        &self,
+        core: &mut PCore,
+        me: usize,
+        victim: usize,
+        runnext: StealRunnext,
+    ) -> Option<(Notified, usize)> {
+        let stolen = self.shared.ps[victim]
+            .stealer
+            .steal_into(&mut core.runq, runnext)?;
+        if let Some(s) = self.stats(me) {
+            s.steals.add(1);
+            s.stolen_in.add(stolen.1 as u64);
+            s.polls.add(1);
+        }
+        Some(stolen)
+    }
+
+    fn trace_steal(&self, victim: usize, moved: usize) {
+        if trace::on() {
+            let (p, m, _) = self.trace_ids();
+            trace::record(
+                Kind::Steal,
+                self.shared.id,
+                p,
+                m,
+                0,
+                victim as u64,
+                moved as u64,
+            );
+        }
     }
 
     /// The next runnable bound G of this M, ignoring the streak limit.
@@ -1101,10 +1129,7 @@ impl Worker {
             } else {
                 StealRunnext::No
             };
-            let mut rand = self.rand.get();
-            let start = rand.next_u32();
-            self.rand.set(rand);
-            for victim in shared.order.start(start) {
+            for victim in self.random_victims() {
                 if victim == me {
                     continue;
                 }
@@ -1116,21 +1141,10 @@ impl Worker {
                     }
                 }
                 let mut core = self.core()?;
-                let stolen = shared.ps[victim]
-                    .stealer
-                    .steal_into(&mut core.runq, runnext);
-                // Counted inside the P-state access, as in `spawn_local`.
-                if let (Some(s), Some((_, moved))) = (self.stats(me), &stolen) {
-                    s.steals.add(1);
-                    s.stolen_in.add(*moved as u64);
-                    s.polls.add(1);
-                }
+                let stolen = self.steal_from(&mut core, me, victim, runnext);
                 drop(core);
                 if let Some((task, moved)) = stolen {
-                    if trace::on() {
-                        let (p, m, _) = self.trace_ids();
-                        trace::record(Kind::Steal, shared.id, p, m, 0, victim as u64, moved as u64);
-                    }
+                    self.trace_steal(victim, moved);
                     return Some(task);
                 }
             }
