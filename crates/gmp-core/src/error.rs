@@ -3,6 +3,15 @@
 use std::fmt;
 
 /// A queue or scheduler shape that cannot work, refused at construction.
+///
+/// ```
+/// use gmp_core::{runq, ConfigError};
+///
+/// let err = runq::with_capacity::<Box<u32>>(3).err();
+/// assert_eq!(err, Some(ConfigError::CapacityNotPowerOfTwo(3)));
+/// let io: std::io::Error = ConfigError::ZeroProcs.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {

@@ -23,6 +23,16 @@ use crate::runq::{Local, Ring};
 use crate::sync::{lock, AtomicUsize, Mutex};
 
 /// The global run queue. See the [module docs](self).
+///
+/// ```
+/// use gmp_core::global::Global;
+///
+/// let global = Global::new();
+/// global.push(Box::new(1)).unwrap();
+/// global.push(Box::new(2)).unwrap();
+/// assert_eq!(global.pop().map(|b| *b), Some(1)); // first in, first out
+/// assert_eq!(global.len(), 1);
+/// ```
 pub struct Global<T: Item> {
     /// Mirrors `state.items.len()`; written only under the lock.
     len: AtomicUsize,
@@ -52,6 +62,12 @@ impl<T: Item> std::fmt::Debug for Global<T> {
 
 impl<T: Item> Global<T> {
     /// An empty, open queue.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::<Box<u8>>::new();
+    /// assert!(global.is_empty());
+    /// assert!(!global.is_closed());
+    /// ```
     pub fn new() -> Self {
         Global {
             len: AtomicUsize::new(0),
@@ -65,16 +81,36 @@ impl<T: Item> Global<T> {
 
     /// The number of queued items, as last published (a hint: read without the
     /// lock, like Go's `sched.runqsize`).
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// global.push_batch((0..3).map(Box::new)).unwrap();
+    /// assert_eq!(global.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.len.load(Relaxed)
     }
 
     /// True if [`len`](Self::len) is zero.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// assert!(global.is_empty());
+    /// global.push(Box::new('g')).unwrap();
+    /// assert!(!global.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// True once [`close`](Self::close) has run.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::<Box<u8>>::new();
+    /// assert!(!global.is_closed());
+    /// global.close();
+    /// assert!(global.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         lock(&self.state).closed
     }
@@ -86,6 +122,14 @@ impl<T: Item> Global<T> {
     }
 
     /// Go's `globrunqput`: appends `item`, or hands it back if the queue is closed.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// assert!(global.push(Box::new(1)).is_ok());
+    /// global.close();
+    /// let back = global.push(Box::new(2)).unwrap_err();
+    /// assert_eq!(*back, 2); // nobody would run it now
+    /// ```
     pub fn push(&self, item: T) -> Result<(), T> {
         let mut state = lock(&self.state);
         if state.closed {
@@ -99,6 +143,14 @@ impl<T: Item> Global<T> {
     /// Go's `globrunqputbatch` (`injectglist`): appends every item under one lock
     /// hold and returns how many; if the queue is closed the iterator comes back
     /// untouched.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// assert_eq!(global.push_batch(vec![Box::new(1), Box::new(2)]).ok(), Some(2));
+    /// global.close();
+    /// let back = global.push_batch(vec![Box::new(3)]).unwrap_err();
+    /// assert_eq!(back.count(), 1);
+    /// ```
     pub fn push_batch<I: IntoIterator<Item = T>>(&self, items: I) -> Result<usize, I::IntoIter> {
         let items = items.into_iter();
         let mut state = lock(&self.state);
@@ -112,6 +164,13 @@ impl<T: Item> Global<T> {
     }
 
     /// Takes the oldest item.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// assert!(global.pop().is_none());
+    /// global.push(Box::new("g")).unwrap();
+    /// assert_eq!(global.pop().as_deref(), Some(&"g"));
+    /// ```
     pub fn pop(&self) -> Option<T> {
         if self.is_empty() {
             return None;
@@ -130,6 +189,18 @@ impl<T: Item> Global<T> {
     /// into `dst`. The count is the number of items taken in all.
     ///
     /// Called by the M that holds `dst`'s P.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// global.push_batch((0..10).map(Box::new)).unwrap();
+    /// let (mut local, _stealer) = runq::new();
+    /// // With 2 Ps, this P's share is 10 / 2 + 1 = 6: one to run, five queued.
+    /// let (first, taken) = global.grab_into(&mut local, 2, 0).unwrap();
+    /// assert_eq!((*first, taken), (0, 6));
+    /// assert_eq!((local.len(), global.len()), (5, 4));
+    /// ```
     pub fn grab_into(&self, dst: &mut Local<T>, procs: usize, max: usize) -> Option<(T, usize)> {
         if self.is_empty() {
             return None;
@@ -156,12 +227,28 @@ impl<T: Item> Global<T> {
     /// Closes the queue and takes every item out of it. Later `push`es fail;
     /// overflow from running Ps is still accepted (see the module docs), so call
     /// [`drain`](Self::drain) again once no P runs.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// global.push(Box::new(1)).unwrap();
+    /// let left = global.close();
+    /// assert_eq!(left.len(), 1);
+    /// assert!(global.push(Box::new(2)).is_err());
+    /// ```
     pub fn close(&self) -> Vec<T> {
         lock(&self.state).closed = true;
         self.drain()
     }
 
     /// Takes every item out of the queue.
+    ///
+    /// ```
+    /// let global = gmp_core::global::Global::new();
+    /// global.push_batch((1..=3).map(Box::new)).unwrap();
+    /// let items: Vec<i32> = global.drain().into_iter().map(|b| *b).collect();
+    /// assert_eq!(items, [1, 2, 3]);
+    /// assert!(global.is_empty());
+    /// ```
     pub fn drain(&self) -> Vec<T> {
         let mut state = lock(&self.state);
         let items: Vec<Raw> = state.items.drain(..).collect();

@@ -11,6 +11,28 @@ use std::ptr::NonNull;
 /// [`runq`](crate::runq) module): a racing read of an atomic word is defined
 /// behaviour, a racing read of an arbitrary `T` is not.
 ///
+/// ```
+/// use std::ptr::NonNull;
+/// use gmp_core::{global::Global, Item};
+///
+/// struct Task(Box<u64>);
+///
+/// // SAFETY: the token is the box's pointer, and `from_raw` rebuilds that box.
+/// unsafe impl Item for Task {
+///     fn into_raw(self) -> NonNull<()> {
+///         NonNull::from(Box::leak(self.0)).cast()
+///     }
+///     unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+///         // SAFETY: the caller passes a token from `into_raw`, used once.
+///         Task(unsafe { Box::from_raw(ptr.cast().as_ptr()) })
+///     }
+/// }
+///
+/// let global = Global::new();
+/// assert!(global.push(Task(Box::new(7))).is_ok());
+/// assert_eq!(*global.pop().unwrap().0, 7);
+/// ```
+///
 /// # Safety
 ///
 /// Implementors promise that:

@@ -87,6 +87,11 @@ use crate::sync::{spin_hint, Arc, AtomicPtr, AtomicU64};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// Go's `len(p.runq)`.
+///
+/// ```
+/// let (local, _stealer) = gmp_core::runq::new::<Box<u32>>();
+/// assert_eq!(local.capacity(), gmp_core::runq::DEFAULT_CAPACITY);
+/// ```
 pub const DEFAULT_CAPACITY: usize = 256;
 
 /// How long a thief leaves a victim to run its own `runnext` before taking it
@@ -95,6 +100,18 @@ pub const DEFAULT_CAPACITY: usize = 256;
 const RUNNEXT_GRACE: std::time::Duration = std::time::Duration::from_micros(3);
 
 /// Whether a steal may take the victim's `runnext` (Go's `stealRunNextG`).
+///
+/// ```
+/// use gmp_core::{global::Global, runq::{self, StealRunnext}};
+///
+/// let global = Global::new();
+/// let (mut victim, stealer) = runq::new();
+/// let (mut thief, _) = runq::new();
+/// victim.push_next(Box::new(1), &global); // only `runnext` is set
+/// assert!(stealer.steal_into(&mut thief, StealRunnext::No).is_none());
+/// let (item, n) = stealer.steal_into(&mut thief, StealRunnext::AfterGrace).unwrap();
+/// assert_eq!((*item, n), (1, 1));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StealRunnext {
     /// Leave `runnext` alone (every pass but the last).
@@ -106,6 +123,21 @@ pub enum StealRunnext {
 
 /// What `push_back`/`push_next` did, so a scheduler can tell whether other Ms
 /// could now find work to steal.
+///
+/// ```
+/// use gmp_core::{global::Global, runq::{self, Pushed}};
+///
+/// let global = Global::new();
+/// let (mut local, _stealer) = runq::with_capacity(4).unwrap();
+/// assert_eq!(local.push_next(Box::new(0), &global), Pushed::Runnext);
+/// assert_eq!(local.push_next(Box::new(1), &global), Pushed::Ring); // 0 moved to the ring
+/// for i in 2..5 {
+///     assert_eq!(local.push_back(Box::new(i), &global), Pushed::Ring);
+/// }
+/// // The ring is full: half of it and the new item go to the global queue.
+/// assert_eq!(local.push_back(Box::new(5), &global), Pushed::Overflow(3));
+/// assert_eq!(global.len(), 3);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
     /// `push_next` found `runnext` empty: the item sits in `runnext` and the
@@ -142,6 +174,19 @@ pub(crate) struct Inner<T: Item> {
 }
 
 /// The owner's handle on a P's run queue. See the [module docs](self).
+///
+/// ```
+/// use gmp_core::{global::Global, runq};
+///
+/// let global = Global::new();
+/// let (mut local, _stealer) = runq::new();
+/// local.push_back(Box::new("old"), &global);
+/// local.push_next(Box::new("new"), &global);
+/// // `runnext` runs first and inherits the time slice.
+/// let (item, inherit) = local.pop().unwrap();
+/// assert_eq!((*item, inherit), ("new", true));
+/// assert_eq!(local.pop().map(|(b, i)| (*b, i)), Some(("old", false)));
+/// ```
 pub struct Local<T: Item> {
     inner: Arc<Inner<T>>,
 }
@@ -172,11 +217,26 @@ impl<T: Item> Clone for Stealer<T> {
 }
 
 /// A run queue of [`DEFAULT_CAPACITY`] slots.
+///
+/// ```
+/// let (local, stealer) = gmp_core::runq::new::<Box<u32>>();
+/// assert!(local.is_empty() && stealer.is_empty());
+/// assert!(stealer.same_queue(&local));
+/// ```
 pub fn new<T: Item>() -> (Local<T>, Stealer<T>) {
     with_capacity(DEFAULT_CAPACITY).expect("the default capacity is valid")
 }
 
 /// A run queue of `capacity` slots; `capacity` must be a power of two in `2..=2^31`.
+///
+/// ```
+/// use gmp_core::{runq, ConfigError};
+///
+/// let (local, _stealer) = runq::with_capacity::<Box<u32>>(8).unwrap();
+/// assert_eq!(local.capacity(), 8);
+/// let err = runq::with_capacity::<Box<u32>>(1).err();
+/// assert_eq!(err, Some(ConfigError::CapacityOutOfRange(1)));
+/// ```
 pub fn with_capacity<T: Item>(capacity: usize) -> Result<(Local<T>, Stealer<T>), ConfigError> {
     if !(2..=1 << 31).contains(&capacity) {
         return Err(ConfigError::CapacityOutOfRange(capacity));
@@ -304,21 +364,57 @@ impl<T: Item> Inner<T> {
 
 impl<T: Item> Local<T> {
     /// The ring's number of slots (not counting `runnext`).
+    ///
+    /// ```
+    /// let (local, _stealer) = gmp_core::runq::with_capacity::<Box<u32>>(16).unwrap();
+    /// assert_eq!(local.capacity(), 16);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.inner.capacity() as usize
     }
 
     /// Items in the ring plus one for `runnext`, as a momentary count.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::new();
+    /// local.push_back(Box::new(1), &global);
+    /// local.push_next(Box::new(2), &global);
+    /// assert_eq!(local.len(), 2); // one in the ring, one in `runnext`
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.len()
     }
 
     /// True if neither the ring nor `runnext` holds an item.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::new();
+    /// assert!(local.is_empty());
+    /// local.push_next(Box::new(1), &global);
+    /// assert!(!local.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
 
     /// True if the ring cannot take another item without overflowing.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::with_capacity(2).unwrap();
+    /// local.push_back(Box::new(1), &global);
+    /// assert!(!local.is_full());
+    /// local.push_back(Box::new(2), &global);
+    /// assert!(local.is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         let tail = self.inner.tail.load(Relaxed);
         let head = self.inner.head.load(Acquire);
@@ -326,6 +422,16 @@ impl<T: Item> Local<T> {
     }
 
     /// A thief's handle on this queue.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _) = runq::new();
+    /// local.push_back(Box::new(5), &global);
+    /// let thief = local.stealer();
+    /// assert_eq!(thief.pop().map(|b| *b), Some(5));
+    /// ```
     pub fn stealer(&self) -> Stealer<T> {
         Stealer {
             inner: self.inner.clone(),
@@ -336,6 +442,15 @@ impl<T: Item> Local<T> {
     /// ring is full, moves half of it and `item` to `global` in one batch.
     ///
     /// Called only by the M that holds this P.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq::{self, Pushed}};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::new();
+    /// assert_eq!(local.push_back(Box::new(1), &global), Pushed::Ring);
+    /// assert_eq!(local.pop().map(|(b, next)| (*b, next)), Some((1, false)));
+    /// ```
     #[inline]
     pub fn push_back(&mut self, item: T, global: &Global<T>) -> Pushed {
         let raw = Raw(item.into_raw());
@@ -387,6 +502,16 @@ impl<T: Item> Local<T> {
     /// `runnext`, if any, goes to the tail of the ring.
     ///
     /// Called only by the M that holds this P.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq::{self, Pushed}};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::new();
+    /// assert_eq!(local.push_next(Box::new(1), &global), Pushed::Runnext);
+    /// assert_eq!(local.push_next(Box::new(2), &global), Pushed::Ring);
+    /// assert_eq!(local.pop().map(|(b, next)| (*b, next)), Some((2, true)));
+    /// ```
     #[inline]
     pub fn push_next(&mut self, item: T, global: &Global<T>) -> Pushed {
         let raw = item.into_raw();
@@ -405,6 +530,16 @@ impl<T: Item> Local<T> {
     /// run in the current time slice.
     ///
     /// Called only by the M that holds this P.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::new();
+    /// assert!(local.pop().is_none());
+    /// local.push_back(Box::new('a'), &global);
+    /// assert_eq!(local.pop().map(|(b, next)| (*b, next)), Some(('a', false)));
+    /// ```
     #[inline]
     pub fn pop(&mut self) -> Option<(T, bool)> {
         let inner = &*self.inner;
@@ -450,6 +585,18 @@ impl<T: Item> Local<T> {
     /// the global queue or to drop it at shutdown.
     ///
     /// Called only by the M that holds this P.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, _stealer) = runq::new();
+    /// local.push_back(Box::new(1), &global);
+    /// local.push_next(Box::new(2), &global);
+    /// let all: Vec<i32> = local.drain().map(|b| *b).collect();
+    /// assert_eq!(all, [2, 1]); // `runnext` first
+    /// assert!(local.is_empty());
+    /// ```
     pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(move || self.pop().map(|(item, _)| item))
     }
@@ -457,22 +604,61 @@ impl<T: Item> Local<T> {
 
 impl<T: Item> Stealer<T> {
     /// Items in the victim's ring plus one for `runnext`, as a momentary count.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, stealer) = runq::new();
+    /// local.push_back(Box::new(1), &global);
+    /// assert_eq!(stealer.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.len()
     }
 
     /// Go's `runqempty`.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, stealer) = runq::new();
+    /// assert!(stealer.is_empty());
+    /// local.push_next(Box::new(1), &global);
+    /// assert!(!stealer.is_empty()); // `runnext` counts
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
 
     /// True if `self` and `other` are handles on the same queue.
+    ///
+    /// ```
+    /// let (a, stealer) = gmp_core::runq::new::<Box<u32>>();
+    /// let (b, _) = gmp_core::runq::new::<Box<u32>>();
+    /// assert!(stealer.same_queue(&a));
+    /// assert!(!stealer.same_queue(&b));
+    /// ```
     pub fn same_queue(&self, other: &Local<T>) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Takes one item from the victim, oldest first, `runnext` last and at once
     /// (no grace). For draining a P whose owner is gone or stuck.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq};
+    ///
+    /// let global = Global::new();
+    /// let (mut local, stealer) = runq::new();
+    /// local.push_back(Box::new(1), &global);
+    /// local.push_next(Box::new(2), &global);
+    /// // The ring first, then `runnext`, without waiting.
+    /// assert_eq!(stealer.pop().map(|b| *b), Some(1));
+    /// assert_eq!(stealer.pop().map(|b| *b), Some(2));
+    /// assert!(stealer.pop().is_none());
+    /// ```
     pub fn pop(&self) -> Option<T> {
         if let Some(item) = self.inner.pop_ring() {
             return Some(item);
@@ -490,6 +676,21 @@ impl<T: Item> Stealer<T> {
     ///
     /// Called by the M that holds `dst`'s P, normally when `dst` is empty; at most
     /// as many items move as `dst` has room for.
+    ///
+    /// ```
+    /// use gmp_core::{global::Global, runq::{self, StealRunnext}};
+    ///
+    /// let global = Global::new();
+    /// let (mut victim, stealer) = runq::new();
+    /// let (mut thief, _) = runq::new();
+    /// for i in 0..5 {
+    ///     victim.push_back(Box::new(i), &global);
+    /// }
+    /// // Half of 5, rounded up: one to run now and two queued on the thief.
+    /// let (first, moved) = stealer.steal_into(&mut thief, StealRunnext::No).unwrap();
+    /// assert_eq!((moved, thief.len(), victim.len()), (3, 2, 2));
+    /// assert!(*first < 3);
+    /// ```
     pub fn steal_into(&self, dst: &mut Local<T>, runnext: StealRunnext) -> Option<(T, usize)> {
         let src = &*self.inner;
         let dst = &*dst.inner;

@@ -8,6 +8,16 @@
 use crate::error::ConfigError;
 
 /// Precomputed co-prime strides for `count` Ps.
+///
+/// ```
+/// use gmp_core::steal_order::{FastRand, StealOrder};
+///
+/// let order = StealOrder::new(6).unwrap();
+/// let mut rand = FastRand::new(1);
+/// let mut visited: Vec<usize> = order.start(rand.next_u32()).collect();
+/// visited.sort_unstable();
+/// assert_eq!(visited, [0, 1, 2, 3, 4, 5]); // every P, once
+/// ```
 #[derive(Debug, Clone)]
 pub struct StealOrder {
     count: u32,
@@ -16,6 +26,13 @@ pub struct StealOrder {
 
 impl StealOrder {
     /// The order for `count` Ps; `count` must be at least 1.
+    ///
+    /// ```
+    /// use gmp_core::{steal_order::StealOrder, ConfigError};
+    ///
+    /// assert_eq!(StealOrder::new(4).unwrap().count(), 4);
+    /// assert_eq!(StealOrder::new(0).unwrap_err(), ConfigError::ZeroProcs);
+    /// ```
     pub fn new(count: usize) -> Result<Self, ConfigError> {
         if count == 0 {
             return Err(ConfigError::ZeroProcs);
@@ -26,11 +43,24 @@ impl StealOrder {
     }
 
     /// The number of Ps.
+    ///
+    /// ```
+    /// let order = gmp_core::steal_order::StealOrder::new(3).unwrap();
+    /// assert_eq!(order.count(), 3);
+    /// assert_eq!(order.start(0).len(), 3);
+    /// ```
     pub fn count(&self) -> usize {
         self.count as usize
     }
 
     /// A walk over all Ps, chosen by `random`.
+    ///
+    /// ```
+    /// let order = gmp_core::steal_order::StealOrder::new(5).unwrap();
+    /// let walk: Vec<usize> = order.start(7).collect();
+    /// assert_eq!(walk[0], 7 % 5); // starts at `random % count`
+    /// assert_eq!(walk.len(), 5);
+    /// ```
     pub fn start(&self, random: u32) -> StealWalk {
         StealWalk {
             count: self.count,
@@ -42,6 +72,15 @@ impl StealOrder {
 }
 
 /// One walk over every P; yields P indices.
+///
+/// ```
+/// let order = gmp_core::steal_order::StealOrder::new(4).unwrap();
+/// let mut walk = order.start(9);
+/// assert_eq!(walk.len(), 4);
+/// walk.next();
+/// assert_eq!(walk.len(), 3);
+/// assert_eq!(walk.count(), 3);
+/// ```
 #[derive(Debug, Clone)]
 pub struct StealWalk {
     count: u32,
@@ -80,6 +119,14 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 /// A small, fast, per-thread random source (Go's `fastrand`, here wyrand).
 ///
 /// Not for cryptography: it picks steal victims and randomises schedules.
+///
+/// ```
+/// use gmp_core::steal_order::FastRand;
+///
+/// let (mut a, mut b) = (FastRand::new(42), FastRand::new(42));
+/// assert_eq!(a.next_u32(), b.next_u32()); // same seed, same sequence
+/// assert!(a.below(10) < 10);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct FastRand {
     state: u64,
@@ -87,11 +134,25 @@ pub struct FastRand {
 
 impl FastRand {
     /// A generator seeded with `seed` (any value, zero included).
+    ///
+    /// ```
+    /// use gmp_core::steal_order::FastRand;
+    ///
+    /// let mut zero = FastRand::new(0);
+    /// let mut one = FastRand::new(1);
+    /// assert_ne!(zero.next_u32(), one.next_u32());
+    /// ```
     pub fn new(seed: u64) -> Self {
         FastRand { state: seed }
     }
 
     /// The next 32 random bits.
+    ///
+    /// ```
+    /// let mut rand = gmp_core::steal_order::FastRand::new(7);
+    /// let draws: std::collections::HashSet<u32> = (0..100).map(|_| rand.next_u32()).collect();
+    /// assert!(draws.len() > 90);
+    /// ```
     #[inline]
     pub fn next_u32(&mut self) -> u32 {
         self.state = self.state.wrapping_add(0xa076_1d64_78bd_642f);
@@ -100,6 +161,12 @@ impl FastRand {
     }
 
     /// A value in `0..n` (`n > 0`), by Lemire's multiply-shift.
+    ///
+    /// ```
+    /// let mut rand = gmp_core::steal_order::FastRand::new(3);
+    /// assert!((0..1000).all(|_| rand.below(6) < 6));
+    /// assert_eq!(rand.below(1), 0);
+    /// ```
     #[inline]
     pub fn below(&mut self, n: u32) -> u32 {
         ((u64::from(self.next_u32()) * u64::from(n)) >> 32) as u32

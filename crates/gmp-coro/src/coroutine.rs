@@ -107,6 +107,16 @@ fn first_resume_on_thread() -> u32 {
 }
 
 /// What a [`resume`](Coroutine::resume) came back with.
+///
+/// ```
+/// use gmp_coro::{Coroutine, Resumed, DEFAULT_STACK_SIZE};
+///
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || 6 * 7).unwrap();
+/// match co.resume() {
+///     Resumed::Finished(answer) => assert_eq!(answer, 42),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[must_use = "a finished coroutine's value or panic is in the result"]
 pub enum Resumed<R> {
     /// The coroutine called [`suspend`]; resume it again later.
@@ -120,6 +130,14 @@ pub enum Resumed<R> {
 
 impl<R> Resumed<R> {
     /// Whether the coroutine suspended (and so can be resumed again).
+    ///
+    /// ```
+    /// use gmp_coro::{suspend, Coroutine, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, suspend).unwrap();
+    /// assert!(co.resume().is_suspended());
+    /// assert!(!co.resume().is_suspended()); // finished this time
+    /// ```
     pub fn is_suspended(&self) -> bool {
         matches!(self, Resumed::Suspended)
     }
@@ -266,6 +284,16 @@ impl Drop for Enter<'_> {
 /// `MIN_STACK_SIZE..=MAX_STACK_SIZE`) and the size of the closure type `F` (at
 /// most a quarter of the stack). For callers that create the coroutine later,
 /// when it first runs, but report bad input at once.
+///
+/// ```
+/// use gmp_coro::{check, DEFAULT_STACK_SIZE};
+///
+/// assert!(check::<fn() -> u32>(DEFAULT_STACK_SIZE).is_ok());
+/// // Not a multiple of the page size.
+/// assert!(check::<fn() -> u32>(DEFAULT_STACK_SIZE + 1).is_err());
+/// // A closure capturing 32 KiB does not fit in a quarter of 64 KiB.
+/// assert!(check::<[u8; 32 * 1024]>(DEFAULT_STACK_SIZE).is_err());
+/// ```
 pub fn check<F>(stack_size: usize) -> io::Result<()> {
     crate::stack::check_size(stack_size)?;
     let captured = std::mem::size_of::<F>();
@@ -289,6 +317,17 @@ impl<R: Send + 'static> Coroutine<R> {
     /// The closure itself is moved onto the new stack (and copied again when
     /// it starts), so what it captures must fit in a quarter of the stack; box
     /// large captures.
+    ///
+    /// ```
+    /// use gmp_coro::{Coroutine, Resumed, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || "hello").unwrap();
+    /// assert!(!co.is_started()); // nothing has run yet
+    /// assert!(matches!(co.resume(), Resumed::Finished("hello")));
+    ///
+    /// let err = Coroutine::new(1000, || ()).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     ///
     /// # Errors
     ///
@@ -321,6 +360,19 @@ impl<R: Send + 'static> Coroutine<R> {
 
 impl<R> Coroutine<R> {
     /// Runs the coroutine until it suspends, returns or panics.
+    ///
+    /// ```
+    /// use gmp_coro::{suspend, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || {
+    ///     suspend();
+    ///     panic!("boom");
+    /// })
+    /// .unwrap();
+    /// assert!(co.resume().is_suspended());
+    /// assert!(matches!(co.resume(), Resumed::Panicked(_)));
+    /// assert!(co.is_finished());
+    /// ```
     ///
     /// # Panics
     ///
@@ -361,28 +413,71 @@ impl<R> Coroutine<R> {
 
     /// The id shown in the overflow report and returned by [`current_id`]
     /// while this coroutine runs; 0 until [`set_id`](Coroutine::set_id).
+    ///
+    /// ```
+    /// use gmp_coro::{Coroutine, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || ()).unwrap();
+    /// assert_eq!(co.id(), 0);
+    /// co.set_id(12);
+    /// assert_eq!(co.id(), 12);
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
 
     /// Sets the id (the scheduler's goroutine id); takes effect at the next
     /// resume.
+    ///
+    /// ```
+    /// use gmp_coro::{current_id, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, current_id).unwrap();
+    /// co.set_id(99);
+    /// assert!(matches!(co.resume(), Resumed::Finished(99)));
+    /// ```
     pub fn set_id(&mut self, id: u64) {
         self.id = id;
     }
 
     /// The usable size of the coroutine's stack, in bytes.
+    ///
+    /// ```
+    /// use gmp_coro::{Coroutine, MIN_STACK_SIZE};
+    ///
+    /// let co = Coroutine::new(MIN_STACK_SIZE, || ()).unwrap();
+    /// assert_eq!(co.stack_size(), MIN_STACK_SIZE);
+    /// ```
     pub fn stack_size(&self) -> usize {
         self.stack_size as usize
     }
 
     /// Whether the coroutine has been resumed at least once (and so is tied to
     /// a thread).
+    ///
+    /// ```
+    /// use gmp_coro::{suspend, Coroutine, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, suspend).unwrap();
+    /// assert!(!co.is_started());
+    /// assert!(co.resume().is_suspended());
+    /// assert!(co.is_started());
+    /// ```
     pub fn is_started(&self) -> bool {
         self.owner != 0
     }
 
     /// Whether the coroutine returned or panicked.
+    ///
+    /// ```
+    /// use gmp_coro::{suspend, Coroutine, DEFAULT_STACK_SIZE};
+    ///
+    /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, suspend).unwrap();
+    /// assert!(co.resume().is_suspended());
+    /// assert!(!co.is_finished());
+    /// let _ = co.resume();
+    /// assert!(co.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_none()
     }
@@ -425,6 +520,23 @@ impl<R> fmt::Debug for Coroutine<R> {
 /// Suspends the running coroutine, returning control to whoever resumed it;
 /// returns when it is resumed again.
 ///
+/// ```
+/// use gmp_coro::{suspend, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+///
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || {
+///     let mut steps = 0;
+///     for _ in 0..2 {
+///         steps += 1;
+///         suspend();
+///     }
+///     steps
+/// })
+/// .unwrap();
+/// assert!(co.resume().is_suspended());
+/// assert!(co.resume().is_suspended());
+/// assert!(matches!(co.resume(), Resumed::Finished(2)));
+/// ```
+///
 /// # Panics
 ///
 /// Outside a coroutine, including inside [`on_m_stack`], which runs on the
@@ -444,12 +556,29 @@ pub fn suspend() {
 
 /// Whether the calling code runs on a coroutine's stack (false inside
 /// [`on_m_stack`]).
+///
+/// ```
+/// use gmp_coro::{is_in_coroutine, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+///
+/// assert!(!is_in_coroutine());
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, is_in_coroutine).unwrap();
+/// assert!(matches!(co.resume(), Resumed::Finished(true)));
+/// ```
 pub fn is_in_coroutine() -> bool {
     !CURRENT.with(Cell::get).is_null()
 }
 
 /// The id of the coroutine this thread is running (see [`Coroutine::set_id`]),
 /// or 0 when it runs none. Inside [`on_m_stack`] it is still the coroutine's.
+///
+/// ```
+/// use gmp_coro::{current_id, on_m_stack, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+///
+/// assert_eq!(current_id(), 0); // no coroutine runs here
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || on_m_stack(current_id)).unwrap();
+/// co.set_id(5);
+/// assert!(matches!(co.resume(), Resumed::Finished(5)));
+/// ```
 pub fn current_id() -> u64 {
     CURRENT_ID.with(Cell::get)
 }
@@ -462,6 +591,20 @@ pub fn current_id() -> u64 {
 /// Inside `f`, [`suspend`] panics and [`is_in_coroutine`] is false: `f` is on
 /// another stack. A panic in `f` propagates to the caller, on the coroutine's
 /// stack.
+///
+/// ```
+/// use gmp_coro::{is_in_coroutine, on_m_stack, Coroutine, Resumed, DEFAULT_STACK_SIZE};
+///
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, || {
+///     // A 1 MiB buffer would not fit in the coroutine's 64 KiB stack.
+///     on_m_stack(|| {
+///         let buf = [1u8; 1 << 20];
+///         (std::hint::black_box(&buf).iter().map(|&b| b as u32).sum::<u32>(), is_in_coroutine())
+///     })
+/// })
+/// .unwrap();
+/// assert!(matches!(co.resume(), Resumed::Finished((1_048_576, false))));
+/// ```
 pub fn on_m_stack<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send,

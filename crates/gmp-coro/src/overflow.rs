@@ -213,6 +213,12 @@ type SigactionFn = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c
 /// first call's result.
 ///
 /// Called automatically by [`prepare_thread`].
+///
+/// ```
+/// gmp_coro::overflow::install_handler()?;
+/// gmp_coro::overflow::install_handler()?; // later calls do nothing
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn install_handler() -> io::Result<()> {
     static INSTALLED: OnceLock<Result<(), i32>> = OnceLock::new();
     let result = *INSTALLED.get_or_init(|| {
@@ -388,6 +394,12 @@ fn alt_stack_size() -> usize {
 ///
 /// [`Coroutine::resume`](crate::Coroutine::resume) calls it on the first resume
 /// on each thread; a scheduler may call it when an M starts.
+///
+/// ```
+/// // An M can get its thread ready before it runs any coroutine.
+/// let ready = std::thread::spawn(gmp_coro::overflow::prepare_thread).join().unwrap();
+/// assert!(ready.is_ok());
+/// ```
 pub fn prepare_thread() -> io::Result<()> {
     install_handler()?;
     // SAFETY: `current` is a valid out-pointer; querying changes nothing.

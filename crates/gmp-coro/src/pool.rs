@@ -32,10 +32,23 @@ use std::sync::{Mutex, MutexGuard};
 use crate::stack::{release_if_deep, Slab};
 
 /// The most stacks a thread's cache holds per size (Go's `gfput` limit of 64).
+///
+/// ```
+/// use gmp_coro::pool::{BATCH, CACHE_MAX};
+///
+/// // A full cache spills half of itself to the global list.
+/// assert_eq!(CACHE_MAX, 2 * BATCH);
+/// ```
 pub const CACHE_MAX: usize = 64;
 
 /// How many stacks move between a thread's cache and the global list at once
 /// (Go moves 32).
+///
+/// ```
+/// use gmp_coro::pool::{BATCH, CACHE_MAX};
+///
+/// assert!(BATCH > 0 && BATCH < CACHE_MAX);
+/// ```
 pub const BATCH: usize = 32;
 
 /// One size class of a thread's cache.
@@ -193,6 +206,18 @@ pub(crate) fn put(top: NonZeroUsize, size: usize) {
 }
 
 /// Counts of the pool's stacks, for tests and benchmarks.
+///
+/// ```
+/// use gmp_coro::{pool, Stack, DEFAULT_STACK_SIZE};
+///
+/// let stack = Stack::new(DEFAULT_STACK_SIZE)?;
+/// let held = pool::stats(DEFAULT_STACK_SIZE);
+/// drop(stack);
+/// let after = pool::stats(DEFAULT_STACK_SIZE);
+/// assert_eq!(after.local_free, held.local_free + 1);
+/// assert_eq!(after.carved, held.carved); // giving back maps nothing
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PoolStats {
     /// Stacks of this size on the global free list.
@@ -205,6 +230,16 @@ pub struct PoolStats {
 }
 
 /// How many stacks of `size` bytes are free, globally and in this thread's cache.
+///
+/// ```
+/// use gmp_coro::{pool, Stack, MIN_STACK_SIZE};
+///
+/// let stack = Stack::new(MIN_STACK_SIZE)?;
+/// assert!(pool::stats(MIN_STACK_SIZE).carved >= 1);
+/// drop(stack); // back into this thread's cache
+/// assert!(pool::stats(MIN_STACK_SIZE).local_free >= 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn stats(size: usize) -> PoolStats {
     let local_free = CACHE
         .try_with(|cache| {

@@ -108,29 +108,88 @@ use corosensei::stack::StackPointer;
 use crate::{overflow, pool};
 
 /// The stack size a coroutine gets unless asked otherwise: 64 KiB.
+///
+/// ```
+/// use gmp_coro::{stack::page_size, Coroutine, DEFAULT_STACK_SIZE};
+///
+/// assert_eq!(DEFAULT_STACK_SIZE % page_size(), 0);
+/// let co = Coroutine::new(DEFAULT_STACK_SIZE, || ()).unwrap();
+/// assert_eq!(co.stack_size(), 64 * 1024);
+/// ```
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
 /// The smallest stack size accepted: 32 KiB. See the [module docs](self#sizes).
+///
+/// ```
+/// use gmp_coro::{stack::page_size, Stack, MIN_STACK_SIZE};
+///
+/// assert!(Stack::new(MIN_STACK_SIZE).is_ok());
+/// assert!(Stack::new(MIN_STACK_SIZE - page_size()).is_err());
+/// ```
 pub const MIN_STACK_SIZE: usize = 32 * 1024;
 
 /// The largest stack size accepted: 1 GiB (Go's limit for a goroutine's stack on
 /// 64-bit machines).
+///
+/// ```
+/// use gmp_coro::{check, stack::page_size, MAX_STACK_SIZE};
+///
+/// assert!(check::<()>(MAX_STACK_SIZE).is_ok());
+/// assert!(check::<()>(MAX_STACK_SIZE + page_size()).is_err());
+/// ```
 pub const MAX_STACK_SIZE: usize = 1 << 30;
 
 /// How much of a stack, counted from its top, stays resident when a deeply used
 /// stack returns to the pool: 16 KiB. See the [module docs](self#deep-stacks-give-memory-back).
+///
+/// ```
+/// use gmp_coro::stack::{page_size, KEEP_RESIDENT};
+/// use gmp_coro::MIN_STACK_SIZE;
+///
+/// assert_eq!(KEEP_RESIDENT % page_size(), 0);
+/// assert!(KEEP_RESIDENT < MIN_STACK_SIZE); // every stack has pages to release
+/// ```
 pub const KEEP_RESIDENT: usize = 16 * 1024;
 
 /// The most stacks one slab holds.
+///
+/// ```
+/// use gmp_coro::stack::{MAX_STACKS_PER_SLAB, SLAB_TARGET_BYTES};
+/// use gmp_coro::MIN_STACK_SIZE;
+///
+/// // A full slab of the smallest stacks stays within the target size.
+/// assert_eq!(MAX_STACKS_PER_SLAB, 256);
+/// assert!(MAX_STACKS_PER_SLAB * MIN_STACK_SIZE <= SLAB_TARGET_BYTES);
+/// ```
 pub const MAX_STACKS_PER_SLAB: usize = 256;
 
 /// A slab holds as many stacks (guards included) as fit in 16 MiB, between 1 and
 /// [`MAX_STACKS_PER_SLAB`].
+///
+/// ```
+/// use gmp_coro::stack::{page_size, SLAB_TARGET_BYTES};
+/// use gmp_coro::DEFAULT_STACK_SIZE;
+///
+/// use gmp_coro::stack::MAX_STACKS_PER_SLAB;
+///
+/// // Default-size stacks per slab, each with its guard page:
+/// let per_slab = SLAB_TARGET_BYTES / (DEFAULT_STACK_SIZE + page_size());
+/// assert!((1..=MAX_STACKS_PER_SLAB).contains(&per_slab));
+/// ```
 pub const SLAB_TARGET_BYTES: usize = 16 << 20;
 
 /// Environment variable: set it to `mprotect` to install guard pages with
 /// `mprotect(PROT_NONE)` even where `MADV_GUARD_INSTALL` works. Read once, when
 /// the first slab is mapped.
+///
+/// ```
+/// use gmp_coro::stack::GUARD_ENV;
+///
+/// assert_eq!(GUARD_ENV, "GMP_CORO_GUARD");
+/// // Read once, when the first slab is mapped:
+/// let forced = std::env::var(GUARD_ENV).is_ok_and(|v| v == "mprotect");
+/// # let _ = forced;
+/// ```
 pub const GUARD_ENV: &str = "GMP_CORO_GUARD";
 
 /// `MADV_GUARD_INSTALL` from `<linux/mman.h>` (Linux 6.13); not in `libc` yet.
@@ -138,9 +197,27 @@ const MADV_GUARD_INSTALL: libc::c_int = 102;
 
 /// How many words of the canary page the pool reads (evenly spaced:
 /// one per 256 bytes of a 4 KiB page).
+///
+/// ```
+/// use gmp_coro::stack::{page_size, CANARY_SAMPLES};
+///
+/// // One sampled word per 256 bytes of a 4 KiB page.
+/// assert_eq!(4096 / CANARY_SAMPLES, 256);
+/// assert!(CANARY_SAMPLES * std::mem::size_of::<usize>() <= page_size());
+/// ```
 pub const CANARY_SAMPLES: usize = 16;
 
 /// How guard pages are installed in this process.
+///
+/// ```
+/// use gmp_coro::stack::{guard_kind, GuardKind, Stack};
+/// use gmp_coro::DEFAULT_STACK_SIZE;
+///
+/// let _stack = Stack::new(DEFAULT_STACK_SIZE)?;
+/// let kind = guard_kind().expect("a slab has been mapped");
+/// assert!(matches!(kind, GuardKind::GuardInstall | GuardKind::Mprotect));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardKind {
     /// `madvise(MADV_GUARD_INSTALL)`: the slab stays one mapping.
@@ -160,6 +237,12 @@ const GUARD_MPROTECT: u8 = 2;
 static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
 
 /// The system page size.
+///
+/// ```
+/// let page = gmp_coro::stack::page_size();
+/// assert!(page.is_power_of_two());
+/// assert_eq!(gmp_coro::DEFAULT_STACK_SIZE % page, 0);
+/// ```
 pub fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     match PAGE.load(Relaxed) {
@@ -180,6 +263,16 @@ pub fn page_size() -> usize {
 
 /// Which guard mechanism this process uses, once a stack has been mapped
 /// (`None` before).
+///
+/// ```
+/// use gmp_coro::stack::{guard_kind, Stack};
+/// use gmp_coro::MIN_STACK_SIZE;
+///
+/// assert_eq!(guard_kind(), None); // no stack mapped yet in this process
+/// let _stack = Stack::new(MIN_STACK_SIZE)?;
+/// assert!(guard_kind().is_some());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn guard_kind() -> Option<GuardKind> {
     match GUARD_MODE.load(Relaxed) {
         GUARD_MADVISE => Some(GuardKind::GuardInstall),
@@ -218,6 +311,17 @@ pub(crate) fn check_size(size: usize) -> io::Result<()> {
 /// dropped; it may be dropped on any thread. Implements corosensei's
 /// [`Stack`](corosensei::stack::Stack) trait.
 ///
+/// ```
+/// use gmp_coro::{Stack, DEFAULT_STACK_SIZE};
+///
+/// let stack = Stack::new(DEFAULT_STACK_SIZE)?;
+/// assert_eq!(stack.top() - stack.bottom(), stack.size());
+/// drop(stack); // back to the pool
+/// let again = Stack::new(DEFAULT_STACK_SIZE)?;
+/// assert_eq!(again.size(), DEFAULT_STACK_SIZE);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// `[bottom - page, bottom)` is a guard page installed in a slab that is
@@ -232,6 +336,16 @@ impl Stack {
     /// Takes a stack of `size` bytes from the pool, mapping a new slab if the
     /// pool has none of that size.
     ///
+    /// ```
+    /// use gmp_coro::{Stack, MAX_STACK_SIZE, MIN_STACK_SIZE};
+    ///
+    /// let stack = Stack::new(MIN_STACK_SIZE)?;
+    /// assert_eq!(stack.size(), MIN_STACK_SIZE);
+    /// let err = Stack::new(MAX_STACK_SIZE * 2).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// `InvalidInput` if `size` is not a multiple of the page size between
@@ -244,16 +358,40 @@ impl Stack {
     }
 
     /// The usable size in bytes (the guard page not counted).
+    ///
+    /// ```
+    /// let stack = gmp_coro::Stack::new(gmp_coro::DEFAULT_STACK_SIZE)?;
+    /// assert_eq!(stack.size(), 64 * 1024);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn size(&self) -> usize {
         self.size
     }
 
     /// The highest address, one past the usable bytes: where the stack starts.
+    ///
+    /// ```
+    /// use gmp_coro::{stack::page_size, Stack, DEFAULT_STACK_SIZE};
+    ///
+    /// let stack = Stack::new(DEFAULT_STACK_SIZE)?;
+    /// assert_eq!(stack.top() % page_size(), 0);
+    /// assert_eq!(stack.top(), stack.bottom() + DEFAULT_STACK_SIZE);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn top(&self) -> usize {
         self.top.get()
     }
 
     /// The lowest usable address; the guard page lies just below it.
+    ///
+    /// ```
+    /// use gmp_coro::{stack::page_size, Stack, DEFAULT_STACK_SIZE};
+    ///
+    /// let a = Stack::new(DEFAULT_STACK_SIZE)?;
+    /// assert_eq!(a.bottom() % page_size(), 0);
+    /// assert!(a.bottom() < a.top());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bottom(&self) -> usize {
         self.top.get() - self.size
     }

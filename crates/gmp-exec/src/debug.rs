@@ -19,6 +19,18 @@ use crate::sched::idle::NO_P;
 use crate::sched::Shared;
 
 /// The environment variable (Go's `GODEBUG`).
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use std::process::Command;
+///
+/// // Run a gmp program with a schedtrace line every second.
+/// let mut cmd = Command::new("my-server");
+/// cmd.env(gmp_exec::DEBUG_ENV, "schedtrace=1000,scheddetail=1");
+/// let (key, value) = cmd.get_envs().next().unwrap();
+/// assert_eq!(key, "GMP_DEBUG");
+/// assert_eq!(value, Some(OsStr::new("schedtrace=1000,scheddetail=1")));
+/// ```
 pub const DEBUG_ENV: &str = "GMP_DEBUG";
 
 /// What `GMP_DEBUG` asks for.

@@ -148,6 +148,13 @@ pub struct Reactor {
 
 impl Reactor {
     /// A reactor with a new OS poller, edge-triggered where the OS supports it.
+    ///
+    /// ```
+    /// let reactor = gmp_netpoll::Reactor::new()?;
+    /// assert_eq!(reactor.registrations(), 0);
+    /// assert_eq!(reactor.waiters(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Reactor> {
         let poller = sys::Poller::new()?;
         let edge = poller.supports_edge();
@@ -249,6 +256,27 @@ impl Reactor {
     ///
     /// Called by an M in the scheduler's search for work: a searching M polls
     /// without blocking, and one idle M at a time blocks.
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// // A task waits to read; a datagram arrives; the poll hands back its waker.
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(reg.poll_ready(Direction::Read, &mut cx).is_pending());
+    /// socket.send_to(b"ping", socket.local_addr()?)?;
+    /// let mut woken = Vec::new();
+    /// while woken.is_empty() {
+    ///     reactor.poll(Some(Duration::from_secs(5)), &mut woken)?;
+    /// }
+    /// assert_eq!(woken.len(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll(&self, timeout: Option<Duration>, woken: &mut Vec<Waker>) -> io::Result<usize> {
         let Some(mut events) = try_lock(&self.events) else {
             return Ok(0);
@@ -297,6 +325,17 @@ impl Reactor {
     /// none is blocked, the next blocking poll returns at once instead. Costs
     /// one atomic operation unless a thread is blocked and no other notification
     /// is pending; then one write to the OS wake-up channel.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let reactor = gmp_netpoll::Reactor::new()?;
+    /// reactor.notify(); // nobody polls yet: the next blocking poll returns at once
+    /// let start = Instant::now();
+    /// reactor.poll(Some(Duration::from_secs(10)), &mut Vec::new())?;
+    /// assert!(start.elapsed() < Duration::from_secs(5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn notify(&self) {
         // AcqRel: see `poll`; Release publishes what the caller did before.
         let prev = self.wake.fetch_or(NOTIFIED, AcqRel);
@@ -314,6 +353,24 @@ impl Reactor {
     /// It may read high for a moment, never low, and stays high for a source
     /// whose waiting task went away without being woken (a dropped read
     /// future) until its next event or until the registration drops.
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// assert_eq!(reactor.waiters(), 0);
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(reg.poll_ready(Direction::Read, &mut cx).is_pending());
+    /// assert_eq!(reactor.waiters(), 1);
+    /// drop(reg); // its wait ends with it
+    /// assert_eq!(reactor.waiters(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn waiters(&self) -> usize {
         // SeqCst: the scheduler reads this in a store-load pattern with its own
         // SeqCst flags (an M announcing it is about to block, then checking for
@@ -322,6 +379,19 @@ impl Reactor {
     }
 
     /// The number of live registrations.
+    ///
+    /// ```
+    /// use std::{net::UdpSocket, os::fd::AsFd, sync::Arc};
+    ///
+    /// let reactor = Arc::new(gmp_netpoll::Reactor::new()?);
+    /// let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// assert_eq!(reactor.registrations(), 1);
+    /// drop(reg);
+    /// assert_eq!(reactor.registrations(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn registrations(&self) -> usize {
         lock(&self.sources).len()
     }

@@ -73,6 +73,29 @@ const TICK_SHIFT: u32 = 8;
 const TICK_MASK: usize = usize::MAX >> TICK_SHIFT;
 
 /// A direction of I/O on a registered source.
+///
+/// ```
+/// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+/// # use gmp_netpoll::{Direction, Reactor};
+/// # let reactor = Arc::new(Reactor::new()?);
+/// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+/// # socket.set_nonblocking(true)?;
+/// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+/// # let reg = unsafe { reactor.register(socket.as_fd())? };
+/// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+/// #     for _ in 0..500 {
+/// #         if let Some(ready) = reg.try_ready(dir) {
+/// #             return Ok(ready);
+/// #         }
+/// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+/// #     }
+/// #     Err(std::io::ErrorKind::TimedOut.into())
+/// # };
+/// // A new UDP socket can send at once, but has nothing to read.
+/// assert_eq!(wait(Direction::Write)?.direction(), Direction::Write);
+/// assert!(reg.try_ready(Direction::Read).is_none());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Reading, accepting (a listener is readable when a connection waits).
@@ -109,6 +132,29 @@ impl Direction {
 /// [`Registration::poll_ready`](crate::Registration::poll_ready): what the OS
 /// reported, and the tick [`Registration::clear`](crate::Registration::clear)
 /// compares against.
+///
+/// ```
+/// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+/// # use gmp_netpoll::{Direction, Reactor};
+/// # let reactor = Arc::new(Reactor::new()?);
+/// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+/// # socket.set_nonblocking(true)?;
+/// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+/// # let reg = unsafe { reactor.register(socket.as_fd())? };
+/// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+/// #     for _ in 0..500 {
+/// #         if let Some(ready) = reg.try_ready(dir) {
+/// #             return Ok(ready);
+/// #         }
+/// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+/// #     }
+/// #     Err(std::io::ErrorKind::TimedOut.into())
+/// # };
+/// let ready = wait(Direction::Write)?;
+/// assert!(ready.is_writable());
+/// assert!(!ready.is_error() && !ready.is_hup());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Ready {
     direction: Direction,
@@ -126,16 +172,83 @@ impl Ready {
     }
 
     /// The direction this readiness is for.
+    ///
+    /// ```
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// let ready = wait(Direction::Write)?;
+    /// assert_eq!(ready.direction(), Direction::Write);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn direction(&self) -> Direction {
         self.direction
     }
 
     /// The OS reported the source readable.
+    ///
+    /// ```
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// socket.send_to(b"hi", socket.local_addr()?)?;
+    /// assert!(wait(Direction::Read)?.is_readable());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_readable(&self) -> bool {
         self.flags & READABLE != 0
     }
 
     /// The OS reported the source writable.
+    ///
+    /// ```
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// let ready = wait(Direction::Write)?;
+    /// assert!(ready.is_writable());
+    /// assert!(!ready.is_readable()); // nothing has arrived
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_writable(&self) -> bool {
         self.flags & WRITABLE != 0
     }
@@ -146,6 +259,34 @@ impl Ready {
     /// away when the data is read, and the OS reports it once. Only backends
     /// that can tell it apart from readability report it (epoll, through
     /// `EPOLLRDHUP`); elsewhere a peer's close is reported as readability alone.
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::net::{TcpListener, TcpStream};
+    /// # use std::{os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut server, _) = listener.accept()?;
+    /// # server.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `server`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(server.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// client.shutdown(std::net::Shutdown::Write)?; // the peer is done writing
+    /// let ready = wait(Direction::Read)?;
+    /// assert!(ready.is_read_closed()); // on epoll
+    /// assert_eq!(server.read(&mut [0; 8])?, 0); // end of file
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_read_closed(&self) -> bool {
         self.flags & READ_CLOSED != 0
     }
@@ -153,18 +294,99 @@ impl Ready {
     /// The OS reported urgent data (TCP out-of-band, epoll's `EPOLLPRI`): a
     /// read stops short at the urgent mark, so a short read does not prove the
     /// receive queue empty. Reported by the epoll backend only.
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// # use std::io::{Read, Write};
+    /// # use std::net::{TcpListener, TcpStream};
+    /// # use std::{os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut server, _) = listener.accept()?;
+    /// # server.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `server`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(server.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// let fd = client.as_raw_fd();
+    /// // SAFETY: `fd` is an open socket and the buffer holds one byte.
+    /// let sent = unsafe { libc::send(fd, b"!".as_ptr().cast(), 1, libc::MSG_OOB) };
+    /// assert_eq!(sent, 1);
+    /// assert!(wait(Direction::Read)?.is_priority()); // on epoll
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_priority(&self) -> bool {
         self.flags & PRIORITY != 0
     }
 
     /// The OS reported a hang-up: the peer closed (reads return end of file,
     /// writes fail), or the socket was never connected.
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::net::{TcpListener, TcpStream};
+    /// # use std::{os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut server, _) = listener.accept()?;
+    /// # server.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `server`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(server.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// server.shutdown(std::net::Shutdown::Both)?; // both directions closed
+    /// assert!(wait(Direction::Read)?.is_hup());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_hup(&self) -> bool {
         self.flags & HUP != 0
     }
 
     /// The OS reported an error condition: the next operation returns it (a
     /// connect that failed, an ICMP error on a UDP socket).
+    ///
+    /// ```
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// let closed = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?; // bound, then closed
+    /// socket.connect(closed)?;
+    /// socket.send(b"anyone?")?; // draws an ICMP "port unreachable"
+    /// assert!(wait(Direction::Read)?.is_error());
+    /// assert!(socket.recv(&mut [0; 8]).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_error(&self) -> bool {
         self.flags & ERROR != 0
     }

@@ -121,6 +121,14 @@ struct Shard {
 impl Timers {
     /// Timers with `shards` heaps, one per P.
     ///
+    /// ```
+    /// use gmp_netpoll::Timers;
+    ///
+    /// let timers = Timers::new(4); // one heap per P
+    /// assert_eq!(timers.shards(), 4);
+    /// assert!(timers.is_empty());
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `shards` is 0 or absurdly large (more than 2^31 - 2).
@@ -147,6 +155,11 @@ impl Timers {
     }
 
     /// The number of shards.
+    ///
+    /// ```
+    /// let timers = gmp_netpoll::Timers::new(3);
+    /// assert_eq!(timers.shards(), 3);
+    /// ```
     pub fn shards(&self) -> usize {
         self.shards.len()
     }
@@ -161,6 +174,19 @@ impl Timers {
     /// false (the poller wakes then anyway).
     ///
     /// Usually called by the M that owns `shard`'s P; safe from any thread.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(2);
+    /// let (a, b) = (TimerEntry::new(), TimerEntry::new());
+    /// let now = Instant::now();
+    /// assert!(timers.insert(0, &a, now + Duration::from_secs(2)));
+    /// assert!(!timers.insert(0, &b, now + Duration::from_secs(3))); // not the earliest
+    /// assert!(timers.insert(1, &b, now + Duration::from_secs(1))); // moved to shard 1
+    /// assert_eq!(timers.len(), 2);
+    /// ```
     ///
     /// # Panics
     ///
@@ -211,6 +237,20 @@ impl Timers {
     ///
     /// Safe from any thread (a sleep dropped on another P than it was armed on).
     ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(1);
+    /// let entry = TimerEntry::new();
+    /// let deadline = Instant::now() + Duration::from_millis(1);
+    /// timers.insert(0, &entry, deadline);
+    /// timers.cancel(&entry);
+    /// assert!(timers.is_empty());
+    /// timers.run(0, deadline, &mut Vec::new());
+    /// assert!(!entry.is_fired());
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `entry` is armed in another `Timers`.
@@ -246,6 +286,23 @@ impl Timers {
     /// Called by the M that owns `shard`'s P (Go's `checkTimers`), or by any M
     /// that finds a P's timers overdue.
     ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// use std::time::{Duration, Instant};
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(1);
+    /// let (soon, later) = (TimerEntry::new(), TimerEntry::new());
+    /// let now = Instant::now();
+    /// timers.insert(0, &soon, now + Duration::from_millis(1));
+    /// timers.insert(0, &later, now + Duration::from_secs(60));
+    /// let _ = soon.poll_fired(&mut Context::from_waker(Waker::noop())); // a task waits
+    /// let mut woken = Vec::new();
+    /// let next = timers.run(0, now + Duration::from_millis(1), &mut woken);
+    /// assert_eq!((woken.len(), next), (1, Some(now + Duration::from_secs(60))));
+    /// assert!(soon.is_fired() && !later.is_fired());
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `shard` is out of range.
@@ -274,6 +331,17 @@ impl Timers {
 
     /// The earliest deadline in `shard`, read without locking.
     ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(2);
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// timers.insert(1, &TimerEntry::new(), deadline);
+    /// assert_eq!(timers.next_deadline_of(0), None);
+    /// assert_eq!(timers.next_deadline_of(1), Some(deadline));
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `shard` is out of range.
@@ -284,6 +352,18 @@ impl Timers {
 
     /// The earliest deadline of all shards, read without locking (Go's
     /// `timeSleepUntil`): the timeout for an M about to block in the poller.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(2);
+    /// assert_eq!(timers.next_deadline(), None); // an idle M may block without timeout
+    /// let now = Instant::now();
+    /// timers.insert(0, &TimerEntry::new(), now + Duration::from_secs(2));
+    /// timers.insert(1, &TimerEntry::new(), now + Duration::from_secs(1));
+    /// assert_eq!(timers.next_deadline(), Some(now + Duration::from_secs(1)));
+    /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
         let min = self
             .shards
@@ -297,11 +377,35 @@ impl Timers {
 
     /// The number of armed entries in all shards (for metrics and tests). A
     /// sum of per-shard counts, each exact when read.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(2);
+    /// let entry = TimerEntry::new();
+    /// timers.insert(0, &entry, Instant::now());
+    /// timers.insert(1, &entry, Instant::now()); // moved, not added
+    /// assert_eq!(timers.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.len.load(Relaxed)).sum()
     }
 
     /// Whether no entry is armed.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(1);
+    /// assert!(timers.is_empty());
+    /// let deadline = Instant::now();
+    /// timers.insert(0, &TimerEntry::new(), deadline);
+    /// assert!(!timers.is_empty());
+    /// timers.run(0, deadline, &mut Vec::new()); // fires it
+    /// assert!(timers.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

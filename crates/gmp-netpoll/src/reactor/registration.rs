@@ -88,6 +88,26 @@ impl Registration {
     ///
     /// `Err` only if re-arming the source failed (platforms without
     /// edge-triggered polling).
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// // Not ready before the first poll: the waker is recorded.
+    /// assert!(reg.poll_ready(Direction::Write, &mut cx).is_pending());
+    /// reactor.poll(Some(Duration::from_secs(5)), &mut Vec::new())?;
+    /// match reg.poll_ready(Direction::Write, &mut cx) {
+    ///     Poll::Ready(ready) => assert!(ready?.is_writable()),
+    ///     Poll::Pending => panic!("a new UDP socket is writable"),
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
         let src = &*self.source;
         let waiters = &self.reactor.waiters;
@@ -109,6 +129,21 @@ impl Registration {
     /// its place. The helper behind `try_read`-style operations, which have no
     /// task to wake: they attempt the operation and, on `WouldBlock`, clear
     /// with this token so the next wait really waits.
+    ///
+    /// ```
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// assert!(reg.try_ready(Direction::Write).is_none()); // no event yet
+    /// reactor.poll(Some(Duration::from_secs(5)), &mut Vec::new())?;
+    /// assert!(reg.try_ready(Direction::Write).is_some());
+    /// assert!(reg.try_ready(Direction::Read).is_none()); // nothing to read
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_ready(&self, dir: Direction) -> Option<Ready> {
         self.source.readiness.peek(dir)
     }
@@ -116,6 +151,34 @@ impl Registration {
     /// Clears `ready`'s direction after an operation returned `WouldBlock`,
     /// unless an event arrived since `ready` was observed (its tick moved on):
     /// then the direction stays ready and the next `poll_ready` retries at once.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// socket.send_to(b"x", socket.local_addr()?)?;
+    /// let ready = wait(Direction::Read)?;
+    /// let mut buf = [0; 8];
+    /// assert_eq!(socket.recv(&mut buf)?, 1);
+    /// assert_eq!(socket.recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// reg.clear(ready); // the next wait really waits
+    /// assert!(reg.try_ready(Direction::Read).is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn clear(&self, ready: Ready) {
         self.source.readiness.clear(ready);
     }
@@ -139,6 +202,36 @@ impl Registration {
     /// Sound only where a short success does prove the queue used up: not
     /// for a Unix stream read, which stops short at a message carrying
     /// descriptors or other credentials, nor for datagrams.
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::net::{TcpListener, TcpStream};
+    /// # use std::{os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut server, _) = listener.accept()?;
+    /// # server.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `server`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(server.as_fd())? };
+    /// # let wait = |dir: Direction| -> std::io::Result<gmp_netpoll::Ready> {
+    /// #     for _ in 0..500 {
+    /// #         if let Some(ready) = reg.try_ready(dir) {
+    /// #             return Ok(ready);
+    /// #         }
+    /// #         reactor.poll(Some(Duration::from_millis(10)), &mut Vec::new())?;
+    /// #     }
+    /// #     Err(std::io::ErrorKind::TimedOut.into())
+    /// # };
+    /// client.write_all(b"hello")?;
+    /// let ready = wait(Direction::Read)?;
+    /// let mut buf = [0; 64];
+    /// assert_eq!(server.read(&mut buf)?, 5); // short: the receive queue is empty
+    /// reg.clear_drained(ready);
+    /// assert!(reg.try_ready(Direction::Read).is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn clear_drained(&self, ready: Ready) {
         let once = ready.is_hup() || ready.is_error();
         let read_once = ready.direction() == Direction::Read
@@ -154,6 +247,30 @@ impl Registration {
     ///
     /// The helper behind every socket operation: `op` is the nonblocking call
     /// (`read`, `write`, `accept`, `send_to`, a connect's `take_error`).
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// socket.send_to(b"ping", socket.local_addr()?)?;
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let mut buf = [0; 16];
+    /// let n = loop {
+    ///     match reg.poll_io(Direction::Read, &mut cx, || socket.recv(&mut buf)) {
+    ///         Poll::Ready(n) => break n?,
+    ///         Poll::Pending => {
+    ///             reactor.poll(Some(Duration::from_secs(5)), &mut Vec::new())?;
+    ///         }
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"ping");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_io<R>(
         &self,
         dir: Direction,
@@ -174,6 +291,18 @@ impl Registration {
     }
 
     /// The reactor this source is registered with.
+    ///
+    /// ```
+    /// # use std::{net::UdpSocket, os::fd::AsFd, sync::Arc, time::Duration};
+    /// # use gmp_netpoll::{Direction, Reactor};
+    /// # let reactor = Arc::new(Reactor::new()?);
+    /// # let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// # socket.set_nonblocking(true)?;
+    /// # // SAFETY: `reg` is declared after `socket`, so it is dropped first.
+    /// # let reg = unsafe { reactor.register(socket.as_fd())? };
+    /// assert!(Arc::ptr_eq(reg.reactor(), &reactor));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
     }

@@ -77,6 +77,16 @@ pub struct TimerEntry {
 
 impl TimerEntry {
     /// A new idle entry.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let entry = gmp_netpoll::TimerEntry::new();
+    /// assert!(!entry.is_fired());
+    /// // Not armed, so it never fires: polling just waits.
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(entry.poll_fired(&mut cx), Poll::Pending);
+    /// ```
     pub fn new() -> Arc<TimerEntry> {
         Arc::new(TimerEntry {
             state: AtomicU64::new(IDLE),
@@ -90,6 +100,21 @@ impl TimerEntry {
     /// the entry while this records the waker wakes it: no wake-up is lost.
     ///
     /// An entry that is not armed never fires: polling it just waits.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use std::time::Instant;
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(1);
+    /// let entry = TimerEntry::new();
+    /// let deadline = Instant::now();
+    /// timers.insert(0, &entry, deadline);
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(entry.poll_fired(&mut cx), Poll::Pending);
+    /// timers.run(0, deadline, &mut Vec::new());
+    /// assert_eq!(entry.poll_fired(&mut cx), Poll::Ready(()));
+    /// ```
     pub fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<()> {
         if self.is_fired() {
             return Poll::Ready(());
@@ -105,6 +130,19 @@ impl TimerEntry {
     }
 
     /// Whether the entry has fired (and has not been re-armed or reset since).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(1);
+    /// let entry = TimerEntry::new();
+    /// let deadline = Instant::now();
+    /// timers.insert(0, &entry, deadline);
+    /// assert!(!entry.is_fired());
+    /// timers.run(0, deadline, &mut Vec::new());
+    /// assert!(entry.is_fired());
+    /// ```
     pub fn is_fired(&self) -> bool {
         // Acquire: pairs with the Release store of FIRED in `run`.
         self.state.load(Acquire) == FIRED
@@ -114,6 +152,20 @@ impl TimerEntry {
     /// false and `poll_fired` waits; does nothing to an entry that is armed or
     /// idle. Called by the entry's owner after it saw the entry fire, e.g. by an
     /// `interval` before it arms the next tick (`insert` also clears the mark).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use gmp_netpoll::{TimerEntry, Timers};
+    ///
+    /// let timers = Timers::new(1);
+    /// let entry = TimerEntry::new();
+    /// let deadline = Instant::now();
+    /// timers.insert(0, &entry, deadline);
+    /// timers.run(0, deadline, &mut Vec::new());
+    /// assert!(entry.is_fired());
+    /// entry.reset(); // seen; ready for the next tick
+    /// assert!(!entry.is_fired());
+    /// ```
     pub fn reset(&self) {
         // Rule 2. Relaxed: the transition publishes nothing; a racing `insert`
         // wins either way.
