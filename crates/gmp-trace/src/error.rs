@@ -5,6 +5,18 @@ use std::fmt;
 use std::io;
 
 /// What was wrong with a rejected trace; see [`TraceError::kind`].
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::{parse_str, ErrorKind};
+///
+/// assert_eq!(parse_str("{").unwrap_err().kind(), ErrorKind::NotJson);
+/// assert_eq!(parse_str("{}").unwrap_err().kind(), ErrorKind::NotATrace);
+/// // An instant needs a time.
+/// let no_ts = r#"[{"ph":"i","name":"park","pid":1,"tid":0}]"#;
+/// assert_eq!(parse_str(no_ts).unwrap_err().kind(), ErrorKind::MissingField);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -29,6 +41,18 @@ pub enum ErrorKind {
 /// The I/O-facing functions ([`crate::load`], [`crate::read`]) hand it back
 /// inside an [`io::Error`] of kind [`io::ErrorKind::InvalidData`]; get it out
 /// with `err.get_ref().and_then(|e| e.downcast_ref::<TraceError>())`.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::{ErrorKind, TraceError};
+///
+/// // A poll must say how it ended.
+/// let text = r#"[{"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":0,"dur":5,"args":{"g":1}}]"#;
+/// let err: TraceError = gmp_trace::parse_str(text).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::MissingField);
+/// assert!(err.to_string().starts_with("traceEvents[0] (X \"G1\")"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceError {
     kind: ErrorKind,
@@ -44,12 +68,30 @@ impl TraceError {
     }
 
     /// What was wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::ErrorKind;
+    ///
+    /// let text = r#"[{"ph":"X","name":"G1","pid":1,"tid":0,"ts":0,"dur":-1}]"#;
+    /// let err = gmp_trace::parse_str(text).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::BadValue);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The same error with `context` (a file name, say) in front of its
     /// message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = gmp_trace::parse_str("nope").unwrap_err().context("trace.json");
+    /// assert!(err.to_string().starts_with("trace.json: not JSON"));
+    /// assert_eq!(err.kind(), gmp_trace::ErrorKind::NotJson);
+    /// ```
     pub fn context(self, context: impl fmt::Display) -> TraceError {
         TraceError {
             kind: self.kind,

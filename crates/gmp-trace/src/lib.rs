@@ -107,6 +107,22 @@ pub use summary::Summary;
 /// A bad trace gives an [`io::Error`] of kind `InvalidData` whose inner
 /// error is a [`TraceError`] (its message starts with the path); a missing or
 /// unreadable file gives the operating system's error, with the path.
+///
+/// # Examples
+///
+/// ```
+/// let name = format!("gmp-trace-load-{}.json", std::process::id());
+/// let path = std::env::temp_dir().join(name);
+/// std::fs::write(&path, gmp_trace::synth::Synth::new(2, 100).to_json())?;
+/// let trace = gmp_trace::load(&path);
+/// std::fs::remove_file(&path)?;
+/// assert!(trace?.slice_count() > 0);
+/// // A missing file gives the system's error, with the path.
+/// let err = gmp_trace::load(&path).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// assert!(err.to_string().contains("gmp-trace-load-"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load(path: impl AsRef<Path>) -> io::Result<Trace> {
     let path = path.as_ref();
     let bytes = std::fs::read(path)
@@ -115,6 +131,22 @@ pub fn load(path: impl AsRef<Path>) -> io::Result<Trace> {
 }
 
 /// Reads and validates a trace from any reader (a file, stdin).
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::{ErrorKind, TraceError};
+///
+/// let json = gmp_trace::synth::Synth::new(2, 100).to_json();
+/// let trace = gmp_trace::read(json.as_bytes())?;
+/// assert_eq!(trace.tracks.iter().filter(|t| t.p().is_some()).count(), 2);
+/// // A bad trace is `InvalidData`, with the `TraceError` inside.
+/// let err = gmp_trace::read(&b"[1]"[..]).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+/// let inner = err.get_ref().and_then(|e| e.downcast_ref::<TraceError>());
+/// assert_eq!(inner.map(TraceError::kind), Some(ErrorKind::BadValue));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read(mut reader: impl Read) -> io::Result<Trace> {
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes)?;

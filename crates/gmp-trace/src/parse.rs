@@ -28,6 +28,18 @@ const MAX_TS_US: f64 = 9.0e12;
 ///
 /// Accepts the object form (`{"traceEvents": [...], ...}`; other top-level keys
 /// are ignored) and the bare array form of Chrome's trace-event format.
+///
+/// # Examples
+///
+/// ```
+/// let event = r#"{"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":0,"dur":2,"args":{"g":1,"end":"ready"}}"#;
+/// let object = format!(r#"{{"traceEvents":[{event}],"displayTimeUnit":"ns"}}"#);
+/// let object = gmp_trace::parse_str(&object)?;
+/// let array = gmp_trace::parse_str(&format!("[{event}]"))?;
+/// assert_eq!(object.slice_count(), 1);
+/// assert_eq!(array.tracks, object.tracks);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_str(text: &str) -> Result<Trace, TraceError> {
     let mut builder = Builder::default();
     let mut de = serde_json::Deserializer::from_str(text);

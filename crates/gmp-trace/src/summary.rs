@@ -14,6 +14,19 @@ use std::fmt;
 use crate::model::{Mark, Phase, PollEnd, Trace};
 
 /// One P (or the outside track) and how busy it was.
+///
+/// # Examples
+///
+/// ```
+/// let text = r#"[{"ph":"M","name":"thread_name","pid":1,"tid":0,"args":{"name":"P0"}},
+///   {"ph":"X","name":"G1","pid":1,"tid":0,"ts":0,"dur":3},
+///   {"ph":"X","name":"G2","pid":1,"tid":0,"ts":4,"dur":2}]"#;
+/// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 5);
+/// let p0 = &summary.tracks[0];
+/// assert_eq!((p0.name.as_str(), p0.tid), ("P0", 0));
+/// assert_eq!((p0.polls, p0.busy_ns), (2, 5_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackStat {
     /// The track's name (`P0`).
@@ -27,6 +40,19 @@ pub struct TrackStat {
 }
 
 /// One G's polls over the whole trace.
+///
+/// # Examples
+///
+/// ```
+/// let text = r#"[{"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":0,"dur":3,
+///     "args":{"g":1,"end":"pending","spawn":"src/main.rs:2:5"}},
+///   {"ph":"X","name":"G1","cat":"poll","pid":1,"tid":1,"ts":4,"dur":7,"args":{"g":1,"end":"ready"}}]"#;
+/// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 5);
+/// let g = &summary.busiest[0];
+/// assert_eq!((g.g, g.polls, g.total_ns, g.max_ns), (1, 2, 10_000, 7_000));
+/// assert_eq!(g.spawn.as_deref(), Some("src/main.rs:2:5"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GStat {
     /// The G.
@@ -42,6 +68,23 @@ pub struct GStat {
 }
 
 /// One poll, for the longest-polls table.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::model::PollEnd;
+///
+/// let text = r#"[{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"P1"}},
+///   {"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":10,"dur":2,"args":{"g":1,"end":"ready"}},
+///   {"ph":"X","name":"G2","cat":"poll","pid":1,"tid":1,"ts":12,"dur":6,"args":{"g":2,"end":"preempted"}}]"#;
+/// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 1);
+/// let poll = &summary.longest[0];
+/// assert_eq!((poll.g, poll.name.as_str(), poll.track.as_str()), (Some(2), "G2", "P1"));
+/// // The start counts from the trace's first event, at 10 µs.
+/// assert_eq!((poll.start_ns, poll.dur_ns), (2_000, 6_000));
+/// assert_eq!(poll.end, Some(PollEnd::Preempted));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollStat {
     /// The G polled, if the slice names one.
@@ -61,6 +104,18 @@ pub struct PollStat {
 }
 
 /// Steals between one thief and one victim.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::summary::StealCell;
+///
+/// let text = r#"[{"ph":"i","name":"steal","pid":1,"tid":1,"ts":1,"args":{"from":0,"moved":4}},
+///   {"ph":"i","name":"steal","pid":1,"tid":1,"ts":2,"args":{"from":0,"moved":2}}]"#;
+/// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 5);
+/// assert_eq!(summary.steals[&1].get(1, 0), StealCell { steals: 2, moved: 6 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StealCell {
     /// How many steals.
@@ -70,6 +125,19 @@ pub struct StealCell {
 }
 
 /// Who stole from whom in one runtime (process): thief P × victim P.
+///
+/// # Examples
+///
+/// ```
+/// let text = r#"[{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"P2"}},
+///   {"ph":"i","name":"steal","pid":1,"tid":1,"ts":1,"args":{"from":0,"moved":3}}]"#;
+/// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 5);
+/// let matrix = &summary.steals[&1];
+/// // P2 is a track; P1 and P0 take part in a steal.
+/// assert_eq!(matrix.ps, [0, 1, 2]);
+/// assert_eq!(matrix.get(1, 0).moved, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StealMatrix {
     /// Every P that is a track of the trace or takes part in a steal, sorted.
@@ -79,6 +147,19 @@ pub struct StealMatrix {
 
 impl StealMatrix {
     /// Steals by `thief` from `victim` (zero if none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::summary::StealCell;
+    ///
+    /// let text = r#"[{"ph":"i","name":"steal","pid":1,"tid":0,"ts":1,"args":{"from":1,"moved":2}}]"#;
+    /// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 5);
+    /// let matrix = &summary.steals[&1];
+    /// assert_eq!(matrix.get(0, 1), StealCell { steals: 1, moved: 2 });
+    /// assert_eq!(matrix.get(1, 0), StealCell::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, thief: i64, victim: i64) -> StealCell {
         self.cells
             .get(&(thief, victim))
@@ -87,6 +168,18 @@ impl StealMatrix {
     }
 
     /// All steals together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::summary::StealCell;
+    ///
+    /// let text = r#"[{"ph":"i","name":"steal","pid":1,"tid":1,"ts":1,"args":{"from":0,"moved":4}},
+    ///   {"ph":"i","name":"steal","pid":1,"tid":2,"ts":2,"args":{"from":0,"moved":1}}]"#;
+    /// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 5);
+    /// assert_eq!(summary.steals[&1].total(), StealCell { steals: 2, moved: 5 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total(&self) -> StealCell {
         self.cells
             .values()
@@ -98,6 +191,21 @@ impl StealMatrix {
 }
 
 /// Everything `--summary` prints.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::model::PollEnd;
+///
+/// let text = r#"[{"ph":"M","name":"process_name","pid":1,"args":{"name":"demo"}},
+///   {"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":0,"dur":4,"args":{"g":1,"end":"pending"}},
+///   {"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":6,"dur":2,"args":{"g":1,"end":"ready"}}]"#;
+/// let summary = gmp_trace::Summary::new(&gmp_trace::parse_str(text)?, 10);
+/// assert_eq!(summary.ends, [(PollEnd::Pending, 1), (PollEnd::Ready, 1)]);
+/// // `Display` prints the tables, after a one-line overview.
+/// assert!(summary.to_string().starts_with("demo: 3 events over 8.00 µs, 1 tracks\n"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// The trace's process name(s) (see [`Trace::title`]).
@@ -132,6 +240,19 @@ pub struct Summary {
 
 impl Summary {
     /// Summarises `trace`, keeping the `top` busiest Gs and longest polls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::synth::Synth;
+    ///
+    /// let trace = gmp_trace::parse_str(&Synth::new(4, 2_000).to_json())?;
+    /// let summary = gmp_trace::Summary::new(&trace, 3);
+    /// assert_eq!(summary.busiest.len(), 3);
+    /// assert_eq!(summary.longest.len(), 3);
+    /// assert!(summary.longest[0].dur_ns >= summary.longest[2].dur_ns);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(trace: &Trace, top: usize) -> Summary {
         let tracks = trace
             .tracks
@@ -302,6 +423,17 @@ fn steal_table(f: &mut fmt::Formatter<'_>, matrix: &StealMatrix) -> fmt::Result 
 }
 
 /// A duration for people: `850 ns`, `3.25 µs`, `12.50 ms`, `1.20 s`.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::summary::format_duration;
+///
+/// assert_eq!(format_duration(850), "850 ns");
+/// assert_eq!(format_duration(3_250), "3.25 µs");
+/// assert_eq!(format_duration(12_500_000), "12.50 ms");
+/// assert_eq!(format_duration(1_200_000_000), "1.20 s");
+/// ```
 pub fn format_duration(ns: i64) -> String {
     let a = ns.unsigned_abs();
     if a < 1_000 {
@@ -317,6 +449,16 @@ pub fn format_duration(ns: i64) -> String {
 
 /// A time since the trace's start, to the nanosecond: `12.500 µs`,
 /// `5.638690 ms`, `1.000000001 s`.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::summary::format_instant;
+///
+/// assert_eq!(format_instant(12_500), "12.500 µs");
+/// assert_eq!(format_instant(5_638_690), "5.638690 ms");
+/// assert_eq!(format_instant(1_000_000_001), "1.000000001 s");
+/// ```
 pub fn format_instant(ns: i64) -> String {
     let a = ns.unsigned_abs();
     if a < 1_000_000 {

@@ -35,6 +35,18 @@ const PREEMPT_AFTER_NS: u64 = 150_000;
 const SPIN_NS: u64 = 5_000;
 
 /// The parameters of a synthetic trace.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::synth::Synth;
+///
+/// let trace = gmp_trace::parse_str(&Synth::new(4, 1_000).seed(42).to_json())?;
+/// assert!(trace.events >= 1_000);
+/// assert_eq!(trace.tracks.iter().filter(|t| t.p().is_some()).count(), 4);
+/// assert!(!trace.flows.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Synth {
     procs: usize,
@@ -49,6 +61,17 @@ impl Synth {
     /// # Panics
     ///
     /// If `procs` is 0 or not below [`OUTSIDE_TID`]: a P's index is its `tid`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::synth::Synth;
+    ///
+    /// let trace = gmp_trace::parse_str(&Synth::new(2, 300).to_json())?;
+    /// assert!(trace.events >= 300);
+    /// assert_eq!(trace.title(), "gmp (procs=2)");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(procs: usize, events: usize) -> Synth {
         assert!(
             procs > 0 && (procs as i64) < OUTSIDE_TID,
@@ -62,12 +85,34 @@ impl Synth {
     }
 
     /// Another random sequence (the default seed is fixed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::synth::Synth;
+    ///
+    /// let a = Synth::new(2, 200).seed(1);
+    /// assert_eq!(a.to_json(), Synth::new(2, 200).seed(1).to_json());
+    /// assert_ne!(a.to_json(), a.seed(2).to_json());
+    /// ```
     pub fn seed(mut self, seed: u64) -> Synth {
         self.seed = seed;
         self
     }
 
     /// Writes the trace as JSON; returns how many events it holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::synth::Synth;
+    ///
+    /// let mut bytes = Vec::new();
+    /// let written = Synth::new(2, 200).write(&mut bytes)?;
+    /// let trace = gmp_trace::parse_str(std::str::from_utf8(&bytes)?)?;
+    /// assert_eq!(trace.events, written);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write<W: Write>(&self, out: W) -> io::Result<usize> {
         let mut sim = Sim::new(self, out);
         sim.run(self.events)?;
@@ -75,6 +120,17 @@ impl Synth {
     }
 
     /// The trace as a JSON string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_trace::synth::Synth;
+    ///
+    /// let synth = Synth::new(3, 100);
+    /// let json = synth.to_json();
+    /// assert!(json.starts_with(r#"{"traceEvents":"#));
+    /// assert!(gmp_trace::parse_str(&json).is_ok());
+    /// ```
     pub fn to_json(&self) -> String {
         let mut bytes = Vec::new();
         self.write(&mut bytes)

@@ -73,6 +73,17 @@ const JS: &str = concat!(
 );
 
 /// The title of the page for `trace`: its process name(s), else "gmp trace".
+///
+/// # Examples
+///
+/// ```
+/// let text = r#"[{"ph":"M","name":"process_name","pid":1,"args":{"name":"gmp runtime 0"}}]"#;
+/// let trace = gmp_trace::parse_str(text)?;
+/// assert_eq!(gmp_trace::html::title(&trace), "gmp runtime 0 — gmp trace");
+/// let unnamed = gmp_trace::parse_str("[]")?;
+/// assert_eq!(gmp_trace::html::title(&unnamed), "gmp trace");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn title(trace: &Trace) -> String {
     if trace.processes.is_empty() && trace.process_name.is_none() {
         "gmp trace".to_owned()
@@ -99,6 +110,20 @@ fn escape_html(s: &str) -> String {
 }
 
 /// Writes the page for `trace` to `out`.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_trace::synth::Synth;
+///
+/// let trace = gmp_trace::parse_str(&Synth::new(2, 100).to_json())?;
+/// let mut page = Vec::new();
+/// gmp_trace::html::write_html(&trace, &mut page)?;
+/// let page = String::from_utf8(page)?;
+/// assert!(page.starts_with("<!doctype html>"));
+/// assert!(page.contains("<title>gmp (procs=2) — gmp trace</title>"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_html<W: Write>(trace: &Trace, out: W) -> io::Result<()> {
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
     let title = title(trace);
@@ -122,6 +147,18 @@ pub fn write_html<W: Write>(trace: &Trace, out: W) -> io::Result<()> {
 }
 
 /// The page for `trace` as a string.
+///
+/// # Examples
+///
+/// ```
+/// let text = r#"[{"ph":"M","name":"process_name","pid":1,"args":{"name":"demo"}},
+///   {"ph":"X","name":"G1","cat":"poll","pid":1,"tid":0,"ts":0,"dur":2,"args":{"g":1,"end":"ready"}}]"#;
+/// let page = gmp_trace::html::to_html(&gmp_trace::parse_str(text)?);
+/// assert!(page.contains("<title>demo — gmp trace</title>"));
+/// // One self-contained file: the data is inside it.
+/// assert!(page.contains(r#"<script type="application/json""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn to_html(trace: &Trace) -> String {
     let mut bytes = Vec::new();
     write_html(trace, &mut bytes).expect("writing to a Vec cannot fail");
