@@ -35,17 +35,9 @@ export CARGO_TARGET_DIR=target/asan
 # detect_stack_use_after_return stays off: fake stacks and stack switching
 # do not mix.
 export ASAN_OPTIONS="detect_leaks=1:handle_segv=0:detect_odr_violation=0:${ASAN_OPTIONS:-}"
-# Skipped: the two metrics tests of observability.rs, which fail about one
-# run in thirty under ASan's slowdown when the machine is loaded too (three
-# ASan runs at once on 2 cores), as sysmon retakes Ps from Ms the OS has
-# descheduled for milliseconds: the thieves' steal count then exceeds the
-# victims' derived one by one. The debug-build check of one M per P
-# (sched/mod.rs, `P::claim`) never fired in those runs (docs/TESTING.md,
-# "Open findings").
 # shellcheck disable=SC2086 # several words on purpose
 features="${ASAN_FEATURES-gmp-coro/sanitizer}"
 # shellcheck disable=SC2086 # several words on purpose
 cargo test ${ASAN_PACKAGES:--p gmp-core -p gmp-exec} ${features:+--features "$features"} \
-    --target "$host" --lib --tests --no-fail-fast -- \
-    --skip metrics_add_up
+    --target "$host" --lib --tests --no-fail-fast
 echo "asan tier: $((SECONDS - t0))s"

@@ -10,7 +10,10 @@
 //! grabbed from the global queue, stolen from other Ps) and go out (run,
 //! spilled to the global queue, stolen by other Ps). What thieves took from a P
 //! is therefore `in - run - spilled - depth`, and over all Ps it equals what
-//! thieves report having moved — the test suite checks that.
+//! thieves report having moved — the test suite checks that. It closes
+//! exactly once the runtime is shut down; a snapshot of a running runtime
+//! may be one G behind, when it catches an M between putting a G on its
+//! queue and counting it while a thief already took and ran that G.
 
 use std::fmt;
 use std::sync::atomic::Ordering::Relaxed;

@@ -25,18 +25,27 @@
 //!
 //! # Where an M looks (`schedule` and `find_runnable`)
 //!
-//! 1. One schedule tick in 61, the global queue first, so that a P whose local
-//!    work never runs out still serves it.
-//! 2. Its P's `runnext`, then the ring. A G taken from `runnext` *inherits the
+//! 1. One schedule round in 61 (and the round after a coroutine yields under
+//!    sysmon's preemption mark), the global queue first — before everything
+//!    else, this M's bound Gs included — so that neither local work that never
+//!    runs out nor coroutines that yield forever starve the Gs spawned from
+//!    outside and those the netpoller wakes (sysmon injects them there).
+//! 2. Its bound Gs (started coroutines, which only this M may run): its own
+//!    mailbox, with those other threads mailed it appended in order. After
+//!    [`BOUND_STREAK_MAX`] in a row, the P's queue goes first once; if that is
+//!    empty, the M takes one steal pass instead, so that a burst of unstarted
+//!    coroutines queued elsewhere is shared rather than started — and so placed
+//!    for good — by one M.
+//! 3. Its P's `runnext`, then the ring. A G taken from `runnext` *inherits the
 //!    time slice*: it does not start a new tick of Go's `schedtick`; after
 //!    [`RUNNEXT_STREAK_MAX`] inherited Gs in a row, the ring goes first once, so a
 //!    pair of Gs waking each other cannot starve the rest of the queue.
-//! 3. Its fair share of the global queue (`min(len/procs + 1, len)`).
-//! 4. The network poller, without blocking, if a task waits on a socket and no
+//! 4. Its fair share of the global queue (`min(len/procs + 1, len)`).
+//! 5. The network poller, without blocking, if a task waits on a socket and no
 //!    M is blocked in it ([`netpoll`]).
-//! 5. Stealing: four passes over all other Ps in a random co-prime order,
+//! 6. Stealing: four passes over all other Ps in a random co-prime order,
 //!    taking half of a ring, and `runnext` only in the last pass.
-//! 6. Give up: release the P to the idle list and re-check (below), then park.
+//! 7. Give up: release the P to the idle list and re-check (below), then park.
 //!
 //! # Spinning Ms and the one rule that keeps work from being stranded
 //!
@@ -113,7 +122,7 @@ use self::worker::Worker;
 pub(crate) const RUNNEXT_STREAK_MAX: u32 = 512;
 
 /// After this many bound Gs (started coroutines) in a row, an M takes one G
-/// from its P's queue first.
+/// from its P's queue first, or, with that queue empty, takes one steal pass.
 pub(crate) const BOUND_STREAK_MAX: u32 = 64;
 
 /// The global queue is served first every this many ticks (Go: 61).
