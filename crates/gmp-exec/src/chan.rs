@@ -633,18 +633,26 @@ impl<T> Clone for Receiver<T> {
     }
 }
 
+/// One end goes away: counts it out of `ends`, and if it was the last of its
+/// kind, takes every G parked on the other side (`waiters`) to wake once the
+/// lock is released.
+fn end_gone(ends: &mut usize, waiters: &mut Waiters) -> Vec<Waker> {
+    *ends -= 1;
+    if *ends == 0 {
+        waiters.drain()
+    } else {
+        Vec::new()
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let mut st = self.chan.lock();
-        st.senders -= 1;
+        let mut guard = self.chan.lock();
+        let st = &mut *guard;
         // The last sender closes the channel: every parked receiver wakes to
         // take what is left or see the close.
-        let wakes = if st.senders == 0 {
-            st.recvq.drain()
-        } else {
-            Vec::new()
-        };
-        drop(st);
+        let wakes = end_gone(&mut st.senders, &mut st.recvq);
+        drop(guard);
         wakes.into_iter().for_each(Waker::wake);
     }
 }
@@ -652,15 +660,11 @@ impl<T> Drop for Sender<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         drop_parked_receiver(&self.chan, &mut self.stream);
-        let mut st = self.chan.lock();
-        st.receivers -= 1;
+        let mut guard = self.chan.lock();
+        let st = &mut *guard;
         // The last receiver gone: parked senders wake to get their value back.
-        let wakes = if st.receivers == 0 {
-            st.sendq.drain()
-        } else {
-            Vec::new()
-        };
-        drop(st);
+        let wakes = end_gone(&mut st.receivers, &mut st.sendq);
+        drop(guard);
         wakes.into_iter().for_each(Waker::wake);
     }
 }

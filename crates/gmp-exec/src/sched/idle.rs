@@ -173,17 +173,6 @@ impl M {
         self.mailbox_len.store(mailbox.len(), SeqCst);
     }
 
-    /// Takes the oldest G from this M's mailbox.
-    pub(crate) fn take_mail(&self) -> Option<Notified> {
-        if self.mailbox_len.load(Relaxed) == 0 {
-            return None;
-        }
-        let mut mailbox = lock(&self.mailbox);
-        let task = mailbox.pop_front();
-        self.mailbox_len.store(mailbox.len(), Relaxed);
-        task
-    }
-
     /// Moves every G in this M's mailbox to the back of `own` (its own
     /// mailbox), in order.
     pub(crate) fn take_all_mail(&self, own: &mut VecDeque<Notified>) {

@@ -826,7 +826,6 @@ impl Worker {
         self.m.own_mail_len.store(mail.len(), Relaxed);
     }
 
-    /// This M's number.
     /// The G this M is polling, if any.
     pub(crate) fn current_task(&self) -> Option<&Header> {
         let header = self.cur_task.get();
@@ -847,11 +846,15 @@ impl Worker {
     /// At exit: tears down, on this thread, every G bound to this M that has
     /// not finished (their stacks cannot run anywhere else).
     fn cancel_bound(&self) {
-        let mail: Vec<Notified> = self.own_mail.borrow_mut().drain(..).collect();
-        self.m.own_mail_len.store(0, Relaxed);
-        drop(mail);
-        while let Some(task) = self.m.take_mail() {
-            drop(task);
+        // Dropping a G may wake another bound here: take mail until none is left.
+        loop {
+            let mut mail = std::mem::take(&mut *self.own_mail.borrow_mut());
+            self.m.take_all_mail(&mut mail);
+            self.m.own_mail_len.store(0, Relaxed);
+            if mail.is_empty() {
+                break;
+            }
+            drop(mail);
         }
         let bound: Vec<TaskRef> = self.bound.borrow_mut().drain(..).collect();
         for task in bound {
