@@ -308,10 +308,15 @@ impl Builder {
     /// `tracing` feature (default 100 ms). `None` turns the watchdog off.
     ///
     /// ```
-    /// let rt = gmp_exec::Runtime::builder().procs(1).watchdog(None).build().unwrap();
-    /// rt.block_on(rt.spawn(async { std::thread::sleep(std::time::Duration::from_millis(5)) }))
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .watchdog(Some(Duration::from_secs(1)))
+    ///     .build()
     ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 6 * 7 })).unwrap(), 42);
+    /// // Gs that never hold their M for a second are never reported.
     /// assert_eq!(rt.metrics().watchdog_reports, 0);
+    /// assert!(gmp_exec::Runtime::builder().watchdog(None).build().is_ok());
     /// ```
     pub fn watchdog(mut self, after: Option<Duration>) -> Self {
         self.watchdog_after = after;

@@ -99,13 +99,23 @@ fn a_zero_capacity_is_refused_by_name() {
     let _ = chan::bounded::<u8>(0);
 }
 
-#[test]
-fn a_woken_receiver_dropped_before_it_runs_passes_the_wake_on() {
-    let (tx, rx) = chan::bounded(4);
+/// Parks `first`, then `second`; `free` makes one value or slot available,
+/// which wakes `first` alone. `first` then goes away before it runs (a
+/// `select!` took another branch): the wake must go on to `second`, which then
+/// completes with `expected`.
+fn a_dropped_wake_passes_on<F: Future>(
+    first: F,
+    second: F,
+    free: impl FnOnce(),
+    expected: F::Output,
+    what: &str,
+) where
+    F::Output: PartialEq + std::fmt::Debug,
+{
     let (w1, wakes1) = counting_waker();
     let (w2, wakes2) = counting_waker();
-    let mut first = Box::pin(rx.recv());
-    let mut second = pin!(rx.recv());
+    let mut first = Box::pin(first);
+    let mut second = Box::pin(second);
     assert!(first
         .as_mut()
         .poll(&mut Context::from_waker(&w1))
@@ -114,19 +124,25 @@ fn a_woken_receiver_dropped_before_it_runs_passes_the_wake_on() {
         .as_mut()
         .poll(&mut Context::from_waker(&w2))
         .is_pending());
-    tx.try_send(7).unwrap();
+    free();
     assert_eq!((wakes1.load(SeqCst), wakes2.load(SeqCst)), (1, 0));
-    // The woken one goes away (a select! took another branch): the value must
-    // not wait for a wake that never comes.
     drop(first);
-    assert_eq!(
-        wakes2.load(SeqCst),
-        1,
-        "the wake went on to the next receiver"
-    );
+    assert_eq!(wakes2.load(SeqCst), 1, "{what}");
     assert_eq!(
         second.as_mut().poll(&mut Context::from_waker(&w2)),
-        Poll::Ready(Ok(7))
+        Poll::Ready(expected)
+    );
+}
+
+#[test]
+fn a_woken_receiver_dropped_before_it_runs_passes_the_wake_on() {
+    let (tx, rx) = chan::bounded(4);
+    a_dropped_wake_passes_on(
+        rx.recv(),
+        rx.recv(),
+        || tx.try_send(7).unwrap(),
+        Ok(7),
+        "the wake went on to the next receiver",
     );
 }
 
@@ -134,29 +150,12 @@ fn a_woken_receiver_dropped_before_it_runs_passes_the_wake_on() {
 fn a_woken_sender_dropped_before_it_runs_passes_the_room_on() {
     let (tx, rx) = chan::bounded(1);
     tx.try_send(0).unwrap();
-    let (w1, wakes1) = counting_waker();
-    let (w2, wakes2) = counting_waker();
-    let mut first = Box::pin(tx.send(1));
-    let mut second = pin!(tx.send(2));
-    assert!(first
-        .as_mut()
-        .poll(&mut Context::from_waker(&w1))
-        .is_pending());
-    assert!(second
-        .as_mut()
-        .poll(&mut Context::from_waker(&w2))
-        .is_pending());
-    assert_eq!(rx.try_recv(), Ok(0));
-    assert_eq!((wakes1.load(SeqCst), wakes2.load(SeqCst)), (1, 0));
-    drop(first);
-    assert_eq!(
-        wakes2.load(SeqCst),
-        1,
-        "the room went on to the next sender"
-    );
-    assert_eq!(
-        second.as_mut().poll(&mut Context::from_waker(&w2)),
-        Poll::Ready(Ok(()))
+    a_dropped_wake_passes_on(
+        tx.send(1),
+        tx.send(2),
+        || assert_eq!(rx.try_recv(), Ok(0)),
+        Ok(()),
+        "the room went on to the next sender",
     );
     assert_eq!(rx.try_recv(), Ok(2));
 }

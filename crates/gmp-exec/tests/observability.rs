@@ -142,6 +142,14 @@ fn settled_metrics(rt: Runtime) -> gmp_exec::Metrics {
     handle.metrics()
 }
 
+/// Nothing is queued, so what thieves moved equals what victims lost.
+fn assert_ledger_closes(m: &gmp_exec::Metrics) {
+    assert!(m.ps.iter().all(|p| p.queue_depth == 0));
+    let moved_in: u64 = m.ps.iter().map(|p| p.stolen_in).sum();
+    let lost: u64 = m.ps.iter().map(|p| p.stolen_out).sum();
+    assert_eq!(moved_in, lost, "{m}");
+}
+
 #[test]
 fn metrics_add_up() {
     let rt = Runtime::builder().procs(2).build().unwrap();
@@ -153,11 +161,7 @@ fn metrics_add_up() {
     assert_eq!(m.spawned, m.completed + m.live, "{m}");
     assert_eq!(m.spawned, 20 * 2001);
     assert_eq!(m.live, 0);
-    // Nothing is queued now, so what thieves moved equals what victims lost.
-    assert!(m.ps.iter().all(|p| p.queue_depth == 0));
-    let moved_in: u64 = m.ps.iter().map(|p| p.stolen_in).sum();
-    let lost: u64 = m.ps.iter().map(|p| p.stolen_out).sum();
-    assert_eq!(moved_in, lost, "{m}");
+    assert_ledger_closes(&m);
     // Every G that ran was counted on some P.
     let polls: u64 = m.ps.iter().map(|p| p.polls).sum();
     assert!(polls >= m.completed, "{m}");
@@ -190,10 +194,7 @@ fn metrics_add_up_with_timer_wakes() {
     }
     let m = settled_metrics(rt);
     assert_eq!(m.spawned, m.completed + m.live, "{m}");
-    assert!(m.ps.iter().all(|p| p.queue_depth == 0));
-    let moved_in: u64 = m.ps.iter().map(|p| p.stolen_in).sum();
-    let lost: u64 = m.ps.iter().map(|p| p.stolen_out).sum();
-    assert_eq!(moved_in, lost, "{m}");
+    assert_ledger_closes(&m);
     let pushed: u64 = m.ps.iter().map(|p| p.pushed).sum();
     // Every spawn was pushed to a P's queue, and so was every G its timer
     // or its yield requeued on a P.
@@ -227,10 +228,7 @@ fn metrics_add_up_with_coroutine_bursts() {
     let m = settled_metrics(rt);
     assert_eq!(m.spawned, m.completed + m.live, "{m}");
     assert_eq!(m.spawned, 5 * 201, "{m}");
-    assert!(m.ps.iter().all(|p| p.queue_depth == 0));
-    let moved_in: u64 = m.ps.iter().map(|p| p.stolen_in).sum();
-    let lost: u64 = m.ps.iter().map(|p| p.stolen_out).sum();
-    assert_eq!(moved_in, lost, "{m}");
+    assert_ledger_closes(&m);
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 ///     let mut ticker = interval(Duration::from_millis(2));
 ///     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 ///     ticker.tick().await;
-///     std::thread::sleep(Duration::from_millis(5)); // miss two ticks
+///     gmp_exec::time::sleep(Duration::from_millis(5)).await; // miss two ticks
 ///     let late = ticker.tick().await; // the late tick fires at once...
 ///     let next = ticker.tick().await; // ...and the next is a period after it
 ///     assert!(next.duration_since(late) >= Duration::from_millis(2));
@@ -173,7 +173,7 @@ impl Interval {
     /// gmp_exec::block_on(async {
     ///     let mut ticker = gmp_exec::time::interval(Duration::from_millis(3));
     ///     ticker.tick().await;
-    ///     std::thread::sleep(Duration::from_millis(2));
+    ///     gmp_exec::time::sleep(Duration::from_millis(2)).await;
     ///     let reset_at = Instant::now();
     ///     ticker.reset(); // the next tick is now 3 ms from here, not 1 ms
     ///     let next = ticker.tick().await;
@@ -217,7 +217,7 @@ impl Interval {
     ///     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     ///     assert_eq!(ticker.missed_tick_behavior(), MissedTickBehavior::Skip);
     ///     ticker.tick().await; // at `start`
-    ///     std::thread::sleep(Duration::from_millis(5)); // miss the 2 and 4 ms ticks
+    ///     gmp_exec::time::sleep(Duration::from_millis(5)).await; // miss the 2 and 4 ms ticks
     ///     let late = ticker.tick().await; // the 2 ms tick fires late
     ///     let next = ticker.tick().await; // the 4 ms tick is skipped
     ///     assert_eq!(late, start + Duration::from_millis(2));
