@@ -564,6 +564,7 @@ pub fn suspend() {
 /// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, is_in_coroutine).unwrap();
 /// assert!(matches!(co.resume(), Resumed::Finished(true)));
 /// ```
+#[inline]
 pub fn is_in_coroutine() -> bool {
     !CURRENT.with(Cell::get).is_null()
 }

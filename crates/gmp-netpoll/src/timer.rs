@@ -345,6 +345,7 @@ impl Timers {
     /// # Panics
     ///
     /// If `shard` is out of range.
+    #[inline]
     pub fn next_deadline_of(&self, shard: usize) -> Option<Instant> {
         // Acquire: pairs with the Release in `Shard::publish`.
         self.instant(self.shard(shard, "next_deadline_of").min.load(Acquire))
@@ -410,6 +411,7 @@ impl Timers {
         self.len() == 0
     }
 
+    #[inline]
     fn shard(&self, shard: usize, op: &str) -> &Shard {
         match self.shards.get(shard) {
             Some(s) => s,
@@ -434,6 +436,7 @@ impl Timers {
         clamp_nanos(deadline.saturating_duration_since(self.epoch))
     }
 
+    #[inline]
     fn instant(&self, when: u64) -> Option<Instant> {
         if when == EMPTY {
             None

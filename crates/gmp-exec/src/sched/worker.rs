@@ -223,12 +223,13 @@ impl Worker {
     /// Calls `f` with this thread's worker, if the thread is an M.
     #[inline]
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
-        CURRENT.with(|c| {
-            let w = c.get();
-            // SAFETY: `run` stores a pointer to a worker on its own stack and
-            // clears it before that worker is dropped; only this thread reads it.
-            f(unsafe { w.as_ref() })
-        })
+        // The pointer is read first and `f` runs outside the thread-local's
+        // accessor: a large `f` inside it kept `LocalKey::with` out of line,
+        // an indirect call on every yield.
+        let w = CURRENT.with(Cell::get);
+        // SAFETY: `run` stores a pointer to a worker on its own stack and
+        // clears it before that worker is dropped; only this thread reads it.
+        f(unsafe { w.as_ref() })
     }
 
     /// Runs `forget` (taking a completed G out of the registry) behind the

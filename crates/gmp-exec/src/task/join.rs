@@ -116,6 +116,7 @@ impl<T> JoinHandle<T> {
     /// // A plain thread may block on the handle.
     /// assert_eq!(handle.join().unwrap(), "joined");
     /// ```
+    #[inline] // in a coroutine it suspends: see `coro::wait`
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         if crate::coro::is_coroutine() {
