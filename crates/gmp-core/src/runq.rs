@@ -515,9 +515,18 @@ impl<T: Item> Local<T> {
     #[inline]
     pub fn push_next(&mut self, item: T, global: &Global<T>) -> Pushed {
         let raw = item.into_raw();
-        // AcqRel: Release publishes `item` to a thief that takes `runnext`; Acquire
-        // pairs with a thief's CAS so that, if it took the old value, we see null.
-        let old = self.inner.runnext.swap(raw.as_ptr(), AcqRel);
+        let runnext = &self.inner.runnext;
+        // Only this owner makes `runnext` non-null (thieves only take it), so
+        // null seen here stays null until our store: a plain store then, no
+        // read-modify-write, for the usual spawn onto an empty `runnext`.
+        // Acquire pairs with the CAS of a thief that took the last value;
+        // Release publishes `item` to the thief that takes it next.
+        if runnext.load(Acquire).is_null() {
+            runnext.store(raw.as_ptr(), Release);
+            return Pushed::Runnext;
+        }
+        // AcqRel: as above, for a value that may be taken right now.
+        let old = runnext.swap(raw.as_ptr(), AcqRel);
         match NonNull::new(old) {
             None => Pushed::Runnext,
             // SAFETY: the swap moved the old token out of `runnext`, which owned it.

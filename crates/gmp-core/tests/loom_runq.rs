@@ -137,6 +137,31 @@ fn runnext_stealing_racing_the_owner() {
     });
 }
 
+/// `push_next` onto an empty `runnext` is a plain store (only the owner makes it
+/// non-null): two thieves that take `runnext` race the owner refilling it after
+/// the first one emptied it.
+#[test]
+fn runnext_refilled_by_store_racing_two_thieves() {
+    loom::model(|| {
+        let global = Arc::new(Global::new());
+        let (mut local, stealer) = runq::with_capacity::<G>(2).unwrap();
+        local.push_next(G(0), &global);
+        let t1 = {
+            let s = stealer.clone();
+            thread::spawn(move || thief(s, StealRunnext::AfterGrace))
+        };
+        let t2 = thread::spawn(move || thief(stealer, StealRunnext::AfterGrace));
+        // Empty or not, depending on the thieves: the store path or the swap.
+        local.push_next(G(1), &global);
+        let mut seen = vec![0; 2];
+        tally(&mut seen, t1.join().unwrap());
+        tally(&mut seen, t2.join().unwrap());
+        tally(&mut seen, drain_local(&mut local));
+        tally(&mut seen, global.drain());
+        assert_once(&seen);
+    });
+}
+
 #[test]
 fn global_share_racing_a_push() {
     loom::model(|| {

@@ -243,22 +243,27 @@ static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
 /// assert!(page.is_power_of_two());
 /// assert_eq!(gmp_coro::DEFAULT_STACK_SIZE % page, 0);
 /// ```
+#[inline]
 pub fn page_size() -> usize {
-    static PAGE: AtomicUsize = AtomicUsize::new(0);
     match PAGE.load(Relaxed) {
-        0 => {
-            // SAFETY: `sysconf` has no preconditions.
-            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            let page = usize::try_from(page).expect("sysconf(_SC_PAGESIZE) failed");
-            assert!(
-                page.is_power_of_two(),
-                "page size {page} is not a power of two"
-            );
-            PAGE.store(page, Relaxed);
-            page
-        }
+        0 => first_page_size(),
         page => page,
     }
+}
+
+static PAGE: AtomicUsize = AtomicUsize::new(0);
+
+#[cold]
+fn first_page_size() -> usize {
+    // SAFETY: `sysconf` has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = usize::try_from(page).expect("sysconf(_SC_PAGESIZE) failed");
+    assert!(
+        page.is_power_of_two(),
+        "page size {page} is not a power of two"
+    );
+    PAGE.store(page, Relaxed);
+    page
 }
 
 /// Which guard mechanism this process uses, once a stack has been mapped
@@ -282,27 +287,31 @@ pub fn guard_kind() -> Option<GuardKind> {
 }
 
 /// Checks a requested stack size; the error names the rule broken.
+#[inline]
 pub(crate) fn check_size(size: usize) -> io::Result<()> {
-    let page = page_size();
-    let bad = |why: String| Err(io::Error::new(io::ErrorKind::InvalidInput, why));
-    if size < MIN_STACK_SIZE {
-        return bad(format!(
-            "coroutine stack size {size} is below the minimum of {MIN_STACK_SIZE} bytes"
-        ));
+    // A mask, not `%`: `page_size` is a power of two (it checks), and a
+    // division cost 3 % of a coroutine spawn. Checked at every spawn: the
+    // message is built out of line.
+    if (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&size) && size & (page_size() - 1) == 0 {
+        Ok(())
+    } else {
+        Err(bad_size(size))
     }
-    if size > MAX_STACK_SIZE {
-        return bad(format!(
-            "coroutine stack size {size} is above the maximum of {MAX_STACK_SIZE} bytes"
-        ));
-    }
-    // A mask, not `%`: `page` is a power of two (`page_size` checks), and a
-    // division cost 3 % of a coroutine spawn.
-    if size & (page - 1) != 0 {
-        return bad(format!(
-            "coroutine stack size {size} is not a multiple of the page size ({page} bytes)"
-        ));
-    }
-    Ok(())
+}
+
+#[cold]
+fn bad_size(size: usize) -> io::Error {
+    let why = if size < MIN_STACK_SIZE {
+        format!("coroutine stack size {size} is below the minimum of {MIN_STACK_SIZE} bytes")
+    } else if size > MAX_STACK_SIZE {
+        format!("coroutine stack size {size} is above the maximum of {MAX_STACK_SIZE} bytes")
+    } else {
+        format!(
+            "coroutine stack size {size} is not a multiple of the page size ({} bytes)",
+            page_size()
+        )
+    };
+    io::Error::new(io::ErrorKind::InvalidInput, why)
 }
 
 /// A coroutine stack: `size` usable bytes below `top`, a guard page below them.
