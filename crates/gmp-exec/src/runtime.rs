@@ -382,6 +382,8 @@ impl Builder {
             // Go prints schedtrace lines from the start, work or no work.
             shared.start_sysmon();
         }
+        #[cfg(not(loom))]
+        shared.start_all_ms();
         Ok(Runtime {
             handle: Handle { shared },
         })

@@ -240,8 +240,9 @@ impl M {
 /// The idle lists and counters (the parts of Go's `schedt` about sleeping).
 pub(crate) struct Idle {
     set: Mutex<IdleSet>,
-    /// Threads leaving signal here, for shutdown to wait on.
-    exited: Condvar,
+    /// M threads signal here when they start (for `start_all_ms`) and when
+    /// they leave (for shutdown).
+    threads_changed: Condvar,
     /// Go's `sched.npidle`: Ps on the idle list.
     pub(crate) npidle: AtomicUsize,
     /// Go's `sched.nmspinning`: Ms looking for work while holding a P.
@@ -274,7 +275,7 @@ struct IdleSet {
 }
 
 impl Idle {
-    /// All `procs` Ps start idle; no M exists until there is work.
+    /// All `procs` Ps start idle, with no M yet (`start_all_ms` starts them).
     pub(crate) fn new(procs: usize) -> Idle {
         Idle {
             set: Mutex::new(IdleSet {
@@ -291,7 +292,7 @@ impl Idle {
                 lockedm_waiting: VecDeque::new(),
                 lockedm_parked: Vec::new(),
             }),
-            exited: Condvar::new(),
+            threads_changed: Condvar::new(),
             npidle: AtomicUsize::new(procs),
             nmspinning: AtomicUsize::new(0),
             lockedm_waiting: AtomicUsize::new(0),
@@ -337,6 +338,33 @@ impl Shared {
             return;
         }
         self.start_m(None, true);
+    }
+
+    /// Starts an M for every P (up to `max_threads`) as the runtime is built,
+    /// and waits until each thread runs; with no work, each parks at once.
+    ///
+    /// Go starts Ms lazily, as work appears; gmp did too, until it measured
+    /// why not: a new thread may wait for the next scheduler tick (1–4 ms on
+    /// the 2-core test machine) while its creator is busy, and a started
+    /// coroutine never leaves the M that first ran it, so a burst of them
+    /// spawned in that window all stayed on the one M that existed (the
+    /// `yield` shape of `benches/stackful.rs` at 2 procs ran at 1-proc speed
+    /// in about one run in three). A parked M wakes in tens of microseconds.
+    /// tokio starts its workers when it is built, too.
+    pub(crate) fn start_all_ms(&self) {
+        let n = self.procs().min(self.config.max_threads);
+        for _ in 0..n {
+            self.start_m(None, false);
+        }
+        let mut set = lock(&self.idle.set);
+        // `threads` counts a thread from its spawn, `allm` from when it runs.
+        while set.allm.len() < set.threads.min(n) && !set.shutdown {
+            set = self
+                .idle
+                .threads_changed
+                .wait(set)
+                .unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     /// Go's `startm`: runs `p` (or an idle P) on an idle M, or on a new one. A
@@ -427,6 +455,7 @@ impl Shared {
                     true
                 }
             };
+            shared.idle.threads_changed.notify_all();
             if registered {
                 super::worker::run(&shared, &m, p, spinning);
             } else {
@@ -451,7 +480,7 @@ impl Shared {
             set.threads -= 1;
             let last_abandoned = set.threads == 0 && set.abandoned;
             drop(set);
-            shared.idle.exited.notify_all();
+            shared.idle.threads_changed.notify_all();
             if last_abandoned {
                 // Shutdown gave up waiting for us; nobody else is left to do it.
                 shared.cancel_everything();
@@ -781,7 +810,7 @@ impl Shared {
                 None => {
                     set = self
                         .idle
-                        .exited
+                        .threads_changed
                         .wait(set)
                         .unwrap_or_else(|e| e.into_inner());
                 }
@@ -795,7 +824,7 @@ impl Shared {
                     }
                     set = self
                         .idle
-                        .exited
+                        .threads_changed
                         .wait_timeout(set, deadline - now)
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
