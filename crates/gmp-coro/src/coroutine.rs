@@ -335,6 +335,7 @@ impl<R: Send + 'static> Coroutine<R> {
     /// the page size in `MIN_STACK_SIZE..=MAX_STACK_SIZE`, or the OS error when
     /// no stack can be mapped. `InvalidInput` too for a closure larger than a
     /// quarter of the stack.
+    #[inline]
     pub fn new<F>(stack_size: usize, f: F) -> io::Result<Coroutine<R>>
     where
         F: FnOnce() -> R + Send + 'static,

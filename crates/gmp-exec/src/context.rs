@@ -16,13 +16,18 @@ thread_local! {
 }
 
 /// Calls `f` with the current runtime: this M's, the entered one, or the default.
+#[inline]
 pub(crate) fn with_current_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
-    let mut f = Some(f);
-    let r = Worker::with_current(|w| w.map(|w| (f.take().unwrap())(w.shared())));
-    if let Some(r) = r {
-        return r;
-    }
-    let f = f.take().unwrap();
+    // No `Option` around `f` to take it from either branch: `f` carries the
+    // future being spawned, and every extra move of it showed in a spawn's
+    // profile (store-forwarding stalls on the copies).
+    Worker::with_current(|w| match w {
+        Some(w) => f(w.shared()),
+        None => with_entered_or_default(f),
+    })
+}
+
+fn with_entered_or_default<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
     ENTERED
         .with(|e| match &*e.borrow() {
             Some((shared, _)) => Ok(f(shared)),
