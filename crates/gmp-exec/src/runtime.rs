@@ -365,7 +365,11 @@ impl Builder {
         self
     }
 
-    /// Builds the runtime. No thread starts until there is work.
+    /// Builds the runtime and starts its M threads, one per P (at most
+    /// `max_threads`); with no work yet, they park at once and cost no CPU.
+    /// They start now, not when work first appears, because a started
+    /// coroutine stays on its M: a burst spawned while a new thread was still
+    /// waiting for a CPU would all stay on the first M.
     ///
     /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
     /// positive integer, or a thread limit is 0.
