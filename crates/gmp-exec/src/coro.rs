@@ -91,15 +91,20 @@ where
             else {
                 unreachable!()
             };
-            let mut co = match Coroutine::new(stack_size, f) {
-                Ok(co) => co,
+            *this = match Coroutine::new(stack_size, f) {
+                Ok(co) => CoroFuture::Running(co),
                 // The task harness turns this into the JoinHandle's error.
                 Err(e) => panic!("gmp could not get a stack for a coroutine G: {e}"),
             };
-            let id = Worker::with_current(|w| w.map(Worker::current_task_id))
-                .expect("a coroutine G is polled by an M");
-            co.set_id(id);
-            *this = CoroFuture::Running(co);
+            let CoroFuture::Running(co) = this else {
+                unreachable!()
+            };
+            // Set in place: set on a local before the move, the id's store
+            // stalled the move's wider loads (store forwarding).
+            co.set_id(
+                Worker::with_current(|w| w.map(Worker::current_task_id))
+                    .expect("a coroutine G is polled by an M"),
+            );
         }
         let CoroFuture::Running(co) = this else {
             panic!("a coroutine G is not polled after it finished");
