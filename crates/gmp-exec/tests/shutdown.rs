@@ -228,3 +228,44 @@ fn runtimes_can_be_created_and_dropped_in_a_loop() {
         assert_eq!(v, i);
     }
 }
+
+/// `build` starts one M per P (a started coroutine never leaves the M that
+/// first ran it, so Ms created on demand came too late for a burst), at most
+/// `max_threads`, and dropping the runtime joins them all.
+#[test]
+fn build_starts_one_m_per_p_up_to_max_threads_and_drop_joins_them() {
+    let rt = Runtime::builder()
+        .procs(3)
+        .thread_name("bm")
+        .build()
+        .unwrap();
+    let mut ms = threads_named("bm-m");
+    ms.sort();
+    assert_eq!(ms, ["bm-m0", "bm-m1", "bm-m2"]);
+    drop(rt);
+    assert!(
+        threads_named("bm-m").is_empty(),
+        "{:?}",
+        threads_named("bm-m")
+    );
+
+    let rt = Runtime::builder()
+        .procs(3)
+        .max_threads(2)
+        .thread_name("bl")
+        .build()
+        .unwrap();
+    assert_eq!(
+        threads_named("bl-m").len(),
+        2,
+        "{:?}",
+        threads_named("bl-m")
+    );
+    assert_eq!(rt.block_on(async { 7 }), 7);
+    drop(rt);
+    assert!(
+        threads_named("bl-m").is_empty(),
+        "{:?}",
+        threads_named("bl-m")
+    );
+}
