@@ -353,12 +353,24 @@ impl Shared {
     /// tokio starts its workers when it is built, too.
     pub(crate) fn start_all_ms(&self) {
         let n = self.procs().min(self.config.max_threads);
-        for _ in 0..n {
-            self.start_m(None, false);
+        let mut started = 0;
+        while started < n {
+            // A new thread each time, not `start_m`: that would wake an M
+            // started a moment ago and already parked. Fewer than `n` Ms hold
+            // a P, so one is idle.
+            let mut set = lock(&self.idle.set);
+            let Some(p) = pidle_get(&mut set, &self.idle) else {
+                break;
+            };
+            if !self.new_m(set, p, false) {
+                pidle_put(&mut lock(&self.idle.set), self, p);
+                break;
+            }
+            started += 1;
         }
         let mut set = lock(&self.idle.set);
-        // `threads` counts a thread from its spawn, `allm` from when it runs.
-        while set.allm.len() < set.threads.min(n) && !set.shutdown {
+        // `allm` holds an M from when its thread runs.
+        while set.allm.len() < started && !set.shutdown {
             set = self
                 .idle
                 .threads_changed
