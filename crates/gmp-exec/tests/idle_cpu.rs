@@ -60,3 +60,54 @@ fn an_idle_runtime_uses_no_cpu() {
         after - before
     );
 }
+
+/// An M locked to a G (`lock_os_thread`) parks while that G waits, even when
+/// another G bound to the M is runnable: that one cannot run there until the
+/// lock ends, so it is no reason to take a P back (it made the M take a P,
+/// find nothing it may run, give the P up and take it again, for as long as
+/// the locked G waited).
+#[test]
+fn a_locked_m_waiting_for_its_g_uses_no_cpu_beside_a_runnable_bound_g() {
+    use gmp_exec::coro;
+    let rt = Runtime::builder()
+        .procs(1)
+        .thread_name("lockcpu")
+        .build()
+        .unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = async_channel::bounded::<()>(1);
+    let locked = {
+        let _in = rt.enter();
+        coro::spawn(move || {
+            // B starts on this M (one P) and parks there: bound to it.
+            let (b_tx, b_rx) = async_channel::bounded::<()>(1);
+            let (up_tx, up_rx) = async_channel::bounded::<()>(1);
+            let b = coro::spawn(move || {
+                up_tx.try_send(()).unwrap();
+                coro::wait(b_rx.recv()).unwrap();
+            });
+            coro::wait(up_rx.recv()).unwrap();
+            coro::lock_os_thread();
+            // B is runnable now, but only this G may run on the M.
+            b_tx.try_send(()).unwrap();
+            ready_tx.send(()).unwrap();
+            coro::wait(go_rx.recv()).unwrap();
+            coro::unlock_os_thread();
+            b.join().unwrap();
+        })
+    };
+    ready_rx.recv().unwrap();
+    let before = cpu_ticks("lockcpu");
+    let window = Instant::now();
+    while window.elapsed() < Duration::from_millis(500) {
+        std::thread::park_timeout(Duration::from_millis(500));
+    }
+    let after = cpu_ticks("lockcpu");
+    go_tx.send_blocking(()).unwrap();
+    rt.block_on(locked).unwrap();
+    assert!(
+        after - before <= 1,
+        "the locked M used {} ticks in 500 ms",
+        after - before
+    );
+}

@@ -706,8 +706,13 @@ impl Shared {
             if set.shutdown {
                 return None;
             }
+            // Only mail from other threads may hold the locked G: the caller
+            // just searched the M's own mailbox, and only this M adds to it.
+            // What waits there cannot run on this M until the lock ends, so it
+            // is no reason to take a P (it made a locked M spin, taking a P
+            // and giving it up for as long as its G waited).
             // SeqCst: pairs with `M::mail`.
-            if m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0 {
+            if m.mailbox_len.load(SeqCst) > 0 {
                 if let Some(p) = pidle_get(&mut set, &self.idle) {
                     return Some((p, false));
                 }
