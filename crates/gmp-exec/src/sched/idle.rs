@@ -363,8 +363,7 @@ impl Shared {
             let Some(p) = pidle_get(&mut set, &self.idle) else {
                 break;
             };
-            if !self.new_m(set, p, false) {
-                pidle_put(&mut lock(&self.idle.set), self, p);
+            if !self.new_m_or_idle(set, p, false) {
                 break;
             }
             started += 1;
@@ -413,15 +412,25 @@ impl Shared {
             self.unpark_m(&m, Wake::P { p, spinning });
             return;
         }
-        let started = self.new_m(set, p, spinning);
-        if !started {
-            let mut set = lock(&self.idle.set);
-            pidle_put(&mut set, self, p);
-            drop(set);
-            if spinning {
-                self.idle.nmspinning.fetch_sub(1, SeqCst);
-            }
+        self.new_m_or_idle(set, p, spinning);
+    }
+
+    /// `new_m`, and if no thread starts, `p` goes back to the idle list and a
+    /// `spinning` start is uncounted. True if the thread started.
+    fn new_m_or_idle(
+        &self,
+        set: crate::sync::MutexGuard<'_, IdleSet>,
+        p: usize,
+        spinning: bool,
+    ) -> bool {
+        if self.new_m(set, p, spinning) {
+            return true;
         }
+        pidle_put(&mut lock(&self.idle.set), self, p);
+        if spinning {
+            self.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
+        false
     }
 
     /// Go's `newm`: a new thread that starts with `p`. Consumes the lock guard;

@@ -614,11 +614,10 @@ impl Worker {
     /// starve it.
     fn next_bound(&self, core: &mut PCore, p: usize) -> Option<Notified> {
         if self.bound_streak.get() >= BOUND_STREAK_MAX && self.exclusive.get() == 0 {
+            self.bound_streak.set(0);
             if !core.runq.is_empty() {
-                self.bound_streak.set(0);
                 return None;
             }
-            self.bound_streak.set(0);
             if let Some(task) = self.steal_beside_bound(core, p) {
                 return Some(task);
             }
@@ -694,24 +693,21 @@ impl Worker {
     /// The next runnable bound G of this M, ignoring the streak limit.
     fn take_bound(&self) -> Option<Notified> {
         let exclusive = self.exclusive.get();
+        let mut mail = self.own_mail.borrow_mut();
+        // Gs woken on other threads join the back of the line: taken only
+        // when the own mailbox ran dry, they waited forever behind a
+        // coroutine that yields in a loop.
+        self.m.take_all_mail(&mut mail);
         let task = if exclusive == 0 {
-            let mut mail = self.own_mail.borrow_mut();
-            // Gs woken on other threads join the back of the line: taken only
-            // when the own mailbox ran dry, they waited forever behind a
-            // coroutine that yields in a loop.
-            self.m.take_all_mail(&mut mail);
-            let task = mail.pop_front();
-            self.m.own_mail_len.store(mail.len(), Relaxed);
-            task?
+            mail.pop_front()
         } else {
             // Locked to one G: only that one runs; others bound here wait.
-            let mut mail = self.own_mail.borrow_mut();
-            self.m.take_all_mail(&mut mail);
-            let i = mail.iter().position(|t| t.header().id == exclusive)?;
-            let task = mail.remove(i).expect("index from position");
-            self.m.own_mail_len.store(mail.len(), Relaxed);
-            task
+            mail.iter()
+                .position(|t| t.header().id == exclusive)
+                .and_then(|i| mail.remove(i))
         };
+        self.m.own_mail_len.store(mail.len(), Relaxed);
+        let task = task?;
         self.bound_streak.set(self.bound_streak.get() + 1);
         Some(task)
     }
