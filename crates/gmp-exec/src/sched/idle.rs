@@ -240,8 +240,8 @@ impl M {
 /// The idle lists and counters (the parts of Go's `schedt` about sleeping).
 pub(crate) struct Idle {
     set: Mutex<IdleSet>,
-    /// M threads signal here when they start (for `start_all_ms`) and when
-    /// they leave (for shutdown).
+    /// M threads signal here when they park while `start_all_ms` waits for
+    /// them, and when they leave (for shutdown).
     threads_changed: Condvar,
     /// Go's `sched.npidle`: Ps on the idle list.
     pub(crate) npidle: AtomicUsize,
@@ -272,6 +272,8 @@ struct IdleSet {
     /// Ms locked to one G (`lock_os_thread`) parked until it is runnable; only
     /// mail for that G wakes them.
     lockedm_parked: Vec<Arc<M>>,
+    /// `start_all_ms` waits for the Ms it started to park.
+    build_waiting: bool,
 }
 
 impl Idle {
@@ -291,6 +293,7 @@ impl Idle {
                 abandoned: false,
                 lockedm_waiting: VecDeque::new(),
                 lockedm_parked: Vec::new(),
+                build_waiting: false,
             }),
             threads_changed: Condvar::new(),
             npidle: AtomicUsize::new(procs),
@@ -341,7 +344,9 @@ impl Shared {
     }
 
     /// Starts an M for every P (up to `max_threads`) as the runtime is built,
-    /// and waits until each thread runs; with no work, each parks at once.
+    /// and waits until each has parked (there is no work yet), so the runtime
+    /// starts from its idle state: the first work wakes a parked M, never one
+    /// still on its way to park (which made a wake start yet another M).
     ///
     /// Go starts Ms lazily, as work appears; gmp did too, until it measured
     /// why not: a new thread may wait for the next scheduler tick (1–4 ms on
@@ -354,6 +359,7 @@ impl Shared {
     /// built, too.
     pub(crate) fn start_all_ms(&self) {
         let n = self.procs().min(self.config.max_threads);
+        lock(&self.idle.set).build_waiting = true;
         let mut started = 0;
         while started < n {
             // A new thread each time, not `start_m`: that would wake an M
@@ -369,14 +375,16 @@ impl Shared {
             started += 1;
         }
         let mut set = lock(&self.idle.set);
-        // `allm` holds an M from when its thread runs.
-        while set.allm.len() < started && !set.shutdown {
+        // `threads` drops if one of them exits instead (it cannot, short of
+        // a bug, but then this must not wait forever).
+        while set.midle.len() < started.min(set.threads) && !set.shutdown {
             set = self
                 .idle
                 .threads_changed
                 .wait(set)
                 .unwrap_or_else(|e| e.into_inner());
         }
+        set.build_waiting = false;
     }
 
     /// Go's `startm`: runs `p` (or an idle P) on an idle M, or on a new one. A
@@ -477,7 +485,6 @@ impl Shared {
                     true
                 }
             };
-            shared.idle.threads_changed.notify_all();
             if registered {
                 super::worker::run(&shared, &m, p, spinning);
             } else {
@@ -545,6 +552,9 @@ impl Shared {
             } else {
                 set.midle.push(m.clone());
                 poller = self.claim_poller(m);
+                if set.build_waiting {
+                    self.idle.threads_changed.notify_all();
+                }
             }
         }
         let parked = self.metrics_on().then(Instant::now);
