@@ -28,6 +28,10 @@
 //!    with a forced unwind, so every frame's locals are dropped exactly once,
 //!    then returns the stack to the pool. A coroutine that finishes gives its
 //!    stack back at once, without waiting for the `Coroutine` to be dropped.
+//!    The destructors that run in that unwind cannot suspend (nobody would
+//!    resume them; [`suspend`] panics and says so) and must not panic (Rust
+//!    aborts on a panic in a destructor during unwinding); `CURRENT` carries a
+//!    tag meanwhile, which [`is_being_dropped`] reads.
 //!
 //! | Go | here |
 //! | --- | --- |
@@ -216,9 +220,11 @@ impl<R: fmt::Debug> fmt::Debug for Resumed<R> {
 /// # Dropping
 ///
 /// Dropping a coroutine that has not started drops its closure; dropping a
-/// suspended one unwinds its stack (each frame's locals are dropped once, and a
-/// `Drop` impl that runs then may even call [`suspend`], which unwinds again);
-/// either way the stack goes back to the pool.
+/// suspended one unwinds its stack (each frame's locals are dropped once);
+/// either way the stack goes back to the pool. A `Drop` impl that runs during
+/// that unwind cannot [`suspend`] (it panics, saying so) and, as any
+/// destructor during unwinding in Rust, must not panic: that aborts the
+/// process. [`is_being_dropped`] tells such code where it is.
 ///
 /// # Stack overflow
 ///
@@ -256,10 +262,29 @@ struct Enter<'a> {
     prev_id: u64,
 }
 
+/// The low bit of `CURRENT` while a coroutine's stack unwinds for its drop
+/// (the yielder is at least word-aligned, so the bit is free): [`suspend`]
+/// then refuses with a message rather than start a second unwind from a
+/// destructor, which Rust turns into an abort with no word of why. A tag on
+/// the pointer rather than a thread-local of its own keeps the resume path at
+/// one thread-local swap.
+const DROPPING: usize = 1;
+
 impl<'a> Enter<'a> {
     #[inline]
     fn new(yielder: &'a mut *const Yielder<(), ()>, id: u64) -> Enter<'a> {
-        let prev_yielder = CURRENT.with(|c| c.replace(*yielder));
+        Enter::with_tag(yielder, id, 0)
+    }
+
+    /// For [`Coroutine`]'s drop: `CURRENT` carries the [`DROPPING`] tag.
+    fn dropping(yielder: &'a mut *const Yielder<(), ()>, id: u64) -> Enter<'a> {
+        Enter::with_tag(yielder, id, DROPPING)
+    }
+
+    #[inline]
+    fn with_tag(yielder: &'a mut *const Yielder<(), ()>, id: u64, tag: usize) -> Enter<'a> {
+        let tagged = (*yielder).map_addr(|a| a | tag);
+        let prev_yielder = CURRENT.with(|c| c.replace(tagged));
         let prev_id = CURRENT_ID.with(|c| c.replace(id));
         Enter {
             yielder,
@@ -273,8 +298,9 @@ impl Drop for Enter<'_> {
     #[inline]
     fn drop(&mut self) {
         // What the coroutine left in CURRENT is its yielder (set by its root on
-        // the first resume); keep it for the next resume.
-        *self.yielder = CURRENT.with(|c| c.replace(self.prev_yielder));
+        // the first resume); keep it, untagged, for the next resume.
+        let left = CURRENT.with(|c| c.replace(self.prev_yielder));
+        *self.yielder = left.map_addr(|a| a & !DROPPING);
         CURRENT_ID.with(|c| c.set(self.prev_id));
     }
 }
@@ -502,7 +528,7 @@ impl<R> Drop for Coroutine<R> {
         // Forced unwind: resumes the coroutine so that `suspend` panics with
         // corosensei's marker; our root catches it like any panic and
         // corosensei discards the result. The stack then drops into the pool.
-        let _enter = Enter::new(&mut self.yielder, self.id);
+        let _enter = Enter::dropping(&mut self.yielder, self.id);
         drop(inner);
     }
 }
@@ -541,18 +567,67 @@ impl<R> fmt::Debug for Coroutine<R> {
 /// # Panics
 ///
 /// Outside a coroutine, including inside [`on_m_stack`], which runs on the
-/// thread's own stack.
+/// thread's own stack; and in a destructor that runs while a suspended
+/// coroutine is dropped (see [`is_being_dropped`]).
 #[inline]
 pub fn suspend() {
     let yielder = CURRENT.with(Cell::get);
-    assert!(
-        !yielder.is_null(),
-        "gmp_coro::suspend called outside a coroutine (or inside on_m_stack, which runs on \
-         the thread's own stack)"
-    );
-    // SAFETY: a non-null CURRENT is the yielder of the coroutine running on
-    // this very stack (module docs), alive while its root runs.
+    if yielder.is_null() || yielder.addr() & DROPPING != 0 {
+        cannot_suspend(yielder);
+    }
+    // SAFETY: a non-null, untagged CURRENT is the yielder of the coroutine
+    // running on this very stack (module docs), alive while its root runs.
     unsafe { &*yielder }.suspend(());
+}
+
+#[cold]
+#[inline(never)]
+fn cannot_suspend(yielder: *const Yielder<(), ()>) -> ! {
+    if yielder.is_null() {
+        panic!(
+            "gmp_coro::suspend called outside a coroutine (or inside on_m_stack, which runs on \
+             the thread's own stack)"
+        );
+    }
+    panic!(
+        "gmp_coro::suspend called while the coroutine is being dropped: its stack is unwinding \
+         to drop its locals, and a destructor that runs then cannot suspend (this panic, inside \
+         a destructor during unwinding, aborts the process)"
+    );
+}
+
+/// Whether the calling code runs in a destructor while a suspended coroutine
+/// is dropped: dropping it resumes it one last time to unwind its stack, and
+/// each local's `Drop` runs then. Such code cannot [`suspend`] (there is no
+/// one left to resume it), and a panic in it aborts the process, as any panic
+/// in a destructor during unwinding does in Rust.
+///
+/// ```
+/// use gmp_coro::{is_being_dropped, suspend, Coroutine, DEFAULT_STACK_SIZE};
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+///
+/// struct Probe(Arc<AtomicBool>);
+/// impl Drop for Probe {
+///     fn drop(&mut self) {
+///         self.0.store(is_being_dropped(), Ordering::SeqCst);
+///     }
+/// }
+/// let seen = Arc::new(AtomicBool::new(false));
+/// let probe = Probe(seen.clone());
+/// let mut co = Coroutine::new(DEFAULT_STACK_SIZE, move || {
+///     let _probe = probe;
+///     assert!(!is_being_dropped());
+///     suspend();
+/// })
+/// .unwrap();
+/// assert!(co.resume().is_suspended());
+/// drop(co); // unwinds the stack: the probe's drop sees it
+/// assert!(seen.load(Ordering::SeqCst));
+/// ```
+#[inline]
+pub fn is_being_dropped() -> bool {
+    CURRENT.with(Cell::get).addr() & DROPPING != 0
 }
 
 /// Whether the calling code runs on a coroutine's stack (false inside
@@ -623,7 +698,7 @@ where
     }
     let _restore = Restore(yielder);
     CURRENT.with(|c| c.set(ptr::null()));
-    // SAFETY: `yielder` was CURRENT, so it is the running coroutine's (module
-    // docs); we are on that coroutine's stack.
-    unsafe { &*yielder }.on_parent_stack(f)
+    // SAFETY: `yielder` was CURRENT, so, untagged, it is the running
+    // coroutine's (module docs); we are on that coroutine's stack.
+    unsafe { &*yielder.map_addr(|a| a & !DROPPING) }.on_parent_stack(f)
 }

@@ -89,5 +89,7 @@ pub mod overflow;
 pub mod pool;
 pub mod stack;
 
-pub use coroutine::{check, current_id, is_in_coroutine, on_m_stack, suspend, Coroutine, Resumed};
+pub use coroutine::{
+    check, current_id, is_being_dropped, is_in_coroutine, on_m_stack, suspend, Coroutine, Resumed,
+};
 pub use stack::{Stack, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};

@@ -30,6 +30,29 @@
 //! M then runs no other G until the locked one finishes or calls
 //! [`unlock_os_thread`], for code that changes its thread's state.
 //!
+//! # Suspending inside a poll
+//!
+//! A future polled by [`wait`] may itself call [`wait`], [`sleep`] or
+//! [`yield_now`] inside its `poll` (a blocking-style read inside an adapter's
+//! `poll`, say): the G parks right there, with the outer `poll` still on its
+//! stack, and its `&mut Context` stays valid across the suspension, because
+//! `wait` polls with a `Context` of its own, on the coroutine's stack.
+//!
+//! # Cancellation
+//!
+//! Aborting a coroutine G (or dropping its runtime) that is parked drops its
+//! locals by unwinding its stack on its M, as a panic would. Two rules of Rust
+//! apply to the destructors that run then, which do not apply to an async
+//! task (whose future is simply dropped):
+//!
+//! * A destructor cannot park the G: [`wait`] and [`sleep`] panic and say so,
+//!   and [`yield_now`] returns at once. Use [`gmp_coro::is_being_dropped`] to
+//!   tell that case apart.
+//! * A destructor must not panic: a panic in a destructor during unwinding
+//!   aborts the process (in an async task the same panic becomes the
+//!   `JoinError`). Keep cleanup that may fail out of `Drop`, or catch its
+//!   panic inside the destructor.
+//!
 //! # What a parked coroutine costs
 //!
 //! Go starts a goroutine with a 2 KiB stack and grows it by copying; Rust frames
@@ -324,23 +347,46 @@ pub fn is_coroutine() -> bool {
 }
 
 #[track_caller]
+#[inline]
 fn context_ptr(what: &str) -> *mut Context<'static> {
     let cx = CX.with(Cell::get);
-    if cx.is_null() || !gmp_coro::is_in_coroutine() {
-        panic!(
-            "gmp::coro::{what} called outside a coroutine G; start one with gmp::go!, \
-             or .await from async code"
-        );
+    if cx.is_null() || !gmp_coro::is_in_coroutine() || gmp_coro::is_being_dropped() {
+        cannot_suspend(what, cx.is_null());
     }
     cx.cast()
 }
 
+/// Why a suspending call cannot suspend here, as a panic that names the misuse.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn cannot_suspend(what: &str, no_poll: bool) -> ! {
+    if gmp_coro::is_being_dropped() {
+        panic!(
+            "gmp::coro::{what} called while its coroutine G is being cancelled (aborted, or torn \
+             down by runtime shutdown): the G's stack is unwinding to drop its locals, and a \
+             destructor that runs then cannot park the G (this panic, inside a destructor during \
+             unwinding, aborts the process; see the \"Cancellation\" section of gmp::coro)"
+        );
+    }
+    if !no_poll && !gmp_coro::is_in_coroutine() {
+        panic!(
+            "gmp::coro::{what} called inside on_m_stack, which runs on the M's own stack and \
+             cannot park the G"
+        );
+    }
+    panic!(
+        "gmp::coro::{what} called outside a coroutine G; start one with gmp::go!, \
+         or .await from async code"
+    );
+}
 /// Parks the current coroutine G until `fut` completes, and returns its output
 /// — `.await` for blocking-style code. The M runs other Gs meanwhile.
 ///
 /// # Panics
 ///
-/// Outside a coroutine G.
+/// Outside a coroutine G, inside [`on_m_stack`], and in a destructor that
+/// runs while the G is cancelled (see [Cancellation](self#cancellation)).
 ///
 /// ```
 /// let h = gmp_exec::coro::spawn(|| {
@@ -359,17 +405,33 @@ fn context_ptr(what: &str) -> *mut Context<'static> {
 // mispredicted, and so are the M-side returns after them: that alone was half
 // of a yield (60 ns → 30 ns per yield, 300 → 250 ns per ping-pong round trip,
 // `benches/stackful.rs`).
+//
+// The futures are polled with a `Context` of `wait`'s own, on the coroutine's
+// stack, not with the one the task's poll was given: that one lives in the M's
+// poll frame, which returns each time the G suspends, so a future whose `poll`
+// itself suspends the G (a nested `wait`, `sleep` or `yield_now`, say a
+// blocking-style read inside an adapter's poll) would hold a dangling
+// `&mut Context` across the suspension and after it. Ours lives as long as
+// this call and holds a copy of the task's waker that borrows no frame
+// (`task::detached_copy`): copying two words, no reference count.
 #[inline]
 #[track_caller]
 pub fn wait<F: Future>(fut: F) -> F::Output {
+    wait_in("wait", fut)
+}
+
+/// `wait`, for the public call `what` (named in the misuse panics).
+#[inline]
+#[track_caller]
+fn wait_in<F: Future>(what: &str, fut: F) -> F::Output {
     let mut fut = pin!(fut);
+    // SAFETY: `CX` points to the `Context` that `CoroFuture::poll` is running
+    // with right now (it resumed us and restores `CX` when we suspend), on
+    // this thread; only its waker is read, and copied, here.
+    let waker = crate::task::detached_copy(unsafe { &*context_ptr(what) }.waker());
+    let mut cx = Context::from_waker(&waker);
     loop {
-        let cx = context_ptr("wait");
-        // SAFETY: `CX` points to the `Context` that `CoroFuture::poll` is
-        // running with right now (it resumed us and restores `CX` when we
-        // suspend), on this thread.
-        let cx = unsafe { &mut *cx };
-        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return out;
         }
         gmp_coro::suspend();
@@ -400,6 +462,11 @@ pub fn wait<F: Future>(fut: F) -> F::Output {
 #[inline] // see `wait`
 #[track_caller]
 pub fn yield_now() {
+    if gmp_coro::is_being_dropped() {
+        // A destructor of a G being cancelled: there is nothing to yield to
+        // (the G ends when the unwind does), and a yield is only a hint.
+        return;
+    }
     let cx = context_ptr("yield_now");
     // The G keeps RUNNING across the yield (rule 6 in `task/wait.rs`), unless
     // no M polls it; then it wakes itself, as any future would.
@@ -430,7 +497,7 @@ pub fn yield_now() {
 #[inline] // see `wait`
 #[track_caller]
 pub fn sleep(duration: std::time::Duration) {
-    wait(crate::time::sleep(duration));
+    wait_in("sleep", crate::time::sleep(duration));
 }
 
 /// True if sysmon has marked the running G for preemption (it has run for more

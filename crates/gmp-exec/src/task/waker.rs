@@ -82,3 +82,29 @@ unsafe fn drop_waker(data: *const ()) {
         unsafe { (header.vtable().dealloc)(cell_ptr(data)) }
     }
 }
+
+/// A copy of `waker`, a gmp task's waker, that borrows no frame: it points at
+/// the task itself and takes no reference, like [`waker_ref`]. Made by a
+/// coroutine G from the waker it is being polled with, so that the `Context`
+/// it polls its own futures with lives on its own stack and outlasts the
+/// poll: a future whose `poll` suspends the G (a nested `coro::wait`) keeps a
+/// valid `&mut Context` across the suspension, where the poll's own Context,
+/// in the M's frame, is gone once the G suspends.
+///
+/// Valid while the task lives, which it does for as long as the caller's
+/// coroutine stack exists: that stack belongs to the task's future, and the
+/// cell is freed only after the future (and so the stack) is dropped.
+///
+/// # Panics
+///
+/// If `waker` is not a gmp task's waker (a coroutine G is only ever polled by
+/// the task harness, with one).
+pub(crate) fn detached_copy(waker: &Waker) -> ManuallyDrop<Waker> {
+    assert!(
+        std::ptr::eq(waker.vtable(), &VTABLE),
+        "a coroutine G was polled with a waker that is not its task's"
+    );
+    let ptr = NonNull::new(waker.data().cast_mut().cast::<Header>())
+        .expect("a task waker's data is its header");
+    waker_ref(ptr)
+}

@@ -1,0 +1,275 @@
+//! A coroutine G's suspension points are sound wherever safe code can reach
+//! them: under a `Context` borrowed by an outer `coro::wait`, inside
+//! `block_in_place`, inside `on_m_stack`, and in a destructor run while the G
+//! is being cancelled. Cases that used to crash the process run in a child
+//! process, so a regression fails the test instead of killing the harness.
+#![cfg(not(loom))]
+
+use std::future::{poll_fn, Future};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use gmp_exec::{coro, Runtime};
+
+/// Runs the test `name` again in a child process with `GMP_TEST_CHILD=name`,
+/// which the test reads to play the child's part.
+fn run_child(name: &str) -> Output {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("GMP_TEST_CHILD", name)
+        .output()
+        .unwrap();
+    out
+}
+
+fn is_child(name: &str) -> bool {
+    std::env::var("GMP_TEST_CHILD").is_ok_and(|v| v == name)
+}
+
+fn assert_child_ok(name: &str) {
+    let out = run_child(name);
+    assert!(
+        out.status.success(),
+        "the child ({}) failed:\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Wakes through a borrowed waker when dropped, also while a cancelled G's
+/// stack unwinds.
+struct WakeOnDrop<'a>(&'a Waker);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.wake_by_ref();
+    }
+}
+
+/// A future whose `poll` suspends the coroutine G (a nested `coro::sleep`)
+/// while it holds the outer `wait`'s `&mut Context`, and uses that Context's
+/// waker after the nested suspension returns, or while the G's stack unwinds
+/// if it is cancelled meanwhile.
+fn nested_sleep_future(nap: Duration) -> impl Future<Output = ()> {
+    poll_fn(move |cx: &mut Context<'_>| {
+        let w = WakeOnDrop(cx.waker());
+        coro::sleep(nap);
+        w.0.wake_by_ref();
+        // The Context is still usable too.
+        let _ = cx.waker().clone();
+        Poll::Ready(())
+    })
+}
+
+/// Issue 14, defect 1: the outer `&mut Context` used to point into the task's
+/// poll frame, gone once the G suspended: aborting the G or dropping the
+/// runtime unwound the G's stack, whose destructors read the stale waker
+/// (exit 139, or a false stack-overflow report).
+#[test]
+fn a_future_that_suspends_inside_its_poll_keeps_a_valid_context() {
+    const NAME: &str = "a_future_that_suspends_inside_its_poll_keeps_a_valid_context";
+    if !is_child(NAME) {
+        return assert_child_ok(NAME);
+    }
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    // Completes: the outer waker is used after the nested sleep returns.
+    let h =
+        rt.spawn_coroutine_for_test(|| coro::wait(nested_sleep_future(Duration::from_millis(2))));
+    rt.block_on(h).unwrap();
+    // Aborted while the nested sleep is parked.
+    let h =
+        rt.spawn_coroutine_for_test(|| coro::wait(nested_sleep_future(Duration::from_secs(3600))));
+    wait_until_parked(&rt, h.id());
+    h.abort();
+    assert!(rt.block_on(h).unwrap_err().is_cancelled());
+    // Torn down by the runtime's drop while parked.
+    let h =
+        rt.spawn_coroutine_for_test(|| coro::wait(nested_sleep_future(Duration::from_secs(3600))));
+    wait_until_parked(&rt, h.id());
+    drop(rt);
+    drop(h);
+}
+
+/// The nesting goes as deep as the futures go, with yields in between.
+#[test]
+fn nested_waits_and_yields_inside_polls_complete() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let p = polls.clone();
+    let h = rt.spawn_coroutine_for_test(move || {
+        coro::wait(poll_fn(|cx| {
+            p.fetch_add(1, SeqCst);
+            let inner = coro::wait(poll_fn(|cx2| {
+                coro::yield_now();
+                coro::sleep(Duration::from_millis(1));
+                cx2.waker().wake_by_ref();
+                Poll::Ready(5)
+            }));
+            coro::yield_now();
+            cx.waker().wake_by_ref();
+            Poll::Ready(inner + 1)
+        }))
+    });
+    assert_eq!(rt.block_on(h).unwrap(), 6);
+    assert_eq!(
+        polls.load(SeqCst),
+        1,
+        "the outer future completes in one poll"
+    );
+}
+
+/// Waits (bounded) until the G `id` is parked, per the runtime's dump.
+fn wait_until_parked(rt: &Runtime, id: gmp_exec::Id) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let dump = rt.handle().dump();
+        if dump
+            .tasks
+            .iter()
+            .any(|t| t.id == id && t.state == gmp_exec::TaskState::Waiting)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "G {id:?} never parked: {dump:?}");
+        std::thread::yield_now();
+    }
+}
+
+/// Lets `Runtime` spawn a coroutine G without entering it by hand.
+trait SpawnCoroutine {
+    fn spawn_coroutine_for_test<F, R>(&self, f: F) -> gmp_exec::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static;
+}
+
+impl SpawnCoroutine for Runtime {
+    fn spawn_coroutine_for_test<F, R>(&self, f: F) -> gmp_exec::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let _in = self.enter();
+        coro::spawn(f)
+    }
+}
+
+/// Runs `body` in a coroutine G holding `local`, waits until the G parks,
+/// aborts it, and returns the JoinHandle's result.
+fn abort_parked_holding<T: Send + 'static>(local: T) -> Result<(), gmp_exec::JoinError> {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let h = rt.spawn_coroutine_for_test(move || {
+        let _local = local;
+        coro::sleep(Duration::from_secs(3600));
+    });
+    wait_until_parked(&rt, h.id());
+    h.abort();
+    rt.block_on(h)
+}
+
+/// Issue 14, defect 9: a destructor that yields while the G is cancelled used
+/// to panic ("called outside a coroutine G") inside the unwind, which aborted
+/// the process; a yield is a hint, so it now returns and the G ends cancelled.
+#[test]
+fn a_destructor_that_yields_during_cancellation_lets_the_g_end() {
+    const NAME: &str = "a_destructor_that_yields_during_cancellation_lets_the_g_end";
+    if !is_child(NAME) {
+        return assert_child_ok(NAME);
+    }
+    struct YieldOnDrop(Arc<AtomicUsize>);
+    impl Drop for YieldOnDrop {
+        fn drop(&mut self) {
+            assert!(gmp_coro::is_being_dropped());
+            coro::yield_now();
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let err = abort_parked_holding(YieldOnDrop(dropped.clone())).unwrap_err();
+    assert!(err.is_cancelled());
+    assert_eq!(dropped.load(SeqCst), 1);
+}
+
+/// Issue 14, defect 9: a destructor that parks (here `coro::sleep`) while the
+/// G is cancelled cannot be resumed; it used to fail on a null context with a
+/// message that blamed a call "outside a coroutine G". The message now names
+/// the cancellation (the panic is in a destructor during unwinding, so the
+/// process aborts, as Rust requires).
+#[test]
+fn a_destructor_that_parks_during_cancellation_is_named_in_the_abort() {
+    const NAME: &str = "a_destructor_that_parks_during_cancellation_is_named_in_the_abort";
+    if is_child(NAME) {
+        struct SleepOnDrop;
+        impl Drop for SleepOnDrop {
+            fn drop(&mut self) {
+                coro::sleep(Duration::from_millis(1));
+            }
+        }
+        let _ = abort_parked_holding(SleepOnDrop);
+        println!("\nthe child went on after the abort");
+        return;
+    }
+    let out = run_child(NAME);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("gmp::coro::sleep called while its coroutine G is being cancelled"),
+        "{stderr}"
+    );
+}
+
+/// The documented rule: a destructor that panics while a cancelled G's stack
+/// unwinds aborts the process (Rust aborts on a panic during unwinding), with
+/// the destructor's own message; an async task's value does not.
+#[test]
+fn a_destructor_that_panics_during_cancellation_aborts_with_its_message() {
+    const NAME: &str = "a_destructor_that_panics_during_cancellation_aborts_with_its_message";
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("PanicOnDrop's destructor failed");
+        }
+    }
+    if is_child(NAME) {
+        let _ = abort_parked_holding(PanicOnDrop);
+        println!("\nthe child went on after the abort");
+        return;
+    }
+    let out = run_child(NAME);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("PanicOnDrop's destructor failed"),
+        "{stderr}"
+    );
+    // In an async G the same value's panic is the JoinError.
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let h = rt.spawn(async {
+        let _v = PanicOnDrop;
+        std::future::pending::<()>().await
+    });
+    let abort = h.abort_handle();
+    rt.block_on(gmp_exec::yield_now());
+    abort.abort();
+    assert!(rt.block_on(h).is_err());
+}
+
+/// `on_m_stack` runs on the M's stack, where the G cannot park: the message
+/// says so (it used to say "outside a coroutine G").
+#[test]
+fn parking_inside_on_m_stack_names_on_m_stack() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let h = rt.spawn_coroutine_for_test(|| coro::on_m_stack(coro::yield_now));
+    let err = rt.block_on(h).unwrap_err();
+    let payload = err.into_panic();
+    let msg = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(msg.contains("inside on_m_stack"), "{msg}");
+}
