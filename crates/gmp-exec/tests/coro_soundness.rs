@@ -273,3 +273,60 @@ fn parking_inside_on_m_stack_names_on_m_stack() {
         .unwrap_or_default();
     assert!(msg.contains("inside on_m_stack"), "{msg}");
 }
+
+/// Waits (bounded) until every P of `rt` is idle, and says how many were.
+fn wait_until_all_ps_idle(rt: &Runtime, procs: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let idle = rt.metrics().idle_procs;
+        if idle == procs {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "at rest only {idle} of {procs} Ps are idle: the others belong to no M"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// Issue 14, defect 2: a coroutine that parks inside `block_in_place` left the
+/// M without a P; the M took one to go on, and when the G resumed there,
+/// `block_in_place` wired a second P over it: at rest `idle_procs` went 4, 3,
+/// 2, 1 (a debug build hit the assertion in `M::wire` instead, which aborts,
+/// hence the child process).
+#[test]
+fn parking_inside_block_in_place_loses_no_p() {
+    const NAME: &str = "parking_inside_block_in_place_loses_no_p";
+    if !is_child(NAME) {
+        return assert_child_ok(NAME);
+    }
+    let rt = Runtime::builder().procs(4).build().unwrap();
+    for round in 0..4 {
+        let h = rt.spawn_coroutine_for_test(move || {
+            gmp_exec::block_in_place(|| coro::sleep(Duration::from_millis(5)));
+            round
+        });
+        assert_eq!(rt.block_on(h).unwrap(), round);
+        wait_until_all_ps_idle(&rt, 4);
+    }
+}
+
+/// The same for `syscall`: a coroutine that parks inside it must not leave
+/// its M marked as in a syscall while the M runs other Gs, nor lose a P.
+#[test]
+fn parking_inside_syscall_loses_no_p() {
+    const NAME: &str = "parking_inside_syscall_loses_no_p";
+    if !is_child(NAME) {
+        return assert_child_ok(NAME);
+    }
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    for round in 0..4 {
+        let h = rt.spawn_coroutine_for_test(move || {
+            gmp_exec::syscall(|| coro::sleep(Duration::from_millis(5)));
+            round
+        });
+        assert_eq!(rt.block_on(h).unwrap(), round);
+        wait_until_all_ps_idle(&rt, 2);
+    }
+}

@@ -169,13 +169,21 @@ pub(crate) fn with_free_cache<R>(f: impl FnOnce(Option<&mut PFree>) -> R) -> R {
 /// another M at once, runs `f` without one, then takes a P back (its old one if
 /// idle, else any idle one; if none is free, the rest of the current poll runs
 /// without a P and the M waits for one when the poll returns).
+///
+/// In a coroutine G, `f` may park the G (a `coro::sleep`, a blocking-style
+/// read on a gmp socket): the poll then returns to this M's scheduler without
+/// a P, which takes one before it runs anything else, and the G resumes later
+/// on this M holding that P. So a P is taken back only if the M holds none
+/// when `f` returns: wiring a second one over it would lose the first for good.
 pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
     let handed_off = Worker::with_current(|w| w.is_some_and(Worker::hand_off_p));
     let out = f();
     if handed_off {
         Worker::with_current(|w| {
             if let Some(w) = w {
-                w.reacquire_p();
+                if w.p.get().is_none() {
+                    w.reacquire_p();
+                }
             }
         });
     }
@@ -185,6 +193,10 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
 /// `gmp::syscall`: Go's `entersyscall`/`exitsyscall`. The M keeps its P while
 /// `f` runs; if `f` outlasts a sysmon look, sysmon hands the P to another M,
 /// and this M takes one back when `f` returns.
+///
+/// A coroutine G whose `f` parks leaves the mark behind when its poll returns;
+/// `execute` clears it there, so the M's other Gs do not run as if in a
+/// syscall (the rest of `f`, after the G resumes, runs unmarked).
 pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
     let marked = Worker::with_current(|w| match w {
         Some(w) if w.p.get().is_some() => {
@@ -909,6 +921,10 @@ impl Worker {
             let g = task.header().id;
             let how = task.run();
             self.after_poll(g, how);
+        }
+        if m.in_syscall.load(Relaxed) {
+            // A coroutine G parked inside `syscall` (see there).
+            m.in_syscall.store(false, Relaxed);
         }
         self.cur_task.set(ptr::null());
         m.cur_g.store(0, Release);
