@@ -25,8 +25,8 @@
 //!
 //! # Where an M looks (`schedule` and `find_runnable`)
 //!
-//! 1. One schedule round in 61 (and the round after a coroutine yields under
-//!    sysmon's preemption mark), the global queue first — before everything
+//! 1. One schedule round in 61 (and the round after a coroutine yields), the
+//!    global queue first — before everything
 //!    else, this M's bound Gs included — so that neither local work that never
 //!    runs out nor coroutines that yield forever starve the Gs spawned from
 //!    outside and those the netpoller wakes (sysmon injects them there).
@@ -35,7 +35,9 @@
 //!    [`BOUND_STREAK_MAX`] in a row, the P's queue goes first once; if that is
 //!    empty, the M takes one steal pass instead, so that a burst of unstarted
 //!    coroutines queued elsewhere is shared rather than started — and so placed
-//!    for good — by one M.
+//!    for good — by one M. Right after a bound G yields (`coro::yield_now`,
+//!    Go's `Gosched`), the P's queue goes first once as well: the yielder waits
+//!    behind the Gs already runnable, as Go's does on the global queue.
 //! 3. Its P's `runnext`, then the ring. A G taken from `runnext` *inherits the
 //!    time slice*: it does not start a new tick of Go's `schedtick`; after
 //!    [`RUNNEXT_STREAK_MAX`] inherited Gs in a row, the ring goes first once, so a
@@ -619,6 +621,8 @@ impl Schedule for Shared {
                 }
                 if w.preempt_marked() {
                     w.queues_first();
+                } else {
+                    w.yielded();
                 }
                 w.mail_own(task);
                 Ok(())
