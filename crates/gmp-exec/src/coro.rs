@@ -28,7 +28,10 @@
 //!
 //! [`lock_os_thread`] goes further, as Go's `runtime.LockOSThread` does: the
 //! M then runs no other G until the locked one finishes or calls
-//! [`unlock_os_thread`], for code that changes its thread's state.
+//! [`unlock_os_thread`], for code that changes its thread's state — with one
+//! exception Go does not need: coroutine Gs already bound to that M can run on
+//! no other thread, so they still run there while the locked G waits (the
+//! locked G may be waiting for one of them).
 //!
 //! # Suspending inside a poll
 //!
@@ -557,6 +560,11 @@ macro_rules! preempt_check {
 /// does), and the M runs no other G until the G finishes or calls
 /// [`unlock_os_thread`] — for code that changes its thread's state. Works in
 /// async Gs too.
+///
+/// The coroutine Gs already bound to this M (started on it, so they can run on
+/// no other thread) are the exception: while the locked G waits, they run
+/// here, seeing whatever thread state it changed. Go has no such Gs; without
+/// the exception a locked G that waits for one of them would wait forever.
 ///
 /// # Panics
 ///

@@ -330,3 +330,46 @@ fn parking_inside_syscall_loses_no_p() {
         wait_until_all_ps_idle(&rt, 2);
     }
 }
+
+/// Issue 14, defect 7: coroutine A parks, bound to the only M; an async G
+/// locks that M (`lock_os_thread`), wakes A and waits for it. A can run on no
+/// other M, and the locked M ran nothing but the locked G: a silent deadlock
+/// (in a child process, bounded, so the old code fails instead of hanging).
+#[test]
+fn a_locked_g_waiting_for_a_coroutine_bound_to_its_m_does_not_deadlock() {
+    const NAME: &str = "a_locked_g_waiting_for_a_coroutine_bound_to_its_m_does_not_deadlock";
+    if !is_child(NAME) {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env("GMP_TEST_CHILD", NAME)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut child = child;
+            let _ = done_tx.send(child.wait().unwrap());
+        });
+        match done_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(status) => assert!(status.success(), "the child failed: {status}"),
+            Err(_) => {
+                // SAFETY: plain kill(2) of our own child, by its pid.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                panic!("deadlock: the locked G never saw the coroutine bound to its M finish");
+            }
+        }
+        return;
+    }
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let (tx, rx) = async_channel::bounded::<u32>(1);
+    let a = rt.spawn_coroutine_for_test(move || coro::wait(rx.recv()).unwrap() + 1);
+    wait_until_parked(&rt, a.id());
+    let locked = rt.spawn(async move {
+        coro::lock_os_thread();
+        tx.send(41).await.unwrap();
+        let out = a.await.unwrap();
+        coro::unlock_os_thread();
+        out
+    });
+    assert_eq!(rt.block_on(locked).unwrap(), 42);
+}

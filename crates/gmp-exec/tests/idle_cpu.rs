@@ -61,11 +61,10 @@ fn an_idle_runtime_uses_no_cpu() {
     );
 }
 
-/// An M locked to a G (`lock_os_thread`) parks while that G waits, even when
-/// another G bound to the M is runnable: that one cannot run there until the
-/// lock ends, so it is no reason to take a P back (it made the M take a P,
-/// find nothing it may run, give the P up and take it again, for as long as
-/// the locked G waited).
+/// An M locked to a G (`lock_os_thread`) parks while that G waits once the
+/// other Gs bound to it (which may run there meanwhile) are done: it must not
+/// take a P, find nothing it may run, give the P up and take it again, for as
+/// long as the locked G waits.
 #[test]
 fn a_locked_m_waiting_for_its_g_uses_no_cpu_beside_a_runnable_bound_g() {
     use gmp_exec::coro;
@@ -88,7 +87,7 @@ fn a_locked_m_waiting_for_its_g_uses_no_cpu_beside_a_runnable_bound_g() {
             });
             coro::wait(up_rx.recv()).unwrap();
             coro::lock_os_thread();
-            // B is runnable now, but only this G may run on the M.
+            // B is runnable now: it runs on this M while this G waits.
             b_tx.try_send(()).unwrap();
             ready_tx.send(()).unwrap();
             coro::wait(go_rx.recv()).unwrap();

@@ -20,7 +20,10 @@ fn assert_alternates(log: &[usize]) {
         .find(|&i| log[..=i].iter().filter(|&&x| x == log[i]).count() == ROUNDS)
         .unwrap();
     for w in log[..=first_done].windows(2) {
-        assert_ne!(w[0], w[1], "a G ran twice in a row while another was runnable: {log:?}");
+        assert_ne!(
+            w[0], w[1],
+            "a G ran twice in a row while another was runnable: {log:?}"
+        );
     }
 }
 

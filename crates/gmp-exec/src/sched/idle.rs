@@ -716,8 +716,9 @@ impl Shared {
             .cloned()
     }
 
-    /// Parks an M locked to one G (`lock_os_thread`) until that G is mailed
-    /// to it; it stays off the idle list, so no other work finds it. Returns
+    /// Parks an M locked to one G (`lock_os_thread`) until that G, or another
+    /// G bound to it, is mailed to it; it stays off the idle list, so no other
+    /// work finds it. Returns
     /// the P it is then given, or `None` at shutdown.
     pub(crate) fn stop_locked_m(&self, m: &Arc<M>) -> Option<(usize, bool)> {
         {
@@ -725,11 +726,9 @@ impl Shared {
             if set.shutdown {
                 return None;
             }
-            // Only mail from other threads may hold the locked G: the caller
-            // just searched the M's own mailbox, and only this M adds to it.
-            // What waits there cannot run on this M until the lock ends, so it
-            // is no reason to take a P (it made a locked M spin, taking a P
-            // and giving it up for as long as its G waited).
+            // Only mail from other threads can hold a G for this M: the
+            // caller just emptied the M's own mailbox (the locked G, or while
+            // it waits, any G bound here), and only this M adds to it.
             // SeqCst: pairs with `M::mail`.
             if m.mailbox_len.load(SeqCst) > 0 {
                 if let Some(p) = pidle_get(&mut set, &self.idle) {

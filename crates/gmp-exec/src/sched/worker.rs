@@ -633,8 +633,7 @@ impl Worker {
     /// once too, if it holds a G: the yielding G waits behind it, as Go's
     /// `Gosched` puts it behind the runnable Gs (on the global queue).
     fn next_bound(&self, core: &mut PCore, p: usize) -> Option<Notified> {
-        if self.behind_queue.replace(false) && !core.runq.is_empty() && self.exclusive.get() == 0
-        {
+        if self.behind_queue.replace(false) && !core.runq.is_empty() && self.exclusive.get() == 0 {
             return None;
         }
         if self.bound_streak.get() >= BOUND_STREAK_MAX && self.exclusive.get() == 0 {
@@ -725,10 +724,14 @@ impl Worker {
         let task = if exclusive == 0 {
             mail.pop_front()
         } else {
-            // Locked to one G: only that one runs; others bound here wait.
-            mail.iter()
-                .position(|t| t.header().id == exclusive)
-                .and_then(|i| mail.remove(i))
+            // Locked to one G: that one first. While it waits, the other Gs
+            // bound here run (they can run on no other thread, and the locked
+            // G may be waiting for one of them: parking them until the lock
+            // ended deadlocked); Gs that are not bound never do.
+            match mail.iter().position(|t| t.header().id == exclusive) {
+                Some(i) => mail.remove(i),
+                None => mail.pop_front(),
+            }
         };
         self.m.own_mail_len.store(mail.len(), Relaxed);
         let task = task?;
@@ -813,7 +816,9 @@ impl Worker {
     }
 
     /// `lock_os_thread`: the G being polled runs only on this M, and this M
-    /// runs no other G until it finishes or calls `unlock_os_thread`.
+    /// runs no other G until it finishes or calls `unlock_os_thread`, but for
+    /// the Gs already bound to it (started coroutines), while the locked G
+    /// waits (`take_bound`).
     pub(crate) fn lock_current_task(&self) {
         let header = self.cur_task.get();
         assert!(!header.is_null(), "lock_os_thread called outside a G");
