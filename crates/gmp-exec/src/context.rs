@@ -2,7 +2,7 @@
 //! whose `block_on` or `enter` is active. `spawn` outside any of them falls
 //! back to the process-wide default runtime.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
 use crate::runtime::default_shared;
@@ -13,6 +13,9 @@ use crate::sync::Arc;
 thread_local! {
     /// The entered runtime and whether the entry is a `block_on`.
     static ENTERED: RefCell<Option<(Arc<Shared>, bool)>> = const { RefCell::new(None) };
+    /// How many entries are active on this thread: each guard remembers its
+    /// depth, so one dropped out of order is caught.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Calls `f` with the current runtime: this M's, the entered one, or the default.
@@ -58,9 +61,26 @@ pub(crate) fn try_with_current_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> O
 /// drop(guard); // back to no runtime
 /// assert!(gmp_exec::Handle::try_current().is_none());
 /// ```
+///
+/// # Panics
+///
+/// When guards of one thread are dropped in another order than the reverse
+/// of the one they were made in (as tokio's do): restoring the entry the
+/// guard replaced would then leave a runtime current that another guard
+/// already left, perhaps one since dropped.
+///
+/// ```should_panic
+/// let (a, b) = (gmp_exec::Runtime::new().unwrap(), gmp_exec::Runtime::new().unwrap());
+/// let ga = a.enter();
+/// let gb = b.enter();
+/// drop(ga); // panics: `gb` must go first
+/// # drop(gb);
+/// ```
 #[must_use = "the runtime stays entered only while the guard lives"]
 pub struct EnterGuard {
     prev: Option<(Arc<Shared>, bool)>,
+    /// This entry's place on the thread's stack of entries (1 = outermost).
+    depth: u32,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -78,14 +98,33 @@ pub(crate) fn enter(shared: &Arc<Shared>, block_on: bool) -> EnterGuard {
         }
         e.replace((shared.clone(), block_on))
     });
+    let depth = DEPTH.with(|d| {
+        let depth = d.get() + 1;
+        d.set(depth);
+        depth
+    });
     EnterGuard {
         prev,
+        depth,
         _not_send: PhantomData,
     }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        if DEPTH.with(Cell::get) != self.depth {
+            if std::thread::panicking() {
+                // Unwinding already: a second panic would abort. The entries
+                // stay as they are; the first panic is the one to read.
+                return;
+            }
+            panic!(
+                "gmp: EnterGuards dropped out of order: the guards of one thread (from \
+                 Runtime::enter, Handle::enter) must be dropped in the reverse order they were \
+                 made in"
+            );
+        }
+        DEPTH.with(|d| d.set(self.depth - 1));
         let prev = self.prev.take();
         ENTERED.with(|e| *e.borrow_mut() = prev);
     }

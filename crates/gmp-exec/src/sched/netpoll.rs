@@ -176,7 +176,8 @@ impl Shared {
         let prev = COLLECTOR.with(|c| c.replace(self));
         debug_assert!(prev.is_null(), "nested wake collection");
         for waker in wakers.drain(..) {
-            waker.wake();
+            // A foreign waker may panic; the scheduler must not unwind.
+            crate::task::wake_contained(waker, "a timer's or socket's waiter");
         }
         COLLECTOR.with(|c| c.set(prev));
         COLLECTED.with(|c| out.append(&mut c.borrow_mut()));

@@ -466,7 +466,8 @@ where
         cell.header.join_waker.with(|w| {
             // SAFETY: as above.
             if let Some(waker) = unsafe { &*w } {
-                waker.wake_by_ref();
+                // Anyone's waker: a panic in it must not unwind into the M.
+                super::waker::wake_by_ref_contained(waker, "a JoinHandle's awaiter");
             }
         });
     }

@@ -79,7 +79,7 @@ pub use crate::coop::consume_budget;
 pub use builder::Builder;
 pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
-pub(crate) use waker::detached_copy;
+pub(crate) use waker::{detached_copy, wake_contained};
 
 /// A task's id (Go's `goid`): unique within the process, never zero.
 ///

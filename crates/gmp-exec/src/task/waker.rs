@@ -108,3 +108,46 @@ pub(crate) fn detached_copy(waker: &Waker) -> ManuallyDrop<Waker> {
         .expect("a task waker's data is its header");
     waker_ref(ptr)
 }
+
+/// Wakes `waker`, which may be anyone's (a timer's or a socket's waiter, a
+/// JoinHandle's awaiter), from inside the scheduler: a foreign waker that
+/// panics must not unwind into the scheduler loop, which cannot be left
+/// half-way through an operation (it aborts the process). The panic is
+/// contained and reported once per process (`what` says who was woken); the
+/// rest of the batch and the runtime go on.
+pub(crate) fn wake_contained(waker: Waker, what: &str) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())) {
+        report_waker_panic(payload, what);
+    }
+}
+
+/// [`wake_contained`] by reference.
+pub(crate) fn wake_by_ref_contained(waker: &Waker, what: &str) {
+    if let Err(payload) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake_by_ref()))
+    {
+        report_waker_panic(payload, what);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn report_waker_panic(payload: Box<dyn std::any::Any + Send>, what: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    // Dropping the payload could panic too; leak it instead (once is all it
+    // costs: the process goes on).
+    let msg = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a non-string payload)");
+    // Relaxed: only whether this thread is the first to report matters.
+    if !REPORTED.swap(true, Relaxed) {
+        eprintln!(
+            "gmp: a waker panicked when gmp woke {what}; the panic was contained and the \
+             runtime goes on (reported once per process): {msg}"
+        );
+    }
+    std::mem::forget(payload);
+}

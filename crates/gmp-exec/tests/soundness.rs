@@ -1,8 +1,12 @@
-//! A coroutine G's suspension points are sound wherever safe code can reach
-//! them: under a `Context` borrowed by an outer `coro::wait`, inside
-//! `block_in_place`, inside `on_m_stack`, and in a destructor run while the G
-//! is being cancelled. Cases that used to crash the process run in a child
-//! process, so a regression fails the test instead of killing the harness.
+//! Safe code cannot crash, hang or corrupt gmp (issue 14's defects, each
+//! named at its test). A coroutine G's suspension points are sound wherever
+//! safe code can reach them: under a `Context` borrowed by an outer
+//! `coro::wait`, inside `block_in_place` and `syscall`, inside `on_m_stack`,
+//! and in a destructor run while the G is being cancelled; a locked M still
+//! runs the coroutines bound to it; a foreign waker's panic stays out of the
+//! scheduler; `EnterGuard`s check their order. Cases that used to crash or
+//! hang the process run in a child process, so a regression fails the test
+//! instead of killing the harness.
 #![cfg(not(loom))]
 
 use std::future::{poll_fn, Future};
@@ -372,4 +376,90 @@ fn a_locked_g_waiting_for_a_coroutine_bound_to_its_m_does_not_deadlock() {
         out
     });
     assert_eq!(rt.block_on(locked).unwrap(), 42);
+}
+
+/// A waker that panics when woken: anyone's, say a hand-written executor's.
+struct PanickingWaker(AtomicUsize);
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+        panic!("PanickingWaker woken");
+    }
+}
+
+/// Issue 14, defect 11: a foreign waker that panicked when a gmp timer fired
+/// it unwound into the scheduler loop, which aborts the process ("panic
+/// inside the scheduler loop"). The panic is contained and reported once; the
+/// runtime goes on.
+#[test]
+fn a_foreign_waker_that_panics_when_a_timer_fires_is_contained() {
+    const NAME: &str = "a_foreign_waker_that_panics_when_a_timer_fires_is_contained";
+    if !is_child(NAME) {
+        let out = run_child(NAME);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", out.status);
+        assert_eq!(
+            stderr.matches("the panic was contained").count(),
+            1,
+            "reported once: {stderr}"
+        );
+        return;
+    }
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let wakers: Vec<_> = (0..2)
+        .map(|_| Arc::new(PanickingWaker(AtomicUsize::new(0))))
+        .collect();
+    let mut sleeps: Vec<_> = {
+        let _in = rt.enter();
+        (0..2)
+            .map(|_| Box::pin(gmp_exec::time::sleep(Duration::from_millis(1))))
+            .collect()
+    };
+    for (sleep, w) in sleeps.iter_mut().zip(&wakers) {
+        let waker = std::task::Waker::from(w.clone());
+        assert!(sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+    }
+    // Both timers fire (bounded wait); the runtime still runs Gs afterwards.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while wakers.iter().any(|w| w.0.load(SeqCst) == 0) {
+        assert!(Instant::now() < deadline, "the timers never fired");
+        rt.block_on(gmp_exec::time::sleep(Duration::from_millis(1)));
+    }
+    assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+}
+
+/// Issue 14, defect 11: guards dropped out of order restored the entry the
+/// first one replaced, leaving a runtime current that the inner guard had
+/// left, and that was then dropped: `try_current` was `Some` and `spawn`
+/// silently cancelled its tasks. Now it panics, as tokio does.
+#[test]
+fn enter_guards_dropped_out_of_order_panic() {
+    let a = Runtime::builder().procs(1).build().unwrap();
+    let b = Runtime::builder().procs(1).build().unwrap();
+    let ga = a.enter();
+    let gb = b.enter();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(ga))).unwrap_err();
+    let msg = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(msg.contains("EnterGuards dropped out of order"), "{msg}");
+    drop(gb);
+    // In order, they nest and unwind as expected.
+    {
+        let _ga = a.enter();
+        {
+            let _gb = b.enter();
+            assert_eq!(gmp_exec::Handle::current().procs(), 1);
+        }
+        assert!(gmp_exec::Handle::try_current().is_some());
+    }
 }
