@@ -1,8 +1,9 @@
 //! Go's channels: a multi-producer, multi-consumer FIFO queue that parks the
 //! G on either end — a receiver while it is empty, a sender while it is full.
 //!
-//! `bounded(n)` is Go's `make(chan T, n)` for `n ≥ 1`; `unbounded()` never
-//! makes a sender wait. Both ends clone (Go's channel value is shared the same
+//! `bounded(n)` is Go's `make(chan T, n)`; `bounded(0)` is Go's unbuffered
+//! `make(chan T)`, a rendezvous (see below); `unbounded()` never makes a
+//! sender wait. Both ends clone (Go's channel value is shared the same
 //! way); the channel closes when the last [`Sender`] drops (Go's `close`):
 //! receivers then take what is left and get [`RecvError`]. When the last
 //! [`Receiver`] drops, a send gives its value back in [`SendError`].
@@ -24,6 +25,39 @@
 //! A future that was woken but is dropped before it runs again (a `select!`
 //! that took another branch, an abort) passes its wake on to the next parked
 //! G on the same side, so no value or free slot is left with nobody woken.
+//!
+//! # Rendezvous (`bounded(0)`)
+//!
+//! A send on a channel without a buffer completes only when a receiver takes
+//! the value. If a receiver is parked when it comes, the value is its (Go's
+//! `sendDirect`): it is queued for that receiver, the receiver is woken and
+//! the send completes at once. Otherwise the sender *offers* the value: it
+//! waits in the queue, with the sender parked beside it, until a receiver
+//! takes it — then that very sender is woken, and its send completes — or
+//! until every receiver is gone, and the value comes back in [`SendError`].
+//! A sender dropped while its value is offered takes the value back out.
+//!
+//! Values always pass through the one queue, never a receiver's own slot:
+//! a Rust future can be dropped after it was woken (a `select!` that took
+//! another branch), and a value handed to such a receiver would have to be
+//! put back, behind values another receiver had already taken after it. So a
+//! woken receiver that goes away leaves its value first in the queue, and
+//! the wake passes on (below); the one difference from Go is that such a
+//! value then waits for the next receiver although its send has completed.
+//! For the same reason a buffered send with a receiver parked queues the value
+//! and wakes that receiver, as any send does, rather than handing it over.
+//!
+//! # Waiting on several operations (Go's `select`)
+//!
+//! The futures are cancel-safe: a `Recv` dropped unfinished takes nothing and
+//! passes on any wake it had, and a buffered `Send` dropped unfinished sent
+//! nothing. So `futures::select!` (or `futures::future::select`) over them is
+//! Go's `select`, from async Gs and, inside [`coro::wait`](crate::coro::wait),
+//! from coroutine Gs; `try_send`/`try_recv` give its `default` branch. A
+//! rendezvous `Send` is the one exception Go does not have: a receiver may
+//! take its offered value just before `select!` picks another ready branch,
+//! and then the value was sent although its branch did not run
+//! ([`Send::is_taken`] tells, before the future is dropped).
 //!
 //! No waker is woken or dropped under the lock: dropping a task's last
 //! reference may drop its output, which may hold an end of this very channel.
@@ -57,15 +91,25 @@ use std::task::{Context, Poll, Waker};
 /// assert_eq!(answer, 6);
 /// ```
 ///
-/// # Panics
+/// With `capacity` 0 the channel has no buffer (Go's `make(chan T)`): a send
+/// completes only when a receiver takes the value (see
+/// [Rendezvous](self#rendezvous-bounded0)).
 ///
-/// If `capacity` is 0: Go's unbuffered (rendezvous) channel is not offered;
-/// `bounded(1)` is the closest.
+/// ```
+/// let (tx, rx) = gmp_exec::chan::bounded::<&str>(0);
+/// // Nobody receives yet: the value cannot be left in a buffer.
+/// assert!(tx.try_send("early").is_err());
+/// let got = gmp_exec::block_on(async move {
+///     let sender = gmp_exec::spawn(async move {
+///         tx.send("hand-off").await.unwrap(); // completes once it is taken
+///     });
+///     let v = rx.recv().await.unwrap();
+///     sender.await.unwrap();
+///     v
+/// });
+/// assert_eq!(got, "hand-off");
+/// ```
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(
-        capacity > 0,
-        "gmp::chan::bounded(0): a rendezvous channel is not offered; use bounded(1)"
-    );
     new(capacity)
 }
 
@@ -88,6 +132,7 @@ fn new<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         capacity,
         state: Mutex::new(State {
             items: VecDeque::new(),
+            offers: VecDeque::new(),
             senders: 1,
             receivers: 1,
             recvq: Waiters::default(),
@@ -105,8 +150,16 @@ struct Chan<T> {
     state: Mutex<State<T>>,
 }
 
+/// In `State::offers`: a value no parked sender waits beside (handed to a
+/// parked receiver, or put back by one that went away).
+const NO_SENDER: u64 = u64::MAX;
+
 struct State<T> {
     items: VecDeque<T>,
+    /// Rendezvous channels only (capacity 0), in step with `items`: the
+    /// `sendq` entry id of the sender that waits beside each value, or
+    /// [`NO_SENDER`]. Empty for every other channel.
+    offers: VecDeque<u64>,
     senders: usize,
     receivers: usize,
     /// Receivers parked on an empty channel (Go's `recvq`).
@@ -122,11 +175,38 @@ impl<T> State<T> {
         self.recvq.pop()
     }
 
-    /// Takes the oldest value, with the oldest parked sender to wake for the
-    /// room it leaves.
+    /// Rendezvous with a receiver parked (Go's `sendDirect`): the value is
+    /// queued for it with no sender waiting beside it, and it is returned to
+    /// wake. The send is complete.
+    fn hand_off(&mut self, value: T) -> Option<Waker> {
+        self.items.push_back(value);
+        self.offers.push_back(NO_SENDER);
+        self.recvq.pop()
+    }
+
+    /// Takes the oldest value, with the sender to wake: the oldest parked one,
+    /// for the room the value leaves; on a rendezvous channel, the one that
+    /// offered the value, whose send is now complete.
     fn pop(&mut self) -> Option<(T, Option<Waker>)> {
         let value = self.items.pop_front()?;
-        Some((value, self.sendq.pop()))
+        let wake = match self.offers.pop_front() {
+            None => self.sendq.pop(),
+            Some(NO_SENDER) => None,
+            Some(sender) => self.sendq.cancel(sender),
+        };
+        Some((value, wake))
+    }
+
+    /// Rendezvous: whether the value the sender `id` offered is still queued.
+    fn offered(&self, id: u64) -> Option<usize> {
+        self.offers.iter().position(|&o| o == id)
+    }
+
+    /// Rendezvous: takes the value the sender `id` offered back out.
+    fn withdraw(&mut self, id: u64) -> Option<T> {
+        let at = self.offered(id)?;
+        self.offers.remove(at);
+        self.items.remove(at)
     }
 }
 
@@ -189,6 +269,10 @@ impl Waiters {
     /// The oldest parked G's waker, taken out of the queue.
     fn pop(&mut self) -> Option<Waker> {
         self.queue.pop_front().map(|(_, w)| w)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
     }
 
     fn drain(&mut self) -> Vec<Waker> {
@@ -397,10 +481,28 @@ impl<T> Sender<T> {
     /// assert!(matches!(tx.try_send(2), Err(gmp_exec::chan::TrySendError::Full(2))));
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
+    ///
+    /// On a rendezvous channel (`bounded(0)`), "room" is a parked receiver:
+    /// the value is handed to it.
+    ///
+    /// ```
+    /// use gmp_exec::chan::TrySendError;
+    /// let (tx, rx) = gmp_exec::chan::bounded::<u8>(0);
+    /// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // no receiver waits
+    /// # drop(rx);
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let mut st = self.chan.lock();
         if st.receivers == 0 {
             return Err(TrySendError::Closed(value));
+        }
+        if self.chan.capacity == 0 {
+            if st.recvq.is_empty() {
+                return Err(TrySendError::Full(value));
+            }
+            let wake = st.hand_off(value);
+            unlock_then(st, None, wake);
+            return Ok(());
         }
         if st.items.len() >= self.chan.capacity {
             return Err(TrySendError::Full(value));
@@ -570,6 +672,9 @@ impl<T> Future for Send<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if this.chan.capacity == 0 {
+            return this.poll_rendezvous(cx);
+        }
         let value = this
             .value
             .take()
@@ -593,9 +698,98 @@ impl<T> Future for Send<'_, T> {
     }
 }
 
+impl<T> Send<'_, T> {
+    /// Whether a receiver took this send's value (rendezvous channels) or the
+    /// value is queued (buffered ones): the send happened, whether or not the
+    /// future was polled to its end since. For a rendezvous send in a
+    /// `select!` (see [the module docs](self#waiting-on-several-operations-gos-select)).
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::task::{Context, Poll, Waker};
+    /// let (tx, rx) = gmp_exec::chan::bounded::<u8>(0);
+    /// let mut send = tx.send(9);
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(std::pin::Pin::new(&mut send).poll(&mut cx).is_pending()); // offered
+    /// assert!(!send.is_taken());
+    /// assert_eq!(rx.try_recv(), Ok(9));
+    /// assert!(send.is_taken()); // taken: dropping the future now undoes nothing
+    /// ```
+    pub fn is_taken(&self) -> bool {
+        if self.value.is_some() {
+            return false;
+        }
+        match self.parked {
+            // Offered: taken once the value left the queue.
+            Some(id) if self.chan.capacity == 0 => self.chan.lock().offered(id).is_none(),
+            // Completed (a buffered send is never parked without its value).
+            _ => true,
+        }
+    }
+
+    /// `poll` on a rendezvous channel.
+    fn poll_rendezvous(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let mut st = self.chan.lock();
+        if let Some(id) = self.parked {
+            // Our value is offered (`self.value` is empty): taken yet?
+            if st.offered(id).is_none() {
+                // A receiver took it and woke us (our entry is gone), or is
+                // about to wake us: take the entry out either way.
+                self.parked = None;
+                let own = st.sendq.cancel(id);
+                unlock_then(st, own, None);
+                return Poll::Ready(Ok(()));
+            }
+            if st.receivers == 0 {
+                let value = st.withdraw(id).expect("offered");
+                self.parked = None;
+                let own = st.sendq.cancel(id);
+                unlock_then(st, own, None);
+                return Poll::Ready(Err(SendError(value)));
+            }
+            // Still offered: refresh the waker.
+            let old = st.sendq.park(&mut self.parked, cx.waker());
+            unlock_then(st, old, None);
+            return Poll::Pending;
+        }
+        let value = self
+            .value
+            .take()
+            .expect("gmp::chan::Send polled after it completed");
+        if st.receivers == 0 {
+            drop(st);
+            return Poll::Ready(Err(SendError(value)));
+        }
+        if !st.recvq.is_empty() {
+            let wake = st.hand_off(value);
+            unlock_then(st, None, wake);
+            return Poll::Ready(Ok(()));
+        }
+        // Offer it, parked beside it, until a receiver takes it.
+        let old = st.sendq.park(&mut self.parked, cx.waker());
+        let id = self.parked.expect("just parked");
+        st.items.push_back(value);
+        st.offers.push_back(id);
+        unlock_then(st, old, None);
+        Poll::Pending
+    }
+}
+
 impl<T> Drop for Send<'_, T> {
     fn drop(&mut self) {
         if self.parked.is_none() {
+            return;
+        }
+        if self.chan.capacity == 0 {
+            // Withdraw the value if no receiver took it; dropped (with our
+            // waker) once the lock is released.
+            let id = self.parked.take().expect("checked");
+            let mut st = self.chan.lock();
+            let value = st.withdraw(id);
+            let own = st.sendq.cancel(id);
+            drop(st);
+            drop(own);
+            drop(value);
             return;
         }
         let mut st = self.chan.lock();

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -93,10 +93,71 @@ fn a_send_with_no_receiver_left_gives_the_value_back() {
     );
 }
 
+/// `bounded(0)` is Go's unbuffered channel: a send completes only when a
+/// receiver takes the value.
 #[test]
-#[should_panic(expected = "gmp::chan::bounded(0): a rendezvous channel is not offered")]
-fn a_zero_capacity_is_refused_by_name() {
-    let _ = chan::bounded::<u8>(0);
+fn a_rendezvous_send_completes_only_when_its_value_is_taken() {
+    let (tx, rx) = chan::bounded::<u32>(0);
+    assert_eq!(tx.capacity(), Some(0));
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut send = tx.send(7);
+    // No receiver: offered, and pending until taken.
+    assert!(Pin::new(&mut send).poll(&mut cx).is_pending());
+    assert!(Pin::new(&mut send).poll(&mut cx).is_pending());
+    assert!(!send.is_taken());
+    assert_eq!(wakes.load(SeqCst), 0);
+    assert_eq!(rx.try_recv(), Ok(7));
+    // The taker woke that very sender, whose send is now complete.
+    assert_eq!(wakes.load(SeqCst), 1);
+    assert!(send.is_taken());
+    assert_eq!(Pin::new(&mut send).poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+/// A sender that finds a receiver parked hands the value over and is done at
+/// once (Go's `sendDirect`); `try_send` succeeds only then.
+#[test]
+fn a_rendezvous_send_to_a_parked_receiver_completes_at_once() {
+    let (tx, rx) = chan::bounded::<u32>(0);
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut recv = rx.recv();
+    assert!(Pin::new(&mut recv).poll(&mut cx).is_pending());
+    let mut send = tx.send(2);
+    assert_eq!(Pin::new(&mut send).poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(wakes.load(SeqCst), 1, "the parked receiver was woken");
+    assert_eq!(Pin::new(&mut recv).poll(&mut cx), Poll::Ready(Ok(2)));
+    // try_send, with a receiver parked.
+    let mut recv = rx.recv();
+    assert!(Pin::new(&mut recv).poll(&mut cx).is_pending());
+    assert_eq!(tx.try_send(3), Ok(()));
+    assert_eq!(Pin::new(&mut recv).poll(&mut cx), Poll::Ready(Ok(3)));
+}
+
+/// An offered value comes back when every receiver goes, and leaves with a
+/// sender dropped before anyone took it.
+#[test]
+fn a_rendezvous_offer_is_withdrawn_by_its_sender_or_returned_on_close() {
+    let (tx, rx) = chan::bounded::<String>(0);
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut send = tx.send("withdrawn".to_string());
+    assert!(Pin::new(&mut send).poll(&mut cx).is_pending());
+    drop(send);
+    assert_eq!(
+        rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "the offer left with its sender"
+    );
+    let mut send = tx.send("returned".to_string());
+    assert!(Pin::new(&mut send).poll(&mut cx).is_pending());
+    drop(rx);
+    match Pin::new(&mut send).poll(&mut cx) {
+        Poll::Ready(Err(SendError(v))) => assert_eq!(v, "returned"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Parks `first`, then `second`; `free` makes one value or slot available,
@@ -203,9 +264,9 @@ fn coroutines_ping_pong_over_two_channels() {
 fn every_value_arrives_once_with_many_senders_and_receivers() {
     const SENDERS: u64 = 8;
     const PER_SENDER: u64 = 5_000;
-    for procs in [1, 2, 4] {
+    for (procs, capacity) in [(1, 3), (2, 3), (4, 3), (1, 0), (2, 0), (4, 0)] {
         let rt = Runtime::builder().procs(procs).build().unwrap();
-        let (tx, rx) = chan::bounded::<u64>(3);
+        let (tx, rx) = chan::bounded::<u64>(capacity);
         let _in = rt.enter();
         let mut senders = Vec::new();
         for s in 0..SENDERS {
@@ -263,7 +324,11 @@ fn every_value_arrives_once_with_many_senders_and_receivers() {
                 assert!(seen.insert(v), "{v} arrived twice");
             }
         }
-        assert_eq!(seen.len() as u64, SENDERS * PER_SENDER, "procs {procs}");
+        assert_eq!(
+            seen.len() as u64,
+            SENDERS * PER_SENDER,
+            "procs {procs}, capacity {capacity}"
+        );
     }
 }
 
@@ -271,8 +336,14 @@ fn every_value_arrives_once_with_many_senders_and_receivers() {
 /// strand a value: the rest still get every one.
 #[test]
 fn receivers_that_give_up_never_strand_a_value() {
+    for capacity in [2, 0] {
+        receivers_give_up(capacity);
+    }
+}
+
+fn receivers_give_up(capacity: usize) {
     let rt = Runtime::builder().procs(2).build().unwrap();
-    let (tx, rx) = chan::bounded::<u32>(2);
+    let (tx, rx) = chan::bounded::<u32>(capacity);
     let total = 20_000u32;
     let producer = rt.spawn(async move {
         for i in 0..total {
@@ -311,5 +382,5 @@ fn receivers_that_give_up_never_strand_a_value() {
     for q in quitters {
         got += rt.block_on(q).unwrap();
     }
-    assert_eq!(got, u64::from(total));
+    assert_eq!(got, u64::from(total), "capacity {capacity}");
 }
