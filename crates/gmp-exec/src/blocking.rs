@@ -196,6 +196,10 @@ impl BlockingPool {
 }
 
 impl Schedule for BlockingPool {
+    // A blocking closure is not a G: `task::try_id` is `None` in it, and it
+    // may block on a `JoinHandle`.
+    const POLLS_GS: bool = false;
+
     fn schedule(&self, task: Notified) {
         let mut state = lock(&self.state);
         if state.shutdown {

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
-use crate::sched::worker::Worker;
+use crate::sync::AtomicBool;
 
 /// Leaf-future polls a G may make in one poll before it yields (tokio: 128).
 pub(crate) const BUDGET: u32 = 128;
@@ -26,6 +26,21 @@ pub(crate) const BUDGET: u32 = 128;
 thread_local! {
     /// The budget of the G running on this thread; `None` outside Gs.
     static LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+    /// This M's preemption mark (`M::preempt`, set by sysmon), or null on a
+    /// thread that is not an M. Set by the M itself ([`bind_preempt_mark`]),
+    /// so that this module needs nothing of the scheduler.
+    static MARK: Cell<*const AtomicBool> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Called by an M as it starts (with its `M::preempt`) and as it exits
+/// (with null): the mark leaf futures read.
+///
+/// # Safety
+///
+/// `mark` must stay valid until this thread calls it again with null (the M
+/// owns an `Arc` of the `M` holding the flag for as long as it runs).
+pub(crate) unsafe fn bind_preempt_mark(mark: *const AtomicBool) {
+    MARK.with(|m| m.set(mark));
 }
 
 /// Gives the G about to be polled on this M a full budget.
@@ -68,7 +83,11 @@ pub(crate) fn refund() {
 }
 
 fn preempt_marked() -> bool {
-    Worker::with_current(|w| w.is_some_and(|w| w.preempt_marked()))
+    let mark = MARK.with(Cell::get);
+    // SAFETY: a non-null mark is this M's flag, valid until the M clears it
+    // (`bind_preempt_mark`'s contract).
+    // Relaxed: a hint; a mark seen one poll late only delays the yield.
+    !mark.is_null() && unsafe { &*mark }.load(Relaxed)
 }
 
 /// Spends one unit of the task's cooperative budget, yielding to the other
@@ -101,14 +120,5 @@ impl Future for ConsumeBudget {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         poll_proceed(cx)
-    }
-}
-
-/// Whether sysmon has marked the G running on this M (read once per leaf
-/// poll, only after the budget check passed).
-impl Worker {
-    #[inline]
-    pub(crate) fn preempt_marked(&self) -> bool {
-        self.m_preempt().load(Relaxed)
     }
 }

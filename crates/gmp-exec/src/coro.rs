@@ -76,7 +76,7 @@ use gmp_coro::{Coroutine, Resumed};
 
 use crate::context;
 use crate::sched::worker::Worker;
-use crate::task::JoinHandle;
+use crate::task::{JoinError, JoinHandle};
 
 pub use gmp_coro::{on_m_stack, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 
@@ -156,7 +156,7 @@ where
                 // bound it already.
                 Worker::with_current(|w| {
                     let w = w.expect("a coroutine G is polled by an M");
-                    if w.current_task().is_some_and(|h| h.bound_m().is_none()) {
+                    if crate::task::current::with(|h| h.is_some_and(|h| h.bound_m().is_none())) {
                         w.bind_current_task();
                     }
                 });
@@ -383,6 +383,41 @@ fn cannot_suspend(what: &str, no_poll: bool) -> ! {
          or .await from async code"
     );
 }
+// `JoinHandle::join` lives here, with the other blocking-style calls, rather
+// than beside the task cell: the task code stays below the scheduler, the
+// coroutines and `block_on`.
+impl<T> JoinHandle<T> {
+    /// Waits for the task blocking-style and returns its output: inside a
+    /// coroutine G it parks the G ([`coro::wait`](crate::coro::wait)); on a
+    /// plain thread it blocks the thread.
+    ///
+    /// # Panics
+    ///
+    /// From an async G (it would block the M and every G queued on its P):
+    /// `.await` the handle there.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let handle = rt.spawn(async { "joined" });
+    /// // A plain thread may block on the handle.
+    /// assert_eq!(handle.join().unwrap(), "joined");
+    /// ```
+    #[inline] // in a coroutine it suspends: see `coro::wait`
+    #[track_caller]
+    pub fn join(self) -> Result<T, JoinError> {
+        if is_coroutine() {
+            wait(self)
+        } else if crate::task::current::with(|h| h.is_some()) {
+            panic!(
+                "JoinHandle::join called from an async G: it would block the M that runs \
+                 it; .await the handle instead"
+            )
+        } else {
+            crate::block_on::block_on(self)
+        }
+    }
+}
+
 /// Parks the current coroutine G until `fut` completes, and returns its output
 /// — `.await` for blocking-style code. The M runs other Gs meanwhile.
 ///

@@ -67,6 +67,7 @@ mod runtime;
 pub(crate) mod sched;
 mod sync;
 pub mod task;
+mod task_builder;
 #[cfg(not(loom))]
 pub mod time;
 pub mod trace;

@@ -413,12 +413,12 @@ fn a_foreign_waker_that_panics_when_a_timer_fires_is_contained() {
     let wakers: Vec<_> = (0..2)
         .map(|_| Arc::new(PanickingWaker(AtomicUsize::new(0))))
         .collect();
-    let mut sleeps: Vec<_> = {
-        let _in = rt.enter();
-        (0..2)
-            .map(|_| Box::pin(gmp_exec::time::sleep(Duration::from_millis(1))))
-            .collect()
-    };
+    // Armed on `rt`'s timers, with a deadline far enough out that a loaded
+    // machine cannot pass it before the first poll.
+    let _in = rt.enter();
+    let mut sleeps: Vec<_> = (0..2)
+        .map(|_| Box::pin(gmp_exec::time::sleep(Duration::from_millis(200))))
+        .collect();
     for (sleep, w) in sleeps.iter_mut().zip(&wakers) {
         let waker = std::task::Waker::from(w.clone());
         assert!(sleep
@@ -426,6 +426,7 @@ fn a_foreign_waker_that_panics_when_a_timer_fires_is_contained() {
             .poll(&mut Context::from_waker(&waker))
             .is_pending());
     }
+    drop(_in);
     // Both timers fire (bounded wait); the runtime still runs Gs afterwards.
     let deadline = Instant::now() + Duration::from_secs(20);
     while wakers.iter().any(|w| w.0.load(SeqCst) == 0) {

@@ -573,6 +573,11 @@ impl Shared {
 }
 
 impl Schedule for Shared {
+    #[inline]
+    fn with_free_cache<R>(f: impl FnOnce(Option<&mut PFree>) -> R) -> R {
+        worker::with_free_cache(f)
+    }
+
     fn schedule(&self, task: Notified) {
         if trace::on() {
             self.trace_wake(&task);

@@ -19,7 +19,7 @@ use crate::coop;
 use crate::metrics::PStats;
 use crate::sync::Arc;
 use crate::task::alloc::PFree;
-use crate::task::{self, Header, JoinHandle, Notified, TaskRef};
+use crate::task::{self, JoinHandle, Notified, TaskRef};
 use crate::trace::{self, Kind};
 
 use super::barrier;
@@ -46,8 +46,6 @@ pub(crate) struct Worker {
     ticks: Cell<u64>,
     /// When this M started spinning (for the spinning-time metric).
     spin_start: Cell<Option<Instant>>,
-    /// The G being polled (for binding it to this M).
-    cur_task: Cell<*const Header>,
     /// Bound Gs (started coroutines) woken on this very M: its own mailbox,
     /// with no lock (wakes from other threads use `M::mailbox`).
     own_mail: RefCell<VecDeque<Notified>>,
@@ -116,7 +114,6 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         rand: Cell::new(FastRand::new(seed ^ m.id as u64)),
         ticks: Cell::new(0),
         spin_start: Cell::new(None),
-        cur_task: Cell::new(ptr::null()),
         own_mail: RefCell::new(VecDeque::new()),
         bound: RefCell::new(Vec::new()),
         bound_prune_at: Cell::new(64),
@@ -135,9 +132,14 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
     impl Drop for Current {
         fn drop(&mut self) {
             CURRENT.with(|c| c.set(ptr::null()));
+            // SAFETY: null is always a valid mark.
+            unsafe { coop::bind_preempt_mark(ptr::null()) };
         }
     }
     CURRENT.with(|c| c.set(&worker));
+    // SAFETY: `worker.m` (an `Arc<M>`) lives until after `_current` below
+    // clears the mark again, on every way out of this function.
+    unsafe { coop::bind_preempt_mark(&worker.m.preempt) };
     let _current = Current;
     // Task panics are caught in the task harness; anything that unwinds out of
     // the loop is a scheduler bug that may have left a P half-updated.
@@ -287,9 +289,11 @@ impl Worker {
         self.m.stats.completed.add(1);
     }
 
-    /// sysmon's preemption mark for the G this M runs.
-    pub(crate) fn m_preempt(&self) -> &crate::sync::AtomicBool {
-        &self.m.preempt
+    /// Whether sysmon has marked the G running on this M for preemption.
+    #[inline]
+    pub(crate) fn preempt_marked(&self) -> bool {
+        // Relaxed: a hint (sysmon's mark); one poll late only delays a yield.
+        self.m.preempt.load(Relaxed)
     }
 
     /// The runtime this M belongs to.
@@ -796,10 +800,10 @@ impl Worker {
     /// Binds the G being polled to this M for good (a coroutine's first
     /// suspension), and remembers it so shutdown can unwind it here.
     pub(crate) fn bind_current_task(&self) -> u64 {
-        let ptr = self.cur_task.get();
+        let ptr = task::current::ptr();
         let ptr =
             NonNull::new(ptr.cast_mut()).expect("a G can only be bound to an M while it runs");
-        // SAFETY: `cur_task` is the G this M is polling right now: alive.
+        // SAFETY: `current::ptr` is the G this M is polling right now: alive.
         let header = unsafe { ptr.as_ref() };
         header.bind_to_m(self.m.id);
         header.state.ref_inc();
@@ -820,7 +824,7 @@ impl Worker {
     /// the Gs already bound to it (started coroutines), while the locked G
     /// waits (`take_bound`).
     pub(crate) fn lock_current_task(&self) {
-        let header = self.cur_task.get();
+        let header = task::current::ptr();
         assert!(!header.is_null(), "lock_os_thread called outside a G");
         // SAFETY: as in `bind_current_task`.
         let h = unsafe { &*header };
@@ -860,14 +864,6 @@ impl Worker {
         let mut mail = self.own_mail.borrow_mut();
         mail.push_back(task);
         self.m.own_mail_len.store(mail.len(), Relaxed);
-    }
-
-    /// The G this M is polling, if any.
-    pub(crate) fn current_task(&self) -> Option<&Header> {
-        let header = self.cur_task.get();
-        // SAFETY: `cur_task` is set only for the length of a poll, to the G
-        // being polled, which holds a reference to itself meanwhile.
-        (!header.is_null()).then(|| unsafe { &*header })
     }
 
     /// The P this M holds, if any (as it believes; see `p`).
@@ -926,7 +922,6 @@ impl Worker {
             m.preempt.store(false, Relaxed);
         }
         coop::reset();
-        self.cur_task.set(task.header());
         if let Some(at) = traced_at {
             let (mut p, mi, _) = self.trace_ids();
             // sysmon may have taken the P while this M was on its way here
@@ -953,7 +948,6 @@ impl Worker {
             // A coroutine G parked inside `syscall` (see there).
             m.in_syscall.store(false, Relaxed);
         }
-        self.cur_task.set(ptr::null());
         m.cur_g.store(0, Release);
     }
 

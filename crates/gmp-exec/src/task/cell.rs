@@ -60,6 +60,23 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// A task's poll panicked (the panic is already caught and will reach its
     /// `JoinHandle`); a scheduler may choose to abort the process instead.
     fn unhandled_panic(&self) {}
+
+    /// Whether the tasks are Gs, polled by Ms (the runtime's scheduler), so
+    /// that the task being polled is this thread's current G
+    /// ([`current`](super::current)); not for the blocking pool's closures,
+    /// which run on threads of their own.
+    const POLLS_GS: bool = true;
+
+    /// Calls `f` with the free-cell cache of the P this thread holds, or
+    /// `None` (then a freed cell goes straight back to the allocator). The
+    /// default has no cache.
+    #[inline]
+    fn with_free_cache<R>(f: impl FnOnce(Option<&mut PFree>) -> R) -> R
+    where
+        Self: Sized,
+    {
+        f(None)
+    }
 }
 
 /// The registry-slot bits of `Header::slot_and_m`; all ones means "none".
@@ -318,6 +335,12 @@ where
 
     let waker = waker_ref(ptr);
     let mut cx = Context::from_waker(&waker);
+    // Restored after `catch_unwind`, which returns even if the poll panics.
+    let prev = if S::POLLS_GS {
+        super::current::enter(&cell.header)
+    } else {
+        std::ptr::null()
+    };
     let res = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: we hold RUNNING, so we own the stage.
         cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
@@ -327,6 +350,9 @@ where
             _ => unreachable!("a task is polled only while its future exists"),
         })
     }));
+    if S::POLLS_GS {
+        super::current::leave(prev);
+    }
     match res {
         Ok(Poll::Ready(out)) => {
             // SAFETY: we hold RUNNING.
@@ -488,7 +514,7 @@ where
     cell.scheduler().schedule(Notified(ptr));
 }
 
-unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>();
     // A panicking `Drop` of a leftover output or waker must not unwind out of a
     // waker or a JoinHandle's drop.
@@ -497,7 +523,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
         std::ptr::drop_in_place(cell.as_ptr())
     }));
-    crate::sched::worker::with_free_cache(|cache| {
+    S::with_free_cache(|cache| {
         // SAFETY: `new_task` got this memory from `alloc::allocate` with this
         // layout, and its contents were just dropped.
         unsafe { alloc::free(cell.cast(), Layout::new::<Cell<F, S>>(), cache) }

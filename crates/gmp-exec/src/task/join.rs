@@ -101,36 +101,6 @@ impl<T> JoinHandle<T> {
         self.header().task_id()
     }
 
-    /// Waits for the task blocking-style and returns its output: inside a
-    /// coroutine G it parks the G ([`coro::wait`](crate::coro::wait)); on a
-    /// plain thread it blocks the thread.
-    ///
-    /// # Panics
-    ///
-    /// From an async G (it would block the M and every G queued on its P):
-    /// `.await` the handle there.
-    ///
-    /// ```
-    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
-    /// let handle = rt.spawn(async { "joined" });
-    /// // A plain thread may block on the handle.
-    /// assert_eq!(handle.join().unwrap(), "joined");
-    /// ```
-    #[inline] // in a coroutine it suspends: see `coro::wait`
-    #[track_caller]
-    pub fn join(self) -> Result<T, JoinError> {
-        if crate::coro::is_coroutine() {
-            crate::coro::wait(self)
-        } else if crate::sched::worker::Worker::with_current(|w| w.is_some()) {
-            panic!(
-                "JoinHandle::join called from an async G: it would block the M that runs \
-                 it; .await the handle instead"
-            )
-        } else {
-            crate::block_on::block_on(self)
-        }
-    }
-
     /// A handle that can abort the task without owning its output.
     ///
     /// ```

@@ -63,8 +63,8 @@
 //! `transition_to_*`.
 
 pub(crate) mod alloc;
-mod builder;
 mod cell;
+pub(crate) mod current;
 mod join;
 pub(crate) mod registry;
 pub(crate) mod state;
@@ -76,7 +76,9 @@ use std::num::NonZeroU64;
 use std::ptr::NonNull;
 
 pub use crate::coop::consume_budget;
-pub use builder::Builder;
+// The spawning front-end lives beside the runtime it spawns on (it is not
+// task-cell code, and `task/` does not reach `runtime` or `sched`).
+pub use crate::task_builder::Builder;
 pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub(crate) use waker::{detached_copy, wake_contained};
@@ -153,8 +155,7 @@ pub fn id() -> Id {
 /// assert!(inside.unwrap().is_some());
 /// ```
 pub fn try_id() -> Option<Id> {
-    crate::sched::worker::Worker::with_current(|w| w.map(|w| w.current_task_id()))
-        .and_then(|g| NonZeroU64::new(g).map(Id))
+    current::with(|h| h.map(|h| h.id)).and_then(|g| NonZeroU64::new(g).map(Id))
 }
 
 /// The notified reference: the right to run a task once. See the module docs.

@@ -37,7 +37,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use crate::sched::worker::Worker;
+use super::current;
 
 /// What a G waits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +63,11 @@ pub(crate) const YIELD_ASKED: u64 = 14 << 60;
 /// The G sits in its M's own mailbox after a yield and still holds `RUNNING`.
 pub(crate) const YIELDED: u64 = 15 << 60;
 
-/// Marks the G this M is polling as yielding; false if this thread polls
+/// Marks the G this thread is polling as yielding; false if it polls
 /// none (the caller then wakes it instead).
 #[inline]
 pub(crate) fn ask_yield() -> bool {
-    Worker::with_current(|w| match w.and_then(Worker::current_task) {
+    current::with(|h| match h {
         Some(header) => {
             header.wait.store(YIELD_ASKED, Relaxed);
             true
@@ -110,8 +110,8 @@ pub(crate) fn note(wait: Wait) {
         Wait::Join(g) => (JOIN, g),
     };
     let word = kind << 60 | detail.min(DETAIL_MAX) << 32 | u64::from(coarse_ms());
-    Worker::with_current(|w| {
-        if let Some(header) = w.and_then(Worker::current_task) {
+    current::with(|h| {
+        if let Some(header) = h {
             header.wait.store(word, Relaxed);
         }
     });

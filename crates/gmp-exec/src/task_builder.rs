@@ -1,4 +1,6 @@
-//! `task::Builder`: spawning with a name (tokio's shape).
+//! `task::Builder`: spawning with a name (tokio's shape). Re-exported from
+//! [`task`](crate::task); it lives here, beside the runtime it spawns on, so
+//! that the task cell code does not depend on the runtime.
 
 use std::future::Future;
 use std::io;
