@@ -7,6 +7,9 @@ use std::sync::Arc;
 use futures::channel::oneshot;
 use gmp_exec::Runtime;
 
+mod common;
+use common::{recv, wait_until};
+
 struct CountDrop(Arc<AtomicUsize>);
 impl Drop for CountDrop {
     fn drop(&mut self) {
@@ -43,7 +46,7 @@ fn abort_of_a_running_task_takes_effect_at_its_next_yield() {
         gmp_exec::yield_now().await;
         unreachable!("aborted at the yield");
     });
-    started_rx.recv().unwrap();
+    recv(&started_rx, "the G to abort started");
     h.abort();
     go_tx.send(()).unwrap();
     assert!(rt.block_on(h).unwrap_err().is_cancelled());
@@ -53,9 +56,7 @@ fn abort_of_a_running_task_takes_effect_at_its_next_yield() {
 fn abort_after_completion_keeps_the_output() {
     let rt = Runtime::builder().procs(1).build().unwrap();
     let h = rt.spawn(async { 9 });
-    while !h.is_finished() {
-        std::thread::yield_now();
-    }
+    wait_until("the G finished", || h.is_finished());
     h.abort();
     assert_eq!(rt.block_on(h).unwrap(), 9);
 }
@@ -88,7 +89,7 @@ fn dropping_the_join_handle_detaches() {
         done_tx.send(v).unwrap();
     }));
     tx.send(5).unwrap();
-    assert_eq!(done_rx.recv().unwrap(), 5);
+    assert_eq!(recv(&done_rx, "the detached G ran to its end"), 5);
 }
 
 #[test]
@@ -105,7 +106,7 @@ fn a_detached_output_is_dropped_once() {
         }));
     }
     for _ in 0..100 {
-        done_rx.recv().unwrap();
+        recv(&done_rx, "every detached G ran");
     }
     drop(rt);
     assert_eq!(drops.load(SeqCst), 100);

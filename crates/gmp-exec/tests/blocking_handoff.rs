@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use gmp_exec::Runtime;
 
+mod common;
+use common::{output_within, recv};
+
 #[derive(Clone, Copy)]
 enum Blocking {
     Unmarked,
@@ -40,7 +43,7 @@ fn longest_tick_gap(procs: usize, how: Blocking) -> Duration {
         });
     }
     for _ in 0..procs {
-        started_rx.recv().unwrap();
+        recv(&started_rx, "every blocking G started");
     }
     let ticker = rt.spawn(async move {
         let mut ticks = gmp_exec::time::interval(Duration::from_millis(5));
@@ -125,7 +128,7 @@ fn an_always_ready_loop_does_not_starve_another_g() {
             gmp_exec::task::consume_budget().await;
         }
     });
-    started_rx.recv().unwrap();
+    recv(&started_rx, "the always-ready G started");
     let (ran_tx, ran_rx) = mpsc::channel();
     let asked = Instant::now();
     rt.spawn(async move { ran_tx.send(Instant::now()).unwrap() });
@@ -150,15 +153,16 @@ fn the_watchdog_names_the_blocking_g_and_where_it_was_spawned() {
         rt.block_on(h).unwrap();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "the_watchdog_names_the_blocking_g_and_where_it_was_spawned",
-            "--nocapture",
-        ])
-        .env("GMP_TEST_WATCHDOG_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = output_within(
+        "the child whose G blocks its M past the watchdog",
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "the_watchdog_names_the_blocking_g_and_where_it_was_spawned",
+                "--nocapture",
+            ])
+            .env("GMP_TEST_WATCHDOG_CHILD", "1"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

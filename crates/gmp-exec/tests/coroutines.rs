@@ -11,6 +11,9 @@ use std::time::Duration;
 use gmp_exec::coro;
 use gmp_exec::Runtime;
 
+mod common;
+use common::{output_within, recv};
+
 #[test]
 fn ten_thousand_coroutines_times_a_hundred_yields_all_finish() {
     let rt = Runtime::builder().procs(2).build().unwrap();
@@ -120,7 +123,7 @@ fn a_hundred_thousand_parked_coroutines_all_wake() {
             })
             .collect()
     });
-    all_parked_rx.recv().unwrap();
+    recv(&all_parked_rx, "all 100 000 coroutines parked");
     drop(gate_tx); // wakes every one of them
     for h in hs {
         rt.block_on(h).unwrap();
@@ -142,7 +145,7 @@ fn a_coroutine_spinning_on_preempt_check_does_not_starve_another_on_one_p() {
             }
         })
     };
-    started_rx.recv().unwrap();
+    recv(&started_rx, "the spinning coroutine started");
     let (ran_tx, ran_rx) = mpsc::channel();
     rt.spawn(async move { ran_tx.send(()).unwrap() });
     let ran = ran_rx.recv_timeout(Duration::from_secs(20));
@@ -210,7 +213,7 @@ fn lock_os_thread_keeps_other_gs_off_the_m() {
             std::thread::current().id()
         })
     };
-    let locked_thread = locked_rx.recv().unwrap();
+    let locked_thread = recv(&locked_rx, "the coroutine locked its thread");
     let others: Vec<_> = rt.block_on(async {
         let hs: Vec<_> = (0..200)
             .map(|_| gmp_exec::spawn(async { std::thread::current().id() }))
@@ -259,15 +262,16 @@ fn a_stack_overflow_is_reported_with_the_g_and_the_stack_size() {
         let _ = rt.block_on(h);
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_stack_overflow_is_reported_with_the_g_and_the_stack_size",
-            "--nocapture",
-        ])
-        .env("GMP_TEST_OVERFLOW_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = output_within(
+        "the child whose coroutine overflows its stack",
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_stack_overflow_is_reported_with_the_g_and_the_stack_size",
+                "--nocapture",
+            ])
+            .env("GMP_TEST_OVERFLOW_CHILD", "1"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let id = stdout
@@ -367,7 +371,7 @@ fn a_coroutine_that_ignores_the_mark_loses_its_p_and_is_reported() {
         // On its own line: run on one CPU, libtest prints the test's name
         // first and the result after, with no newline in between.
         println!("\nspawned G {}", spinner.id());
-        started_rx.recv().unwrap();
+        recv(&started_rx, "the spinning coroutine started");
         let ran = rt.block_on(rt.spawn(async { 42 })).unwrap();
         assert_eq!(ran, 42);
         assert!(rt.metrics().retakes >= 1);
@@ -375,11 +379,12 @@ fn a_coroutine_that_ignores_the_mark_loses_its_p_and_is_reported() {
         spinner.join().unwrap();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", NAME, "--nocapture"])
-        .env("GMP_TEST_SPIN_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = output_within(
+        "the child whose coroutine spins past the watchdog",
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture"])
+            .env("GMP_TEST_SPIN_CHILD", "1"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");

@@ -28,26 +28,8 @@ use std::time::Duration;
 
 use gmp_exec::{JoinHandle, Runtime};
 
-/// Long enough that a hang fails the test instead of the CI job.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Runs `f` on its own thread and fails if it takes longer than [`PATIENCE`]
-/// (a deadlock), or panics (passing the panic on).
-fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let r = f();
-        let _ = tx.send(());
-        r
-    });
-    match rx.recv_timeout(PATIENCE) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
-            Ok(r) => r,
-            Err(p) => std::panic::resume_unwind(p),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no progress in {PATIENCE:?}"),
-    }
-}
+mod common;
+use common::{recv, wait_until, within};
 
 /// Counts drops of whatever holds it.
 struct CountDrop(Arc<AtomicUsize>);
@@ -109,7 +91,7 @@ fn futures_that_panic_in_drop_do_not_stop_the_shutdown_sweep() {
         }));
     }
     for _ in 0..N {
-        started_rx.recv().unwrap();
+        recv(&started_rx, "every G whose drop panics started");
     }
     within("a shutdown whose drops panic", move || drop(rt));
     assert_eq!(drops.load(SeqCst), N, "every future dropped once");
@@ -139,7 +121,7 @@ fn a_waker_outliving_its_runtime_and_handle_frees_the_task_on_another_thread() {
         }
         Poll::<()>::Pending
     })));
-    parked_rx.recv().unwrap();
+    recv(&parked_rx, "the G handed its waker out");
     drop(rt);
     assert_eq!(drops.load(SeqCst), 1, "shutdown dropped the future");
     let waker = slot.lock().unwrap().take().unwrap();
@@ -254,7 +236,7 @@ fn spawn_from_a_drop_during_shutdown_gives_a_cancelled_handle() {
         });
     }
     for _ in 0..N {
-        started_rx.recv().unwrap();
+        recv(&started_rx, "every G that spawns from its drop started");
     }
     within("spawn during the shutdown sweep", move || drop(rt));
     drop(out_tx);
@@ -298,9 +280,7 @@ fn spawns_racing_shutdown_from_another_thread_run_or_are_cancelled_once() {
                     handles
                 })
             };
-            while !go.load(SeqCst) {
-                std::thread::yield_now();
-            }
+            wait_until("the spawner spawned its first 100 Gs", || go.load(SeqCst));
             drop(rt);
             let handles = spawner.join().unwrap();
             let (mut ok, mut cancelled) = (0, 0);
@@ -350,9 +330,9 @@ fn a_signal_interrupting_the_idle_poller_and_parked_ms_is_harmless() {
             }
         });
         // Wait until every P is idle (the Ms are parked or in the poller).
-        while rt.metrics().idle_procs < 2 {
-            std::thread::yield_now();
-        }
+        wait_until("both Ps idle after the burst", || {
+            rt.metrics().idle_procs >= 2
+        });
         let targets = threads_named("sigrt");
         assert!(!targets.is_empty());
         // SAFETY: getpid has no preconditions.

@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 use gmp_exec::Runtime;
 
+mod common;
+use common::{recv, wait_until};
+
 /// utime + stime, in clock ticks, of this process's threads named `prefix…`.
 fn cpu_ticks(prefix: &str) -> u64 {
     let mut total = 0;
@@ -44,9 +47,9 @@ fn an_idle_runtime_uses_no_cpu() {
     });
     // The Ms spin briefly, then park. Measure over a window well after that.
     // Both Ps idle: every M has let go of its P on its way to park.
-    while rt.metrics().idle_procs < 2 {
-        std::thread::yield_now();
-    }
+    wait_until("both Ps idle after the burst", || {
+        rt.metrics().idle_procs >= 2
+    });
     let before = cpu_ticks("idlecpu");
     let window = Instant::now();
     while window.elapsed() < Duration::from_millis(500) {
@@ -95,7 +98,7 @@ fn a_locked_m_waiting_for_its_g_uses_no_cpu_beside_a_runnable_bound_g() {
             b.join().unwrap();
         })
     };
-    ready_rx.recv().unwrap();
+    recv(&ready_rx, "the locked G made its bound neighbour runnable");
     let before = cpu_ticks("lockcpu");
     let window = Instant::now();
     while window.elapsed() < Duration::from_millis(500) {

@@ -8,35 +8,17 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use gmp_exec::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use gmp_exec::time::timeout;
 use gmp_exec::Runtime;
 
-/// Long enough never to fire on a healthy run, short enough to fail a hang.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Runs `f` on a thread of its own and fails the test if it has not finished
-/// within [`PATIENCE`]: for waits that a timer could not interrupt (a timer
-/// would itself wake an M and hide a missing poller) or that could wedge the
-/// runtime so that dropping it would hang. A wedged thread is left behind.
-fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (done, result) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = done.send(f());
-    });
-    match result.recv_timeout(PATIENCE) {
-        Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still waiting after {PATIENCE:?}"),
-        // `f` panicked: report its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the result was sent"),
-        },
-    }
-}
+mod common;
+// `within`: for waits that a timer could not interrupt (a timer would itself
+// wake an M and hide a missing poller) or that could wedge the runtime so
+// that dropping it would hang.
+use common::{output_within, within, PATIENCE};
 
 fn runtime(procs: usize) -> Runtime {
     Runtime::builder().procs(procs).build().unwrap()
@@ -343,16 +325,17 @@ fn writes_to_a_closed_peer_never_raise_sigpipe() {
         println!("survived the writes");
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "writes_to_a_closed_peer_never_raise_sigpipe",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
+    let out = output_within(
+        "the child that writes to closed peers",
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "writes_to_a_closed_peer_never_raise_sigpipe",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("survived the writes"),

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use gmp_exec::Runtime;
 
+mod common;
+use common::recv;
+
 /// Generous: the point is that the G runs at all; it normally does in
 /// microseconds.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -31,7 +34,7 @@ fn a_task_that_respawns_itself_cannot_starve_the_global_queue() {
         started_tx.send(()).unwrap();
         respawn_forever(s);
     });
-    started_rx.recv().unwrap();
+    recv(&started_rx, "the self-respawning G started");
     // From outside: this G waits in the global queue.
     let (ran_tx, ran_rx) = mpsc::channel();
     rt.spawn(async move { ran_tx.send(()).unwrap() });
@@ -153,7 +156,7 @@ fn yielding_coroutines_cannot_starve_the_global_queue() {
             })
             .collect();
         for _ in 0..4 * procs {
-            started_rx.recv().unwrap();
+            recv(&started_rx, "every yielding coroutine started");
         }
         // From outside: this G waits in the global queue.
         let (ran_tx, ran_rx) = mpsc::channel();
@@ -194,7 +197,7 @@ fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
         gmp_exec::coro::wait(wake_rx).unwrap();
         ran_tx.send(()).unwrap();
     });
-    parked_rx.recv().unwrap();
+    recv(&parked_rx, "the waiting coroutine started");
     let s = stop.clone();
     let yielder = gmp_exec::coro::spawn(move || {
         while !s.load(SeqCst) {
@@ -204,7 +207,7 @@ fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
     // Let the yielder start, then wake the waiter from this (foreign) thread.
     let (started_tx, started_rx) = mpsc::channel();
     rt.spawn(async move { started_tx.send(()).unwrap() });
-    started_rx.recv().unwrap();
+    recv(&started_rx, "a G ran after the yielder was spawned");
     wake_tx.send(()).unwrap();
     let ran = ran_rx.recv_timeout(PATIENCE);
     stop.store(true, SeqCst);
@@ -246,9 +249,13 @@ fn a_preempted_coroutine_lets_the_queues_go_first() {
                 preempted
             })
         };
-        started_rx.recv().unwrap();
+        recv(&started_rx, "the spinning coroutine started");
         let r = ran.clone();
-        let set = async move { r.store(true, SeqCst) };
+        let (ran_tx, ran_rx) = mpsc::channel();
+        let set = async move {
+            r.store(true, SeqCst);
+            let _ = ran_tx.send(());
+        };
         if from_outside {
             // The global queue.
             rt.spawn(set);
@@ -258,7 +265,15 @@ fn a_preempted_coroutine_lets_the_queues_go_first() {
                 gmp_exec::spawn(set);
             });
         }
+        // The spinner ends once the queued G has run; if it never does, stop
+        // the spinner here so the failure is reported, not a hang.
+        let queued_ran = ran_rx.recv_timeout(PATIENCE).is_ok();
+        ran.store(true, SeqCst);
         let preempted = spinner.join().unwrap();
+        assert!(
+            queued_ran,
+            "from_outside {from_outside}: a queued G never ran beside a spinning coroutine"
+        );
         assert!(
             preempted <= 3,
             "from_outside {from_outside}: the spinner was preempted {preempted} times before a \

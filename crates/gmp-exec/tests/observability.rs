@@ -8,13 +8,17 @@ use std::time::Duration;
 
 use gmp_exec::{Runtime, TaskState};
 
+mod common;
+use common::{output_within, recv, wait_for};
+
 fn child(test: &str, env: &[(&str, &str)]) -> (String, String) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture"])
-        .env("GMP_TEST_OBS_CHILD", "1")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
+    let out = output_within(
+        test,
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", test, "--nocapture"])
+            .env("GMP_TEST_OBS_CHILD", "1")
+            .envs(env.iter().copied()),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "child failed:\n{stderr}");
@@ -246,19 +250,17 @@ fn a_dump_shows_a_g_parked_on_a_channel_with_its_spawn_site() {
             let _ = rx.await;
         })
         .unwrap();
-    started_rx.recv().unwrap();
+    recv(&started_rx, "the G parked on a channel started");
     // The G may still be finishing the poll that parked it: wait until it is.
-    let dump = loop {
+    let dump = wait_for("the dump shows the G waiting", || {
         let d = rt.handle().dump();
         let t = d
             .tasks
             .iter()
             .find(|t| t.id == parked.id())
             .expect("the G is live");
-        if t.state == TaskState::Waiting {
-            break d;
-        }
-    };
+        (t.state == TaskState::Waiting).then_some(d)
+    });
     let t = dump.tasks.iter().find(|t| t.id == parked.id()).unwrap();
     assert_eq!(t.name.as_deref(), Some("waits-on-a-channel"));
     assert!(t.spawned_at.file().ends_with("observability.rs"));
@@ -288,21 +290,21 @@ fn a_dump_says_what_gmp_leaf_futures_wait_on() {
     let joiner = rt.spawn(async move {
         let _ = sleeper.await;
     });
-    ready_rx.recv().unwrap();
+    recv(&ready_rx, "the reader G connected");
     let (_peer, _) = listener.accept().unwrap();
     // Each G may still be finishing the poll that parked it.
-    let dump = loop {
-        let d = rt.handle().dump();
-        let waiting = |id| {
-            d.tasks
-                .iter()
-                .any(|t| t.id == id && t.state == TaskState::Waiting && t.waiting_on.is_some())
-        };
-        if waiting(sleeper_id) && waiting(reader.id()) && waiting(joiner.id()) {
-            break d;
-        }
-        std::thread::yield_now();
-    };
+    let dump = wait_for(
+        "the dump shows the sleeper, the reader and the joiner waiting on something",
+        || {
+            let d = rt.handle().dump();
+            let waiting = |id| {
+                d.tasks
+                    .iter()
+                    .any(|t| t.id == id && t.state == TaskState::Waiting && t.waiting_on.is_some())
+            };
+            (waiting(sleeper_id) && waiting(reader.id()) && waiting(joiner.id())).then_some(d)
+        },
+    );
     let on = |id| {
         dump.tasks
             .iter()
@@ -332,7 +334,7 @@ fn a_dump_shows_a_running_g_and_its_m() {
         started_tx.send(()).unwrap();
         release_rx.recv().unwrap();
     });
-    started_rx.recv().unwrap();
+    recv(&started_rx, "the G that blocks its M started");
     let dump = rt.handle().dump();
     let t = dump.tasks.iter().find(|t| t.id == h.id()).unwrap();
     assert_eq!(t.state, TaskState::Running, "{dump}");

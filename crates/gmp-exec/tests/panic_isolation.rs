@@ -6,6 +6,9 @@ use std::process::Command;
 
 use gmp_exec::{Runtime, UnhandledPanic};
 
+mod common;
+use common::output_within;
+
 #[test]
 fn panic_is_delivered_to_the_join_handle_and_the_runtime_goes_on() {
     let rt = Runtime::builder().procs(2).build().unwrap();
@@ -84,11 +87,12 @@ fn abort_policy_kills_the_process() {
         println!("survived");
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "abort_policy_kills_the_process", "--nocapture"])
-        .env("GMP_TEST_ABORT_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = output_within(
+        "the child with the abort panic policy",
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "abort_policy_kills_the_process", "--nocapture"])
+            .env("GMP_TEST_ABORT_CHILD", "1"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

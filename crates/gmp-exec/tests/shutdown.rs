@@ -13,6 +13,9 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use gmp_exec::Runtime;
 
+mod common;
+use common::{recv, wait_until};
+
 struct CountDrop {
     id: usize,
     drops: Arc<Vec<AtomicUsize>>,
@@ -103,7 +106,7 @@ fn shutdown_drops_ten_thousand_pending_futures_exactly_once() {
         }
     }
     for _ in 0..N / 4 {
-        handles.push(spawned_rx.recv().unwrap());
+        handles.push(recv(&spawned_rx, "a G spawned from a G sent its handle"));
     }
     drop(rt);
     for (id, d) in drops.iter().enumerate() {
@@ -143,10 +146,10 @@ fn a_waker_that_fires_after_shutdown_is_harmless() {
         polled_tx.send(()).unwrap();
         LeakWaker(s).await
     });
-    polled_rx.recv().unwrap();
-    while slot.lock().unwrap().is_none() {
-        std::thread::yield_now();
-    }
+    recv(&polled_rx, "the G was polled");
+    wait_until("the G handed its waker out", || {
+        slot.lock().unwrap().is_some()
+    });
     drop(rt);
     let waker = slot.lock().unwrap().take().unwrap();
     waker.wake_by_ref();
@@ -187,7 +190,7 @@ fn drop_returns_promptly_while_tasks_keep_yielding() {
         });
     }
     for _ in 0..100 {
-        started_rx.recv().unwrap();
+        recv(&started_rx, "every yielding G started");
     }
     drop(rt);
 }
@@ -209,7 +212,7 @@ fn shutdown_timeout_leaves_a_blocked_m_to_clean_up_after_itself() {
         release_rx.recv().unwrap();
         futures::future::pending::<()>().await;
     });
-    blocked_rx.recv().unwrap();
+    recv(&blocked_rx, "the G that blocks its M started");
     // A second task, queued behind the blocked one on the only P.
     let guard = CountDrop {
         id: 1,
@@ -226,9 +229,9 @@ fn shutdown_timeout_leaves_a_blocked_m_to_clean_up_after_itself() {
     );
     release_tx.send(()).unwrap();
     // The M returns from its poll and cancels both.
-    while drops.iter().any(|d| d.load(SeqCst) == 0) {
-        std::thread::yield_now();
-    }
+    wait_until("the released M dropped both futures", || {
+        drops.iter().all(|d| d.load(SeqCst) != 0)
+    });
     assert!(drops.iter().all(|d| d.load(SeqCst) == 1));
 }
 

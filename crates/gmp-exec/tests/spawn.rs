@@ -8,6 +8,9 @@ use std::sync::{mpsc, Arc};
 use futures::channel::oneshot;
 use gmp_exec::Runtime;
 
+mod common;
+use common::recv;
+
 fn rt(procs: usize) -> Runtime {
     Runtime::builder().procs(procs).build().unwrap()
 }
@@ -124,7 +127,7 @@ fn default_runtime_starts_on_first_use() {
             .unwrap();
         7
     });
-    let name = rx.recv().unwrap().unwrap();
+    let name = recv(&rx, "a G ran on the default runtime").unwrap();
     assert!(name.starts_with("gmp-default-m"), "{name}");
     assert_eq!(gmp_exec::block_on(h).unwrap(), 7);
 }
