@@ -14,7 +14,7 @@ use futures::channel::oneshot;
 use gmp_exec::Runtime;
 
 mod common;
-use common::{recv, wait_until};
+use common::{recv, wait_until, within_for};
 
 struct CountDrop {
     id: usize,
@@ -176,6 +176,11 @@ fn spawn_after_shutdown_gives_a_cancelled_handle_and_drops_the_future() {
     assert_eq!(drops[0].load(SeqCst), 1);
 }
 
+/// Prompt: a G that never stops yielding is stopped at its next yield, so
+/// dropping the runtime takes about as long as one poll. The bound is a hang
+/// guard far above that (a healthy drop takes milliseconds), not a benchmark.
+const PROMPT: Duration = Duration::from_secs(10);
+
 #[test]
 fn drop_returns_promptly_while_tasks_keep_yielding() {
     let rt = Runtime::builder().procs(2).build().unwrap();
@@ -192,7 +197,11 @@ fn drop_returns_promptly_while_tasks_keep_yielding() {
     for _ in 0..100 {
         recv(&started_rx, "every yielding G started");
     }
-    drop(rt);
+    within_for(
+        PROMPT,
+        "dropping a runtime whose 100 Gs keep yielding (not prompt)",
+        move || drop(rt),
+    );
 }
 
 #[test]
