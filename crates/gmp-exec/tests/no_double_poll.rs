@@ -40,20 +40,26 @@ impl Future for Probe {
     }
 }
 
+/// Pending polls a `Probe` answers before it is ready.
+const PENDING_POLLS: usize = 2_000;
+
 #[test]
 fn racing_wakers_never_cause_a_concurrent_poll() {
     let rt = Runtime::builder().procs(2).build().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     let mut wakers = Vec::new();
+    let mut polls = Vec::new();
     for _ in 0..8 {
         let waker = Arc::new(Mutex::new(None::<Waker>));
         wakers.push(waker.clone());
+        let count = Arc::new(AtomicUsize::new(0));
+        polls.push(count.clone());
         tasks.push(rt.spawn(Probe {
             in_poll: Arc::new(AtomicBool::new(false)),
-            polls: Arc::new(AtomicUsize::new(0)),
+            polls: count,
             waker,
-            remaining: 2_000,
+            remaining: PENDING_POLLS,
         }));
     }
     let threads: Vec<_> = (0..3)
@@ -78,6 +84,13 @@ fn racing_wakers_never_cause_a_concurrent_poll() {
     stop.store(true, SeqCst);
     for t in threads {
         t.join().unwrap();
+    }
+    // However many wakes raced, each Probe was polled once per step and never
+    // again after it was ready (the wakers kept firing until now, and the
+    // runtime is gone): its pending polls plus the one that returned Ready.
+    drop(rt);
+    for (i, p) in polls.iter().enumerate() {
+        assert_eq!(p.load(SeqCst), PENDING_POLLS + 1, "polls of task {i}");
     }
 }
 
