@@ -46,6 +46,8 @@ struct Shared {
     produced: AtomicUsize,
     consumed: AtomicUsize,
     producing_done: AtomicBool,
+    /// Set by a P that stopped looking for work a minute past the deadline.
+    gave_up: AtomicBool,
     steals: AtomicUsize,
     stolen: AtomicUsize,
     overflows: AtomicUsize,
@@ -84,6 +86,7 @@ fn stress(procs: usize, capacity: usize) {
         produced: AtomicUsize::new(0),
         consumed: AtomicUsize::new(0),
         producing_done: AtomicBool::new(false),
+        gave_up: AtomicBool::new(false),
         steals: AtomicUsize::new(0),
         stolen: AtomicUsize::new(0),
         overflows: AtomicUsize::new(0),
@@ -91,6 +94,9 @@ fn stress(procs: usize, capacity: usize) {
     let order = StealOrder::new(procs).unwrap();
     // After the set-up, which is slow for a large `GMP_STRESS_ITEMS` in debug.
     let deadline = Instant::now() + Duration::from_secs(env_or("GMP_STRESS_SECS", 3) as u64);
+    // A lost G would keep the Ps looking for it forever: past this they stop,
+    // and the checks below name the G that never ran.
+    let give_up = deadline + Duration::from_secs(60);
     let start = Arc::new(Barrier::new(procs));
     let threads: Vec<_> = locals
         .into_iter()
@@ -169,6 +175,10 @@ fn stress(procs: usize, capacity: usize) {
                         break;
                     }
                     if local.is_empty() {
+                        if Instant::now() > give_up {
+                            shared.gave_up.store(true, Relaxed);
+                            break;
+                        }
                         std::thread::yield_now();
                     }
                 }
@@ -181,6 +191,17 @@ fn stress(procs: usize, capacity: usize) {
     }
     let produced = shared.produced.load(SeqCst);
     assert!(produced > 0);
+    let consumed = shared.consumed.load(SeqCst);
+    if shared.gave_up.load(SeqCst) {
+        let lost: Vec<_> = (0..limit)
+            .filter(|&id| shared.made[id].load(Relaxed) && shared.seen[id].load(Relaxed) == 0)
+            .take(10)
+            .collect();
+        panic!(
+            "{consumed} of {produced} Gs ran; the Ps gave up looking for the rest a minute \
+             past the deadline (lost, first ones: {lost:?})"
+        );
+    }
     let mut made = 0;
     for id in 0..limit {
         let expected = u8::from(shared.made[id].load(Relaxed));
