@@ -10,9 +10,9 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{counting_waker, cx, wake_all};
+use common::{assert_before, counting_waker, cx, poll_ended_by, wake_all, PATIENCE};
 use gmp_netpoll::{Direction, Reactor, Ready, Registration};
 
 const ZERO: Option<Duration> = Some(Duration::ZERO);
@@ -69,7 +69,7 @@ where
     assert!(read_ready(&reg, &waker).is_pending());
 
     b.write_all(b"hi").unwrap();
-    let n = reactor.poll(None, &mut woken).unwrap();
+    let n = poll_ended_by(&reactor, &mut woken, "the peer's write");
     assert!(n >= 1);
     assert_eq!(woken.len(), 1, "the reader's waker is handed back");
     assert!(woken[0].will_wake(&waker));
@@ -337,8 +337,10 @@ fn a_task_on_another_thread_is_woken_through_a_shared_registration() {
     ready_rx.recv().unwrap();
     assert_eq!(reactor.waiters(), 1);
     let mut woken = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
     while woken.is_empty() {
-        reactor.poll(None, &mut woken).unwrap();
+        assert_before(deadline, "the waiting writer's waker handed back");
+        poll_ended_by(&reactor, &mut woken, "the socket's writability");
     }
     wake_all(&mut woken);
     assert_eq!(writer.join().unwrap(), 4);
@@ -354,13 +356,13 @@ const REPORTS_READ_CLOSED: bool = cfg!(all(target_os = "linux", not(gmp_polling)
 /// Polls until `reg`'s read direction is ready; returns its token.
 fn wait_readable(reactor: &Reactor, reg: &Registration) -> Ready {
     let (waker, _) = counting_waker();
+    let deadline = Instant::now() + PATIENCE;
     loop {
         if let Poll::Ready(ready) = read_ready(reg, &waker) {
             return ready;
         }
-        reactor
-            .poll(Some(Duration::from_secs(30)), &mut Vec::new())
-            .unwrap();
+        assert_before(deadline, "the registration became readable");
+        reactor.poll(Some(PATIENCE), &mut Vec::new()).unwrap();
     }
 }
 
@@ -442,12 +444,14 @@ fn clear_drained_keeps_a_hang_up() {
     let reg = register(&reactor, &a);
     let (waker, _) = counting_waker();
     drop(b);
+    let deadline = Instant::now() + PATIENCE;
     let write = loop {
         if let Poll::Ready(Ok(ready)) = reg.poll_ready(Direction::Write, &mut cx(&waker)) {
             if ready.is_hup() {
                 break ready;
             }
         }
+        assert_before(deadline, "the peer's close reported as a hang-up");
         reactor.poll(ZERO, &mut Vec::new()).unwrap();
     };
     reg.clear_drained(write);

@@ -48,7 +48,13 @@ fn an_earlier_timer_re_times_a_blocked_poller() {
         );
         std::thread::spawn(move || tx.send(idle_m(&reactor, &timers, &near, &blocked)).unwrap())
     };
+    let patience = Duration::from_secs(30);
+    let give_up = Instant::now() + patience;
     while !blocked.load(Ordering::SeqCst) {
+        assert!(
+            Instant::now() < give_up,
+            "the idle M never reached its poll within {patience:?}"
+        );
         std::thread::yield_now();
     }
 

@@ -4,6 +4,36 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// A hang guard: long enough never to run out on a healthy run, short enough
+/// that a wait that would never end fails the test instead of the CI job.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A poll that something already pending (an event, a notification) must
+/// end: `reactor.poll(None, woken)`, except that a poll that is never ended
+/// fails the test, naming `what`, after [`PATIENCE`].
+#[cfg(all(unix, not(loom)))]
+#[track_caller]
+pub fn poll_ended_by(reactor: &gmp_netpoll::Reactor, woken: &mut Vec<Waker>, what: &str) -> usize {
+    let start = Instant::now();
+    let n = reactor.poll(Some(PATIENCE), woken).unwrap();
+    assert!(
+        start.elapsed() < PATIENCE,
+        "the poll waited its whole {PATIENCE:?}: {what} never ended it"
+    );
+    n
+}
+
+/// Whether `deadline` (from `Instant::now() + PATIENCE`) has passed; panics
+/// naming `what` if it has. For loops that wait on something to change.
+#[track_caller]
+pub fn assert_before(deadline: Instant, what: &str) {
+    assert!(
+        Instant::now() < deadline,
+        "never happened within {PATIENCE:?}: {what}"
+    );
+}
 
 /// A waker that counts its wakes.
 #[derive(Default)]
