@@ -3,10 +3,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
+use std::time::Duration;
 
 use event_listener::{Event, Listener};
 
 const PROCS: usize = 4;
+
+/// A hang guard for waits on plain threads, far above a healthy run's need.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 #[gmp::test(procs = 4)]
 async fn async_channel_delivers_every_message_once_to_competing_receivers() {
@@ -92,7 +96,10 @@ fn event_listener_blocking_wait_on_a_plain_thread_is_woken_by_a_g() {
         gmp::yield_now().await;
         notifier.notify(1);
     });
-    listener.wait();
+    assert!(
+        listener.wait_timeout(PATIENCE).is_some(),
+        "a G's notify never woke the plain thread's blocking wait within {PATIENCE:?}"
+    );
 }
 
 #[gmp::test(procs = 4)]
