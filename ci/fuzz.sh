@@ -8,7 +8,9 @@
 #   FUZZ_SECS      seconds per target (default 60)
 #   FUZZ_TARGETS   which targets (default: runq timers tasks)
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 lets the stable
-# toolchain build it. To grow the seeds after a long run:
+# toolchain build it. cargo-fuzz itself is installed by ci/tools.sh where it
+# is missing; the tier skips only if that fails. To grow the seeds after a
+# long run:
 #   RUSTC_BOOTSTRAP=1 cargo fuzz cmin <target> fuzz/corpus/<target>
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +21,8 @@ secs="${FUZZ_SECS:-60}"
 targets="${FUZZ_TARGETS:-runq timers tasks}"
 t0=$SECONDS
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "SKIPPED: cargo-fuzz is not installed (cargo install cargo-fuzz)"
+if ! ci/tools.sh cargo-fuzz; then
+    echo "SKIPPED: cargo-fuzz is not installed and could not be (see above)"
     exit 0
 fi
 

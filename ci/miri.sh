@@ -10,18 +10,16 @@
 # Miri cannot run the scheduler proper (its Ms are threads parked in futex and
 # woken with membarrier, coroutines switch stacks in assembly), so those are
 # left to the sanitizers and valgrind.
-# Needs the nightly toolchain with the miri component.
+# Needs the nightly toolchain with the miri component, which ci/tools.sh
+# installs where it is missing; the tier skips only if that fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 export CARGO_TERM_COLOR=never
 t0=$SECONDS
-if ! cargo +nightly miri --version >/dev/null 2>&1; then
-    if ! rustup +nightly component add miri >/dev/null 2>&1 \
-        || ! cargo +nightly miri --version >/dev/null 2>&1; then
-        echo "SKIPPED: no nightly toolchain with miri (rustup toolchain install nightly --component miri)"
-        exit 0
-    fi
+if ! ci/tools.sh miri; then
+    echo "SKIPPED: no nightly toolchain with miri, and it could not be installed (see above)"
+    exit 0
 fi
 cargo +nightly miri setup >/dev/null
 export CARGO_TARGET_DIR=target/miri

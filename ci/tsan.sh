@@ -6,7 +6,9 @@
 #   - gmp-exec tests/stress.rs: spawn, foreign wakes, steal, abort, shutdown;
 #   - gmp-exec tests/no_double_poll.rs: wakes racing polls.
 # TSan must see std's atomics and locks, so std is rebuilt instrumented
-# (-Zbuild-std, which needs the rust-src component) with the nightly toolchain.
+# (-Zbuild-std, which needs the rust-src component) with the nightly toolchain;
+# ci/tools.sh installs both where they are missing, and the tier skips only
+# if that fails.
 # What TSan does not model: corosensei's stack switches (no fiber API calls),
 # so coroutine tests are left out; and fences: a race TSan reports between
 # accesses ordered only by a fence (or by membarrier) needs a look before it is
@@ -19,16 +21,9 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 export CARGO_TERM_COLOR=never
 t0=$SECONDS
 host=$(rustc -vV | sed -n 's/^host: //p')
-if ! cargo +nightly --version >/dev/null 2>&1; then
-    echo "SKIPPED: TSan needs a nightly toolchain (-Zbuild-std); none is installed"
+if ! ci/tools.sh rust-src; then
+    echo "SKIPPED: TSan needs the nightly toolchain with rust-src (-Zbuild-std), and it could not be installed (see above)"
     exit 0
-fi
-sysroot=$(rustc +nightly --print sysroot)
-if [ ! -d "$sysroot/lib/rustlib/src/rust/library" ]; then
-    if ! rustup +nightly component add rust-src >/dev/null 2>&1; then
-        echo "SKIPPED: TSan needs the rust-src component for -Zbuild-std, and rustup could not add it"
-        exit 0
-    fi
 fi
 export RUSTFLAGS="-Zsanitizer=thread -Cdebug-assertions=on"
 export RUSTDOCFLAGS="-Zsanitizer=thread"
