@@ -27,8 +27,11 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 export CARGO_TERM_COLOR=never
 t0=$SECONDS
 if ! command -v valgrind >/dev/null 2>&1; then
+    # A fresh machine may have no package lists yet: fetch them and retry.
     if command -v apt-get >/dev/null 2>&1 \
-        && timeout 600 apt-get install -y -qq valgrind >/dev/null 2>&1; then
+        && { timeout 600 apt-get install -y -qq valgrind >/dev/null 2>&1 \
+             || { timeout 300 apt-get update -qq >/dev/null 2>&1 \
+                  && timeout 600 apt-get install -y -qq valgrind >/dev/null 2>&1; }; }; then
         echo "installed $(valgrind --version)"
     else
         echo "SKIPPED: valgrind is not installed and apt-get could not install it"
