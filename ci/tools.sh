@@ -7,28 +7,30 @@
 #   rust-src    the nightly toolchain with rust-src      (ci/tsan.sh:
 #               -Zbuild-std), both through `rustup toolchain install nightly
 #               --profile minimal --component miri,rust-src`
-# Each install is bounded by `timeout` (CI_INSTALL_TIMEOUT seconds, default
-# 600) so that a hanging download cannot eat CI's time limit; one that timed
-# out is not tried again. With CI_TOOLS_NO_INSTALL=1 (set by .ci/run once its
+# Each install is bounded by `timeout` so that a hanging download cannot eat
+# CI's time limit: 900 s for a `cargo install` (it compiles: cargo-deny took
+# 6 min on this 2-core machine shared with other builds), 600 s for rustup's
+# download; CI_INSTALL_TIMEOUT (seconds) overrides both. One that timed out
+# is not tried again. With CI_TOOLS_NO_INSTALL=1 (set by .ci/run once its
 # tools step has tried) nothing is installed, only checked. Prints what it
 # found or installed, with versions and times. Exits 1 if anything asked for
 # could still not be had (a failed or timed-out download), after trying all
 # of it: the tiers that need it then print SKIPPED with the reason.
 # Usage: ci/tools.sh [cargo-deny] [cargo-fuzz] [miri] [rust-src]   (none: all)
 # Measured on the 2-core development machine (crates.io index cached):
-# cargo-fuzz 44 s, nightly with miri and rust-src 37 s.
+# cargo-fuzz 44 s, cargo-deny 359 s (load 5-7 from other builds), nightly
+# with miri and rust-src 30 s (fresh) or 37 s (updating an older nightly).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
-limit="${CI_INSTALL_TIMEOUT:-600}"
 
-# Runs the install command (after the name) under the time limit; says how
-# it went, and leaves the end of its output in $install_output. Exit status
-# 124: it timed out.
+# Runs the install command (after the name and a time limit in seconds)
+# under that limit, or CI_INSTALL_TIMEOUT; says how it went, and leaves the
+# end of its output in $install_output. Exit status 124: it timed out.
 install_output=
 try_install() {
-    local what=$1 t0=$SECONDS rc log
-    shift
+    local what=$1 limit=${CI_INSTALL_TIMEOUT:-$2} t0=$SECONDS rc log
+    shift 2
     install_output=
     if [ "${CI_TOOLS_NO_INSTALL:-0}" = 1 ]; then
         echo "not installing $what (CI_TOOLS_NO_INSTALL=1: tried already)"
@@ -41,7 +43,7 @@ try_install() {
     if [ "$rc" -eq 0 ]; then
         echo "  done in $((SECONDS - t0))s"
     elif [ "$rc" -eq 124 ]; then
-        echo "  gave up after ${limit}s (CI_INSTALL_TIMEOUT); the last lines:"
+        echo "  gave up after ${limit}s; the last lines:"
         tail -n 5 "$log" | sed 's/^/    /'
     else
         echo "  failed (exit $rc) after $((SECONDS - t0))s:"
@@ -56,7 +58,7 @@ try_install() {
 cargo_tool() {
     local crate=$1 sub=$2
     if ! cargo "$sub" --version >/dev/null 2>&1; then
-        try_install "$crate" cargo install "$crate" --locked --quiet
+        try_install "$crate" 900 cargo install "$crate" --locked --quiet
     fi
     if cargo "$sub" --version >/dev/null 2>&1; then
         echo "have $crate: $(cargo "$sub" --version)"
@@ -93,12 +95,12 @@ nightly() {
         # Both at once, as CI wants them; if the newest nightly lacks one
         # (miri is missing from some for a few days), each on its own so the
         # other's tier still runs.
-        if ! try_install "nightly with miri and rust-src" \
+        if ! try_install "nightly with miri and rust-src" 600 \
             rustup toolchain install nightly --profile minimal --component miri,rust-src &&
             grep -q unavailable <<<"$install_output"; then
             for c in "${missing[@]}"; do
                 nightly_has "$c" ||
-                    try_install "nightly with $c" \
+                    try_install "nightly with $c" 600 \
                         rustup toolchain install nightly --profile minimal --component "$c"
             done
         fi
