@@ -18,15 +18,18 @@ use std::time::{Duration, Instant};
 
 use gmp_exec::{coro, Runtime};
 
+mod common;
+
 /// Runs the test `name` again in a child process with `GMP_TEST_CHILD=name`,
-/// which the test reads to play the child's part.
+/// which the test reads to play the child's part (killed, failing the test,
+/// if it outlives `common::PATIENCE`).
 fn run_child(name: &str) -> Output {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env("GMP_TEST_CHILD", name)
-        .output()
-        .unwrap();
-    out
+    common::output_within(
+        name,
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env("GMP_TEST_CHILD", name),
+    )
 }
 
 fn is_child(name: &str) -> bool {
