@@ -214,7 +214,7 @@ fn loom_no_lost_wakeup_when_the_last_spinner_parks() {
             let shared = shared.clone();
             let taken = taken.clone();
             thread::spawn(move || {
-                let m = Arc::new(M::new(1));
+                let m = Arc::new(M::new(1, true));
                 run_model_m(&shared, &m, None, &taken);
             })
         };
@@ -233,7 +233,7 @@ fn loom_no_lost_wakeup_when_the_last_spinner_parks() {
                 shared.inject(notified);
             })
         };
-        let m0 = Arc::new(M::new(0));
+        let m0 = Arc::new(M::new(0, true));
         run_model_m(&shared, &m0, Some((0, true)), &taken);
         submitter.join().unwrap();
         idle_m.join().unwrap();
@@ -298,7 +298,7 @@ fn loom_retake_never_overlaps_the_ms_own_access() {
     use crate::sync::UnsafeCell;
 
     loom::model(|| {
-        let m = Arc::new(M::new(0));
+        let m = Arc::new(M::new(0, true));
         m.wire(0);
         let state = Arc::new(UnsafeCell::new(0u32));
 
@@ -313,7 +313,7 @@ fn loom_retake_never_overlaps_the_ms_own_access() {
                     }
                     m.p.store(NO_P, SeqCst);
                     m.revoked.store(0, SeqCst);
-                    assert!(crate::sched::barrier::heavy());
+                    crate::sched::barrier::heavy_or_fence();
                     while m.in_core.load(SeqCst) {
                         thread::yield_now();
                     }

@@ -1,8 +1,8 @@
 //! An asymmetric memory barrier: cheap for the Ms, expensive for sysmon.
 //!
-//! Sysmon takes a P away from an M stuck in a long poll (see `sysmon.rs`), and
-//! that M may touch its P's state at any moment — every spawn and wake inside
-//! the poll does. The two sides form a Dekker pair:
+//! Sysmon takes a P away from an M stuck in a long poll or a `syscall` (see
+//! `sysmon.rs`), and that M may touch its P's state at any moment — every spawn
+//! and wake inside the poll does. The two sides form a Dekker pair:
 //!
 //! * **M** (on every P-state access): store `in_core = true`; *light barrier*;
 //!   load `revoked`; if revoked, back off.
@@ -18,13 +18,32 @@
 //! after the interrupt on the M's CPU, and the M's following load of `revoked`
 //! sees sysmon's store. This is the scheme userspace RCU and folly's asymmetric
 //! barriers use; the Rust memory model has no name for it, so it is confined to
-//! these two functions.
+//! these functions.
 //!
-//! Where `membarrier` is unavailable (not Linux, or a sandbox that forbids it),
-//! [`heavy`] reports so and the runtime turns automatic retake off: explicit
-//! `block_in_place` and `syscall` still hand P's off, because there the M gives
-//! its P up itself. Under loom both sides are `SeqCst` fences, the symmetric
-//! form of the same argument, which loom can check.
+//! **Without `membarrier`** (not Linux, an old kernel, a seccomp sandbox that
+//! forbids it, or [`NO_MEMBARRIER_ENV`] set) both sides are `SeqCst` fences: the
+//! symmetric form of the same argument (C++20 [atomics.fences]: of two `SeqCst`
+//! fences, one comes first in the single total order, so the load after the
+//! later one sees the store before the earlier one). Retake stays on and
+//! correct; only the Ms pay, a real fence per P-state access. The M side
+//! ([`light_or_fence`]) picks its barrier without waiting, so the choice must
+//! be safe whichever way a race goes:
+//!
+//! * It uses the compiler barrier only once [`known_available`] says yes, which
+//!   is set only after this process registered for `membarrier`. From then on
+//!   every heavy barrier is a `membarrier` ([`heavy_or_fence`]), which also
+//!   covers an M that still fenced (a stale "no" only costs a fence).
+//! * Until registration is decided the Ms fence, and sysmon, which decides it
+//!   ([`available`], before its first retake), never retakes before.
+//! * If the registration failed, nothing ever says yes: the Ms always fence,
+//!   and sysmon's fence completes the symmetric pair.
+//!
+//! One case has no safe answer: `membarrier` failing after the registration
+//! succeeded (an M may then have used only a compiler barrier). The kernel
+//! does not do that short of a bug, so [`heavy_or_fence`] aborts there.
+//!
+//! Under loom both sides are `SeqCst` fences, the symmetric form, which loom
+//! can check.
 
 #[cfg(not(loom))]
 use std::sync::atomic::compiler_fence;
@@ -58,21 +77,31 @@ pub(crate) fn light_or_fence() {
     }
 }
 
-/// The heavy side paired with [`light_or_fence`]: `heavy` when it works, else a
-/// `SeqCst` fence.
+/// The heavy side paired with [`light_or_fence`]: `membarrier` where this
+/// process registered for it, else a `SeqCst` fence. May block the first time
+/// (it decides [`available`]). Aborts the process if `membarrier` fails after
+/// registering (module docs: no safe fallback is left then).
 pub(crate) fn heavy_or_fence() {
-    if !heavy() {
-        #[cfg(loom)]
-        loom::sync::atomic::fence(SeqCst);
-        #[cfg(not(loom))]
-        std::sync::atomic::fence(SeqCst);
+    if heavy() {
+        return;
     }
+    if available() {
+        // `available()` said yes, so an M may have paired a mere compiler
+        // barrier with this call; a failed barrier leaves no safe way to tell
+        // whether it is still using the P (or the registry).
+        eprintln!("gmp: membarrier failed after registering; aborting");
+        std::process::abort();
+    }
+    #[cfg(loom)]
+    loom::sync::atomic::fence(SeqCst);
+    #[cfg(not(loom))]
+    std::sync::atomic::fence(SeqCst);
 }
 
 /// The sysmon side: a full barrier on every thread of the process. False if
 /// the system offers none (then the light side is not a barrier either, and the
-/// caller must not rely on the pair).
-pub(crate) fn heavy() -> bool {
+/// caller must not rely on the pair: use [`heavy_or_fence`]).
+fn heavy() -> bool {
     #[cfg(loom)]
     {
         loom::sync::atomic::fence(SeqCst);
@@ -114,6 +143,23 @@ pub(crate) fn available() -> bool {
     }
 }
 
+/// A testing knob: set to anything but `0` (or empty), this environment
+/// variable turns `membarrier` off for the whole process, as if the system had
+/// none, so every platform's fallback path (module docs) runs on a Linux CI
+/// machine: `ci/no_membarrier.sh` runs gmp-exec's suite with it. Read once,
+/// when the barrier's availability is first decided (sysmon's start). An
+/// environment variable rather than a `--cfg`: the tier then reuses the normal
+/// test build instead of compiling every crate again, and a child process of a
+/// test can turn it on alone. Not a tuning setting: the fallback only costs.
+#[cfg_attr(any(loom, not(target_os = "linux")), allow(dead_code))]
+pub(crate) const NO_MEMBARRIER_ENV: &str = "GMP_NO_MEMBARRIER";
+
+/// True if [`NO_MEMBARRIER_ENV`] is set to anything but `0` or nothing.
+#[cfg(all(not(loom), target_os = "linux"))]
+fn forced_off() -> bool {
+    std::env::var_os(NO_MEMBARRIER_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 #[cfg(all(not(loom), target_os = "linux"))]
 mod sys {
     use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -143,6 +189,9 @@ mod sys {
     pub(super) fn available() -> bool {
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
         *AVAILABLE.get_or_init(|| {
+            if super::forced_off() {
+                return false;
+            }
             let supported = membarrier_call(MEMBARRIER_CMD_QUERY);
             let ok = supported >= 0
                 && supported & libc::c_long::from(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0
@@ -175,5 +224,27 @@ mod sys {
 
     pub(super) fn membarrier() -> bool {
         false
+    }
+}
+
+#[cfg(all(test, not(loom), target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Under `ci/no_membarrier.sh` this proves the knob took: the whole suite
+    /// really ran on the fallback. Elsewhere it checks the registration path.
+    #[test]
+    fn the_knob_turns_membarrier_off_and_every_barrier_still_returns() {
+        if forced_off() {
+            assert!(!available());
+            assert!(!known_available());
+            assert!(!heavy());
+        } else if available() {
+            assert!(known_available());
+            assert!(heavy());
+        }
+        // Either way: no abort, no hang.
+        heavy_or_fence();
+        light_or_fence();
     }
 }

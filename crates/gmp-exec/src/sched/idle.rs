@@ -56,6 +56,9 @@ pub(crate) struct M {
     /// The P sysmon took from this M and the M has not noticed yet, or
     /// [`NO_P`].
     pub(crate) revoked: AtomicUsize,
+    /// False if no sysmon watches this M (`Builder::sysmon(false)`): nothing
+    /// can retake its P, so `enter_core` needs only a compiler barrier.
+    pub(crate) retakable: bool,
     /// Inside `gmp::syscall` (Go's `_Psyscall`): sysmon may take the P after
     /// one of its ticks.
     pub(crate) in_syscall: AtomicBool,
@@ -96,9 +99,10 @@ pub(crate) enum Wake {
 }
 
 impl M {
-    pub(crate) fn new(id: usize) -> M {
+    pub(crate) fn new(id: usize, retakable: bool) -> M {
         M {
             id,
+            retakable,
             wake: Mutex::new(0),
             woken: Condvar::new(),
             ticks: AtomicU64::new(0),
@@ -127,7 +131,13 @@ impl M {
     pub(crate) fn enter_core(&self, p: usize) -> bool {
         debug_assert!(!self.in_core.load(Relaxed), "nested P-state access");
         self.in_core.store(true, Relaxed);
-        barrier::light();
+        if self.retakable {
+            // A real fence unless sysmon's side is `membarrier` (barrier.rs).
+            barrier::light_or_fence();
+        } else {
+            // Nothing ever retakes this M's P: no pair to complete.
+            barrier::light();
+        }
         if self.revoked.load(Relaxed) == p {
             // Release: pairs with sysmon's Acquire wait on `in_core`.
             self.in_core.store(false, Release);
@@ -474,7 +484,7 @@ impl Shared {
         }
         let spawned = builder.spawn(move || {
             tighten_timer_slack();
-            let m = Arc::new(M::new(id));
+            let m = Arc::new(M::new(id, shared.config.sysmon));
             let registered = {
                 let mut set = lock(&shared.idle.set);
                 if set.shutdown {

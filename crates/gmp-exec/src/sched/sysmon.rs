@@ -36,8 +36,9 @@
 //! Taking a P from an M that is running user code is the delicate part: that M
 //! may spawn or wake at any moment, which touches its P's queue. `barrier.rs`
 //! explains the protocol (an asymmetric Dekker pair: a compiler barrier on the
-//! M's side, `membarrier(2)` on sysmon's); `M::p_lock` serialises the retake
-//! with the M's own wiring and unwiring of Ps.
+//! M's side, `membarrier(2)` on sysmon's, or a fence on each side where the
+//! system has no `membarrier`); `M::p_lock` serialises the retake with the M's
+//! own wiring and unwiring of Ps.
 
 use std::collections::HashMap;
 use std::panic::Location;
@@ -153,7 +154,8 @@ impl Shared {
     fn sysmon_main(&self) {
         // Register for `membarrier` here, off every M: it takes the kernel an
         // RCU grace period (milliseconds). Until it is done, Ms use real fences
-        // and sysmon does not retake (`barrier.rs`).
+        // and sysmon does not retake; where it fails, they keep fencing and
+        // sysmon retakes with a fence of its own (`barrier.rs`).
         barrier::available();
         let mut delay = MIN_DELAY;
         let mut idle_looks = 0u32;
@@ -350,7 +352,7 @@ impl Shared {
                 let waiting =
                     p != NO_P && (!self.ps[p].stealer.is_empty() || !self.global.is_empty());
                 let no_idle_p = self.idle.npidle.load(Relaxed) == 0;
-                if waiting && no_idle_p && barrier::available() && self.retake(m, p, ticks) {
+                if waiting && no_idle_p && self.retake(m, p, ticks) {
                     self.stats.retakes.add(1);
                     acted = true;
                 }
@@ -414,12 +416,9 @@ impl Shared {
             m.p.store(NO_P, Relaxed);
             self.ps[p].disown(p, m.id);
             m.revoked.store(p, Relaxed);
-            if !barrier::heavy() {
-                // `available()` said yes a moment ago; a barrier that then fails
-                // leaves no safe way to tell whether the M is using the P.
-                eprintln!("gmp: membarrier failed after registering; aborting");
-                std::process::abort();
-            }
+            // `membarrier`, or a fence where there is none (the M then fences
+            // too): the Dekker pair of barrier.rs, either form.
+            barrier::heavy_or_fence();
             // Acquire: pairs with the M's Release in `leave_core`, so everything
             // it did to the P happens before the P's next M runs.
             while m.in_core.load(Acquire) {
