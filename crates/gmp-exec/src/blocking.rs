@@ -133,20 +133,28 @@ impl BlockingPool {
                 break;
             }
             state.idle += 1;
-            let deadline = Instant::now() + self.keep_alive;
+            // `None`: a keep-alive beyond what `Instant` holds (such as
+            // `Duration::MAX`) keeps the thread forever. (A plain `+` panicked
+            // here, after `idle` was counted: the next `schedule` woke a thread
+            // that was gone, and shutdown waited for it forever.)
+            let deadline = Instant::now().checked_add(self.keep_alive);
             loop {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                state = self
-                    .work
-                    .wait_timeout(state, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+                state = match deadline {
+                    Some(deadline) => {
+                        let wait = deadline.saturating_duration_since(Instant::now());
+                        self.work
+                            .wait_timeout(state, wait)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                    None => self.work.wait(state).unwrap_or_else(|e| e.into_inner()),
+                };
                 if state.notified > 0 {
                     // A `schedule` claimed this thread (and took it off `idle`).
                     state.notified -= 1;
                     continue 'work;
                 }
-                if state.shutdown || Instant::now() >= deadline {
+                if state.shutdown || deadline.is_some_and(|d| Instant::now() >= d) {
                     // Shutting down, or idle for `keep_alive`: retire.
                     state.idle -= 1;
                     break 'work;
@@ -169,7 +177,8 @@ impl BlockingPool {
         };
         self.work.notify_all();
         drop(queued);
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout beyond what `Instant` holds waits as long as none.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = lock(&self.state);
         while state.threads > 0 {
             match deadline {

@@ -441,7 +441,15 @@ impl Timers {
         if when == EMPTY {
             None
         } else {
-            Some(self.epoch + Duration::from_nanos(when))
+            // `when` is at most `MAX_WHEN` (584 years), which Linux's
+            // `Instant` holds with room to spare; saturate anyway, for
+            // platforms whose `Instant` is narrower.
+            let d = Duration::from_nanos(when);
+            Some(
+                self.epoch
+                    .checked_add(d)
+                    .unwrap_or_else(|| latest(self.epoch, d)),
+            )
         }
     }
 
@@ -478,6 +486,20 @@ fn check_holds(heap: &Heap, index: usize, entry: &TimerEntry, op: &str) {
     );
 }
 
+/// The latest instant up to `at + d` that `Instant` can represent (called
+/// only when the sum overflows).
+#[cold]
+fn latest(at: Instant, d: Duration) -> Instant {
+    let (mut t, mut step) = (at, d / 2);
+    while !step.is_zero() {
+        match t.checked_add(step) {
+            Some(later) => t = later,
+            None => step /= 2,
+        }
+    }
+    t
+}
+
 fn clamp_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).map_or(MAX_WHEN, |n| n.min(MAX_WHEN))
 }
@@ -495,6 +517,23 @@ impl fmt::Debug for Timers {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_of_duration_max_is_clamped_and_never_overflows() {
+        let timers = Timers::new(1);
+        let entry = TimerEntry::new();
+        let far = Instant::now()
+            .checked_add(Duration::from_secs(1 << 40))
+            .expect("Linux's Instant holds 35 000 years");
+        assert!(timers.insert(0, &entry, far));
+        let next = timers.next_deadline().expect("armed");
+        assert!(next > Instant::now() + Duration::from_secs(500 * 365 * 86_400));
+        let mut woken = Vec::new();
+        assert_eq!(timers.run(0, Instant::now(), &mut woken), Some(next));
+        assert!(woken.is_empty());
+        let max = latest(Instant::now(), Duration::MAX);
+        assert!(max.checked_add(Duration::from_secs(1)).is_none());
+    }
 
     #[test]
     fn heaps_keep_order_and_slots_through_mixed_operations() {

@@ -27,3 +27,44 @@ pub use std::time::{Duration, Instant};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+/// `at + d`, saturating: where the sum overflows `Instant` (a `d` such as
+/// `Duration::MAX`, which every duration setting means as "forever"), the
+/// latest instant this platform can represent on the way to it, hundreds of
+/// billions of years away on Linux. Every `Instant + Duration` in this crate
+/// whose duration a user can choose goes through here (or `checked_add` where
+/// "no deadline" is the better answer), so none can panic.
+pub(crate) fn saturating_add(at: Instant, d: Duration) -> Instant {
+    if let Some(t) = at.checked_add(d) {
+        return t;
+    }
+    // Grow by halving steps: each step is kept if it fits, so this ends within
+    // a step of the limit after about a hundred tries.
+    let (mut t, mut step) = (at, d / 2);
+    while !step.is_zero() {
+        match t.checked_add(step) {
+            Some(later) => t = later,
+            None => step /= 2,
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saturating_add_adds_and_saturates_without_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            saturating_add(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        let far = saturating_add(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(1 << 40), "{:?}", far - now);
+        // Nothing later fits, to the nanosecond.
+        assert!(far.checked_add(Duration::from_secs(1)).is_none());
+        assert_eq!(saturating_add(far, Duration::MAX), far);
+    }
+}

@@ -31,10 +31,7 @@ use crate::sched::Shared;
 /// ```
 #[must_use = "a sleep does nothing unless awaited"]
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    let deadline = now
-        .checked_add(duration)
-        .unwrap_or_else(|| now + Duration::from_secs(584 * 365 * 86_400));
+    let deadline = super::saturating_add(Instant::now(), duration);
     sleep_until(deadline)
 }
 

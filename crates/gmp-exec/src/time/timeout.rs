@@ -26,10 +26,7 @@ use super::sleep::Timer;
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    let now = Instant::now();
-    let deadline = now
-        .checked_add(duration)
-        .unwrap_or_else(|| now + Duration::from_secs(584 * 365 * 86_400));
+    let deadline = super::saturating_add(Instant::now(), duration);
     timeout_at(deadline, future)
 }
 
