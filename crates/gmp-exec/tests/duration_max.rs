@@ -4,9 +4,11 @@
 #![cfg(not(loom))]
 
 use std::sync::mpsc;
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
+use gmp_exec::time::{interval, MissedTickBehavior};
 use gmp_exec::Runtime;
 
 /// Runs `f` on a thread of its own and returns its result; panics with a
@@ -24,6 +26,15 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
             Ok(()) => unreachable!("the thread sends before it returns"),
         },
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} hung (still running after 20 s)"),
+    }
+}
+
+/// Sends on drop: tells the test that a future was dropped.
+struct SendOnDrop(mpsc::Sender<()>);
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
     }
 }
 
@@ -45,4 +56,81 @@ fn a_keep_alive_of_duration_max_keeps_idle_blocking_threads_forever() {
             drop(rt);
         },
     );
+}
+
+#[test]
+fn shutdown_timeout_of_duration_max_waits_and_drops_every_future() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let (dropped_tx, dropped_rx) = mpsc::channel();
+    let guard = SendOnDrop(dropped_tx);
+    let h = rt.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await
+    });
+    let blocking = rt.spawn_blocking(|| 3);
+    assert!(within("shutdown_timeout(Duration::MAX)", move || {
+        rt.shutdown_timeout(Duration::MAX)
+    }));
+    // Shutdown dropped the pending future before it returned.
+    assert_eq!(dropped_rx.try_recv(), Ok(()));
+    assert!(futures::executor::block_on(h).unwrap_err().is_cancelled());
+    // The blocking closure either ran or was cancelled; it did not hang.
+    let _ = futures::executor::block_on(blocking);
+}
+
+#[test]
+fn an_interval_of_duration_max_ticks_once_then_never() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    rt.block_on(async {
+        let behaviors = [
+            MissedTickBehavior::Burst,
+            MissedTickBehavior::Delay,
+            MissedTickBehavior::Skip,
+        ];
+        for behavior in behaviors {
+            let mut ticker = interval(Duration::MAX);
+            ticker.set_missed_tick_behavior(behavior);
+            // The first tick is at once (it used to panic computing the next).
+            ticker.tick().await;
+            let mut cx = Context::from_waker(Waker::noop());
+            assert_eq!(ticker.poll_tick(&mut cx), Poll::Pending, "{behavior:?}");
+            ticker.reset();
+            assert_eq!(ticker.poll_tick(&mut cx), Poll::Pending, "{behavior:?}");
+        }
+    });
+}
+
+/// On one P, G `blocker` blocks its M in `syscall`; the G spawned after it can
+/// run only if sysmon hands the P to another M.
+fn a_g_runs_behind_a_blocked_syscall(rt: &Runtime) {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let blocker = rt.spawn(async move {
+        started_tx.send(()).unwrap();
+        gmp_exec::syscall(|| release_rx.recv_timeout(Duration::from_secs(20)))
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the blocking G never started");
+    let release = release_tx.clone();
+    rt.spawn(async move {
+        ran_tx.send(()).unwrap();
+        release.send(()).unwrap();
+    });
+    let ran = ran_rx.recv_timeout(Duration::from_secs(10));
+    let _ = release_tx.send(());
+    ran.expect("the G queued behind a blocked syscall never ran: sysmon did not retake the P");
+    rt.block_on(blocker).unwrap().unwrap();
+}
+
+#[test]
+fn a_schedtrace_period_of_duration_max_keeps_sysmon_working() {
+    let rt = Runtime::builder()
+        .procs(1)
+        .schedtrace(Some(Duration::MAX))
+        .build()
+        .unwrap();
+    a_g_runs_behind_a_blocked_syscall(&rt);
+    assert!(rt.metrics().syscall_retakes >= 1);
 }

@@ -849,7 +849,9 @@ impl Shared {
     /// `timeout`), then joins them. True if all exited; false if it stopped
     /// waiting, which hands the cleanup to the last M to exit.
     pub(crate) fn wait_threads(&self, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout beyond what `Instant` holds (`Duration::MAX`) waits as
+        // long as none: `+` panicked here, with shutdown half done.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut set = lock(&self.idle.set);
         while set.threads > 0 {
             match deadline {

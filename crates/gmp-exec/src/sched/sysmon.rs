@@ -164,7 +164,9 @@ impl Shared {
         let mut views: HashMap<usize, View> = HashMap::new();
         let mut reports = RateLimit::new();
         let schedtrace = self.config.schedtrace;
-        let mut next_trace = schedtrace.map(|p| Instant::now() + p);
+        // `None` once the next line is beyond what `Instant` holds: a period
+        // of `Duration::MAX` prints none (`+` panicked here, killing sysmon).
+        let mut next_trace = schedtrace.and_then(|p| Instant::now().checked_add(p));
         // Since when every P has been idle with no M in a poll, as sysmon saw.
         let mut idle_since: Option<Instant> = None;
         loop {
@@ -233,7 +235,7 @@ impl Shared {
                         "{}",
                         self.schedtrace_line(self.started, self.config.scheddetail)
                     );
-                    next_trace = Some(due + period);
+                    next_trace = due.checked_add(period);
                 }
             }
             if acted {

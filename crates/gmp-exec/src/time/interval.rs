@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::saturating_add;
 use super::sleep::Timer;
 use crate::coop;
 
@@ -149,19 +150,21 @@ impl Interval {
     }
 
     fn next_after(&self, scheduled: Instant, now: Instant) -> Instant {
-        let on_time = scheduled + self.period;
+        // Saturating: a period of `Duration::MAX` means a first tick, then
+        // none (the timer's deadline is then beyond any wait).
+        let on_time = saturating_add(scheduled, self.period);
         if on_time > now {
             return on_time;
         }
         match self.missed {
             MissedTickBehavior::Burst => on_time,
-            MissedTickBehavior::Delay => now + self.period,
+            MissedTickBehavior::Delay => saturating_add(now, self.period),
             MissedTickBehavior::Skip => {
                 let behind = now.duration_since(scheduled).as_nanos();
                 let period = self.period.as_nanos();
                 let periods = behind / period + 1;
                 let ahead = u64::try_from(periods * period).unwrap_or(u64::MAX);
-                scheduled + Duration::from_nanos(ahead)
+                saturating_add(scheduled, Duration::from_nanos(ahead))
             }
         }
     }
@@ -181,7 +184,8 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        self.timer.reset(Instant::now() + self.period);
+        self.timer
+            .reset(saturating_add(Instant::now(), self.period));
     }
 
     /// The period.
