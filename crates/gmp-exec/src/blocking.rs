@@ -46,6 +46,13 @@ struct PoolState {
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
+std::thread_local! {
+    /// The pool this thread belongs to (null on other threads). Compared,
+    /// never dereferenced.
+    static POOL_OF_THREAD: std::cell::Cell<*const BlockingPool> =
+        const { std::cell::Cell::new(std::ptr::null()) };
+}
+
 /// A closure as a future that runs it in its only poll.
 pub(crate) struct BlockingTask<F>(Option<F>);
 
@@ -120,7 +127,14 @@ impl BlockingPool {
         }
     }
 
+    /// True if the calling thread is one of this pool's threads (its
+    /// shutdown would wait for the caller itself).
+    pub(crate) fn is_own_thread(&self) -> bool {
+        POOL_OF_THREAD.with(|p| std::ptr::eq(p.get(), self))
+    }
+
     fn thread_main(&self) {
+        POOL_OF_THREAD.with(|p| p.set(self));
         let mut state = lock(&self.state);
         'work: loop {
             while let Some(task) = state.queue.pop_front() {

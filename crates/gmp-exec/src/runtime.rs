@@ -479,7 +479,10 @@ fn procs_from_env() -> io::Result<usize> {
 /// A gmp runtime: `procs` Ps, the Ms that run them, and a blocking pool.
 ///
 /// Dropping it shuts it down: it stops taking work, drops every task's future
-/// (queued, parked on a waker, or anything else), and joins its threads.
+/// (queued, parked on a waker, or anything else), and joins its threads. So
+/// dropping it (or calling [`shutdown_timeout`](Self::shutdown_timeout)) on
+/// one of those threads, inside one of its own tasks or `spawn_blocking`
+/// closures, panics with a message saying so, where it would wait for itself.
 ///
 /// ```
 /// let rt = gmp_exec::Runtime::new().unwrap();
@@ -646,11 +649,20 @@ impl Runtime {
     }
 }
 
+/// Panics if the calling thread is one that shutting `shared` down would wait
+/// for: one of its Ms, or one of its blocking-pool threads.
 fn check_not_own_worker(shared: &Shared) {
     if Worker::with_current(|w| w.is_some_and(|w| w.is_m_of(shared))) {
         panic!(
             "a gmp Runtime was dropped (or shut down) from inside one of its own tasks: \
              shutdown waits for every M, including this one; drop it from outside the runtime"
+        );
+    }
+    if shared.blocking.is_own_thread() {
+        panic!(
+            "a gmp Runtime was dropped (or shut down) from inside one of its own spawn_blocking \
+             closures: shutdown waits for every blocking-pool thread, including this one; drop \
+             it from outside the runtime"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Misuse fails loudly, with a message that names it; bad settings are errors.
 #![cfg(not(loom))]
 
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use gmp_exec::Runtime;
 
@@ -73,4 +74,30 @@ fn zero_procs_is_an_error() {
     );
     let err = Runtime::builder().max_threads(0).build().unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn dropping_a_runtime_inside_its_own_spawn_blocking_closure_panics_with_a_message() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let handle = rt.handle().clone();
+    let slot = Arc::new(Mutex::new(Some(rt)));
+    let s = slot.clone();
+    let h = handle.spawn_blocking(move || {
+        let rt = s.lock().unwrap().take();
+        drop(rt);
+    });
+    // On a hang the pool thread stays stuck; the test still ends.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(futures::executor::block_on(h));
+    });
+    let res = rx.recv_timeout(Duration::from_secs(20)).expect(
+        "dropping a Runtime inside its own spawn_blocking closure hung: the pool's shutdown \
+         waits for the very thread that runs the closure",
+    );
+    let msg = panic_message(res.unwrap_err());
+    assert!(
+        msg.contains("dropped (or shut down) from inside one of its own spawn_blocking closures"),
+        "{msg}"
+    );
 }
