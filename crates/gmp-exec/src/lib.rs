@@ -38,7 +38,7 @@
 //! | `schedule`, `execute`, `findrunnable`, `resetspinning` | `sched::worker` |
 //! | `wakep`, `startm`, `newm`, `stopm`, `pidleput`/`pidleget` | `sched::idle` |
 //! | `allgs` | the live-task registry (`task::registry`) |
-//! | `GOMAXPROCS` | [`Builder::procs`], `GMP_MAXPROCS` |
+//! | `GOMAXPROCS` | [`Builder::procs`], `GMP_MAXPROCS` (at most [`MAX_PROCS`]) |
 //! | `chan.go`'s `hchan` (`recvq`, `sendq`) | [`chan`] |
 
 #![warn(missing_docs)]
@@ -80,7 +80,7 @@ pub use context::EnterGuard;
 pub use debug::DEBUG_ENV;
 pub use dump::{Dump, TaskDump, TaskState};
 pub use metrics::{Metrics, PMetrics};
-pub use runtime::{Builder, Handle, Runtime, UnhandledPanic, MAXPROCS_ENV};
+pub use runtime::{Builder, Handle, Runtime, UnhandledPanic, MAXPROCS_ENV, MAX_PROCS, MAX_THREADS};
 pub use task::{AbortHandle, Id, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 

@@ -27,6 +27,35 @@ use crate::task::{self, JoinHandle};
 /// ```
 pub const MAXPROCS_ENV: &str = "GMP_MAXPROCS";
 
+/// The most Ps a runtime may have: [`Builder::procs`] beyond it is an error,
+/// and a larger `GMP_MAXPROCS` or machine parallelism is clamped to it (as Go
+/// clamped `GOMAXPROCS` to `_MaxGomaxprocs`, 1024, from Go 1.5 to 1.9).
+///
+/// A task's header records its registry (a P's index, or `procs` for the
+/// registry of Gs spawned from outside) in 16 bits, so the encoding would hold
+/// 65 534 Ps; the cap is Go's, far lower, because every P costs memory and
+/// every searching M looks at every P: 100 000 Ps took a minute and 3.3 GB to
+/// build. A machine with more CPUs than this runs `MAX_PROCS` Ps by default.
+///
+/// ```
+/// use gmp_exec::{Runtime, MAX_PROCS};
+/// assert_eq!(MAX_PROCS, 1024);
+/// let err = Runtime::builder().procs(MAX_PROCS + 1).build().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
+pub const MAX_PROCS: usize = 1024;
+
+/// The most M threads a runtime may start ([`Builder::max_threads`]; beyond
+/// it is an error). A coroutine G records the M it is bound to in 16 bits of
+/// its header (the M's id + 1; 0 means unbound), so M ids stay below this.
+///
+/// ```
+/// use gmp_exec::{Runtime, MAX_THREADS};
+/// assert_eq!(MAX_THREADS, 65_535);
+/// assert!(Runtime::builder().max_threads(MAX_THREADS + 1).build().is_err());
+/// ```
+pub const MAX_THREADS: usize = 65_535;
+
 /// What happens when a task panics. Either way the panic is caught and its
 /// `JoinHandle` reports it.
 ///
@@ -131,13 +160,14 @@ impl Builder {
         }
     }
 
-    /// The number of Ps: how many Gs run at once (Go's `GOMAXPROCS`). Must be at
-    /// least 1; `build` reports 0 as an error.
+    /// The number of Ps: how many Gs run at once (Go's `GOMAXPROCS`). Must be
+    /// from 1 to [`MAX_PROCS`]; `build` reports others as errors.
     ///
     /// ```
     /// let rt = gmp_exec::Runtime::builder().procs(3).build().unwrap();
     /// assert_eq!(rt.procs(), 3);
     /// assert!(gmp_exec::Runtime::builder().procs(0).build().is_err());
+    /// assert!(gmp_exec::Runtime::builder().procs(100_000).build().is_err());
     /// ```
     pub fn procs(mut self, procs: usize) -> Self {
         self.procs = Some(procs);
@@ -188,8 +218,8 @@ impl Builder {
     }
 
     /// The most M threads the runtime may start (Go's `SetMaxThreads`;
-    /// default 10 000). Ms beyond the Ps appear when Ps are handed off from
-    /// blocked threads.
+    /// default 10 000, at most [`MAX_THREADS`]). Ms beyond the Ps appear when
+    /// Ps are handed off from blocked threads.
     ///
     /// ```
     /// let rt = gmp_exec::Runtime::builder().procs(1).max_threads(4).build().unwrap();
@@ -371,8 +401,10 @@ impl Builder {
     /// coroutine stays on its M: a burst spawned while a new thread was still
     /// waiting for a CPU would all stay on the first M.
     ///
-    /// Errors with `InvalidInput` if `procs` is 0, `GMP_MAXPROCS` is not a
-    /// positive integer, or a thread limit is 0.
+    /// Errors with `InvalidInput` if `procs` is 0 or above [`MAX_PROCS`],
+    /// `GMP_MAXPROCS` is not a positive integer (one above `MAX_PROCS` is
+    /// clamped to it, as Go clamped `GOMAXPROCS`), a thread limit is 0, or
+    /// `max_threads` is above [`MAX_THREADS`].
     ///
     /// ```
     /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
@@ -401,6 +433,11 @@ impl Builder {
                     "procs must be at least 1 (a runtime needs a P to run anything)",
                 ))
             }
+            Some(n) if n > MAX_PROCS => {
+                return Err(invalid(format!(
+                    "procs must be at most {MAX_PROCS} (gmp_exec::MAX_PROCS), not {n}"
+                )))
+            }
             Some(n) => n,
             None => procs_from_env()?,
         };
@@ -408,6 +445,13 @@ impl Builder {
             return Err(invalid(
                 "max_threads and max_blocking_threads must be at least 1",
             ));
+        }
+        if self.max_threads > MAX_THREADS {
+            return Err(invalid(format!(
+                "max_threads must be at most {MAX_THREADS} (gmp_exec::MAX_THREADS: an M's id is \
+                 kept in 16 bits), not {}",
+                self.max_threads
+            )));
         }
         let name = self.name.clone();
         let thread_name = match &self.thread_name {
@@ -458,11 +502,14 @@ fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
 
-/// `GMP_MAXPROCS` if set, else the machine's available parallelism.
+/// `GMP_MAXPROCS` if set, else the machine's available parallelism; either
+/// clamped to [`MAX_PROCS`] (as Go's `schedinit` clamped `GOMAXPROCS`).
 fn procs_from_env() -> io::Result<usize> {
     match std::env::var(MAXPROCS_ENV) {
         Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
+            Ok(n) if n > 0 => Ok(n.min(MAX_PROCS)),
+            // Too large even for a usize: more than the cap all the same.
+            Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Ok(MAX_PROCS),
             _ => Err(invalid(format!(
                 "{MAXPROCS_ENV}={v:?} is not a positive integer (the number of Ps to run)"
             ))),
@@ -471,8 +518,8 @@ fn procs_from_env() -> io::Result<usize> {
             "{MAXPROCS_ENV}={v:?} is not a positive integer (the number of Ps to run)"
         ))),
         Err(std::env::VarError::NotPresent) => Ok(std::thread::available_parallelism()
-            .map(NonZeroUsize::get)
-            .unwrap_or(1)),
+            .map_or(1, NonZeroUsize::get)
+            .min(MAX_PROCS)),
     }
 }
 

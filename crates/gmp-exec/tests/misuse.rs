@@ -101,3 +101,46 @@ fn dropping_a_runtime_inside_its_own_spawn_blocking_closure_panics_with_a_messag
         "{msg}"
     );
 }
+
+#[test]
+fn procs_and_max_threads_beyond_what_gmp_can_encode_are_errors() {
+    assert_eq!(gmp_exec::MAX_PROCS, 1024);
+    for procs in [gmp_exec::MAX_PROCS + 1, 65_536, 100_000, usize::MAX] {
+        let err = Runtime::builder().procs(procs).build().unwrap_err();
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::InvalidInput,
+            "procs {procs}"
+        );
+        assert!(
+            err.to_string().contains("procs must be at most 1024"),
+            "{err}"
+        );
+    }
+    for n in [gmp_exec::MAX_THREADS + 1, usize::MAX] {
+        let err = Runtime::builder().max_threads(n).build().unwrap_err();
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::InvalidInput,
+            "max_threads {n}"
+        );
+        assert!(
+            err.to_string().contains("max_threads must be at most"),
+            "{err}"
+        );
+    }
+    // The caps themselves are fine (one M: `max_threads` bounds those started).
+    let rt = Runtime::builder()
+        .procs(gmp_exec::MAX_PROCS)
+        .max_threads(1)
+        .build()
+        .unwrap();
+    assert_eq!(rt.procs(), gmp_exec::MAX_PROCS);
+    assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    let rt = Runtime::builder()
+        .procs(1)
+        .max_threads(gmp_exec::MAX_THREADS)
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(rt.spawn(async { 8 })).unwrap(), 8);
+}

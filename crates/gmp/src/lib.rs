@@ -37,7 +37,7 @@
 pub use gmp_exec::{
     block_in_place, block_on, spawn, spawn_blocking, syscall, yield_now, AbortHandle, Builder,
     Dump, EnterGuard, Handle, Id, JoinError, JoinHandle, Metrics, PMetrics, Runtime, TaskDump,
-    TaskState, UnhandledPanic, YieldNow, DEBUG_ENV, MAXPROCS_ENV,
+    TaskState, UnhandledPanic, YieldNow, DEBUG_ENV, MAXPROCS_ENV, MAX_PROCS, MAX_THREADS,
 };
 pub use gmp_macros::{main, test};
 

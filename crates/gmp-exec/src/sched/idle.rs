@@ -459,7 +459,13 @@ impl Shared {
         p: usize,
         spinning: bool,
     ) -> bool {
-        if set.shutdown || set.threads >= self.config.max_threads {
+        // Ms never exit before shutdown and a failed start gives its id back,
+        // so ids stay below `max_threads`, which `Builder` caps at what a
+        // task's M binding holds; the id check keeps that true regardless.
+        if set.shutdown
+            || set.threads >= self.config.max_threads
+            || set.next_m_id >= crate::runtime::MAX_THREADS
+        {
             return false;
         }
         if cfg!(loom) {
@@ -533,6 +539,10 @@ impl Shared {
             }
             Err(e) => {
                 set.threads -= 1;
+                if set.next_m_id == id + 1 {
+                    // Nobody took a later id meanwhile: the next M may use it.
+                    set.next_m_id = id;
+                }
                 drop(set);
                 eprintln!("gmp: could not start an M thread: {e}");
                 false

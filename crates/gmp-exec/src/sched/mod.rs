@@ -230,10 +230,16 @@ impl P {
 }
 
 /// Registry slots encode the registry (a P's id, or `procs` for the remote
-/// one) in the high 32 bits and the index in the low 32.
+/// one) in the high 32 bits and the index in the low 32. Only 48 bits are kept
+/// (`SLOT_MASK`, all ones meaning "none"): the registry id must fit in 16,
+/// which `Builder` makes sure of by capping `procs`.
 fn slot_code(registry: usize, index: usize) -> u64 {
     (registry as u64) << 32 | index as u64
 }
+
+// The remote registry's id, `procs`, is at most `MAX_PROCS`, which must stay
+// below 0xFFFF: registry 0xFFFF with index 0xFFFF_FFFF would read as "none".
+const _: () = assert!(crate::runtime::MAX_PROCS < 0xFFFF);
 
 impl Shared {
     pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {

@@ -168,7 +168,14 @@ impl Header {
     /// Binds the task to M `m` for good. Called once, by that M, while it
     /// polls the task.
     pub(crate) fn bind_to_m(&self, m: usize) {
-        debug_assert!(m < u16::MAX as usize);
+        // Checked in release builds too: an id that did not fit would bind
+        // the task to another M (or to none) for good. `new_m` never hands
+        // out one this large (`Builder` caps `max_threads`).
+        assert!(
+            m < crate::runtime::MAX_THREADS,
+            "M id {m} does not fit a task's 16-bit M binding (at most {})",
+            crate::runtime::MAX_THREADS - 1
+        );
         // Release: a waker that reads the binding (Acquire) routes the task to
         // this M. Wakers made earlier in this poll cannot queue the task
         // before the poll ends (rule 5), and the end of the poll publishes
