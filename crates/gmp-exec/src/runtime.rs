@@ -401,7 +401,9 @@ impl Builder {
     /// coroutine stays on its M: a burst spawned while a new thread was still
     /// waiting for a CPU would all stay on the first M.
     ///
-    /// Errors with `InvalidInput` if `procs` is 0 or above [`MAX_PROCS`],
+    /// Errors with the OS's error if not even one M thread could be started
+    /// (say, a [`thread_stack_size`](Self::thread_stack_size) no thread can
+    /// have), and with `InvalidInput` if `procs` is 0 or above [`MAX_PROCS`],
     /// `GMP_MAXPROCS` is not a positive integer (one above `MAX_PROCS` is
     /// clamped to it, as Go clamped `GOMAXPROCS`), a thread limit is 0, or
     /// `max_threads` is above [`MAX_THREADS`].
@@ -419,7 +421,12 @@ impl Builder {
             shared.start_sysmon();
         }
         #[cfg(not(loom))]
-        shared.start_all_ms();
+        if let Err(e) = shared.start_all_ms() {
+            // No M runs; what did start (sysmon) stops and is joined, so a
+            // failed build leaves no thread behind.
+            shared.shutdown(None);
+            return Err(e);
+        }
         Ok(Runtime {
             handle: Handle { shared },
         })

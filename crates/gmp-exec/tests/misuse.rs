@@ -144,3 +144,45 @@ fn procs_and_max_threads_beyond_what_gmp_can_encode_are_errors() {
         .unwrap();
     assert_eq!(rt.block_on(rt.spawn(async { 8 })).unwrap(), 8);
 }
+
+/// Names of this process's threads that start with `prefix`.
+#[cfg(target_os = "linux")]
+fn threads_named(prefix: &str) -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn a_build_that_cannot_start_any_m_fails_with_the_os_error() {
+    // No thread can have a petabyte of stack.
+    let err = Runtime::builder()
+        .procs(2)
+        .thread_name("nostack")
+        .thread_stack_size(1 << 50)
+        .build()
+        .expect_err("a runtime with no M to run its Gs was built");
+    assert!(
+        err.to_string().contains("could not start an M thread"),
+        "{err}"
+    );
+    let os = std::error::Error::source(&err)
+        .and_then(|e| e.downcast_ref::<std::io::Error>())
+        .unwrap_or_else(|| panic!("no OS error under {err:?}"));
+    assert!(os.raw_os_error().is_some(), "{os:?}");
+    assert_eq!(err.kind(), os.kind());
+    // What was started (sysmon) is gone: joined before `build` returned. A
+    // joined thread can stay listed for a moment after its join (the kernel
+    // drops the entry a little later), so look again for up to 10 s.
+    #[cfg(target_os = "linux")]
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !threads_named("nostack").is_empty() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert_eq!(threads_named("nostack"), Vec::<String>::new());
+    }
+}

@@ -367,7 +367,11 @@ impl Shared {
     /// one M in 56 of 60 runs before, 13 of 60 after). A parked M usually
     /// wakes in tens of microseconds. tokio starts its workers when it is
     /// built, too.
-    pub(crate) fn start_all_ms(&self) {
+    ///
+    /// Errors if not even one M started (the runtime could run nothing): with
+    /// the OS's error when the thread could not be created. With at least one,
+    /// the rest start later, as work needs them.
+    pub(crate) fn start_all_ms(&self) -> std::io::Result<()> {
         let n = self.procs().min(self.config.max_threads);
         lock(&self.idle.set).build_waiting = true;
         let mut started = 0;
@@ -379,7 +383,12 @@ impl Shared {
             let Some(p) = pidle_get(&mut set, &self.idle) else {
                 break;
             };
-            if !self.new_m_or_idle(set, p, false) {
+            if let Err(e) = self.new_m_or_idle(set, p, false) {
+                if started == 0 {
+                    lock(&self.idle.set).build_waiting = false;
+                    return Err(e.into_io());
+                }
+                e.report();
                 break;
             }
             started += 1;
@@ -395,6 +404,7 @@ impl Shared {
                 .unwrap_or_else(|e| e.into_inner());
         }
         set.build_waiting = false;
+        Ok(())
     }
 
     /// Go's `startm`: runs `p` (or an idle P) on an idle M, or on a new one. A
@@ -430,35 +440,37 @@ impl Shared {
             self.unpark_m(&m, Wake::P { p, spinning });
             return;
         }
-        self.new_m_or_idle(set, p, spinning);
+        if let Err(e) = self.new_m_or_idle(set, p, spinning) {
+            e.report();
+        }
     }
 
     /// `new_m`, and if no thread starts, `p` goes back to the idle list and a
-    /// `spinning` start is uncounted. True if the thread started.
+    /// `spinning` start is uncounted.
     fn new_m_or_idle(
         &self,
         set: crate::sync::MutexGuard<'_, IdleSet>,
         p: usize,
         spinning: bool,
-    ) -> bool {
-        if self.new_m(set, p, spinning) {
-            return true;
-        }
+    ) -> Result<(), NoNewM> {
+        let Err(e) = self.new_m(set, p, spinning) else {
+            return Ok(());
+        };
         pidle_put(&mut lock(&self.idle.set), self, p);
         if spinning {
             self.idle.nmspinning.fetch_sub(1, SeqCst);
         }
-        false
+        Err(e)
     }
 
     /// Go's `newm`: a new thread that starts with `p`. Consumes the lock guard;
-    /// false if no thread may or can be started.
+    /// an error if no thread may or can be started.
     fn new_m(
         &self,
         mut set: crate::sync::MutexGuard<'_, IdleSet>,
         p: usize,
         spinning: bool,
-    ) -> bool {
+    ) -> Result<(), NoNewM> {
         // Ms never exit before shutdown and a failed start gives its id back,
         // so ids stay below `max_threads`, which `Builder` caps at what a
         // task's M binding holds; the id check keeps that true regardless.
@@ -466,14 +478,14 @@ impl Shared {
             || set.threads >= self.config.max_threads
             || set.next_m_id >= crate::runtime::MAX_THREADS
         {
-            return false;
+            return Err(NoNewM::Refused);
         }
         if cfg!(loom) {
             // Loom models cannot start OS threads; they pre-park their Ms.
             panic!("new_m reached in a loom model (no idle M to wake)");
         }
         let Some(shared) = self.me.upgrade() else {
-            return false;
+            return Err(NoNewM::Refused);
         };
         set.threads += 1;
         let id = set.next_m_id;
@@ -535,7 +547,7 @@ impl Shared {
         match spawned {
             Ok(handle) => {
                 set.handles.push(handle);
-                true
+                Ok(())
             }
             Err(e) => {
                 set.threads -= 1;
@@ -543,9 +555,7 @@ impl Shared {
                     // Nobody took a later id meanwhile: the next M may use it.
                     set.next_m_id = id;
                 }
-                drop(set);
-                eprintln!("gmp: could not start an M thread: {e}");
-                false
+                Err(NoNewM::Spawn(e))
             }
         }
     }
@@ -919,6 +929,57 @@ fn pidle_get(set: &mut IdleSet, idle: &Idle) -> Option<usize> {
     let p = set.pidle.pop()?;
     idle.npidle.fetch_sub(1, SeqCst);
     Some(p)
+}
+
+/// Why `new_m` started no M.
+#[derive(Debug)]
+pub(crate) enum NoNewM {
+    /// Not allowed: shutdown began, or `max_threads` Ms exist.
+    Refused,
+    /// The OS could not create the thread.
+    Spawn(std::io::Error),
+}
+
+impl NoNewM {
+    /// Says so on stderr, where nobody could be handed the error (a start for
+    /// work that another M or a later start will pick up). A refusal is normal
+    /// operation and says nothing.
+    fn report(&self) {
+        if let NoNewM::Spawn(e) = self {
+            eprintln!("gmp: could not start an M thread: {e}");
+        }
+    }
+
+    /// The error `Builder::build` returns when not one M started.
+    #[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
+    fn into_io(self) -> std::io::Error {
+        match self {
+            NoNewM::Spawn(e) => std::io::Error::new(e.kind(), NoMStarted(Some(e))),
+            NoNewM::Refused => std::io::Error::other(NoMStarted(None)),
+        }
+    }
+}
+
+/// `build` could not start any M, so the runtime could run nothing; the OS's
+/// error, if it gave one, is the source.
+#[derive(Debug)]
+#[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
+struct NoMStarted(Option<std::io::Error>);
+
+impl std::fmt::Display for NoMStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("could not start an M thread, so the runtime could run no task")?;
+        match &self.0 {
+            Some(e) => write!(f, ": {e}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for NoMStarted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.as_ref().map(|e| e as _)
+    }
 }
 
 /// What became of a P that an M offered to an M with bound Gs
