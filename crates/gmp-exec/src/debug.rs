@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::sched::idle::NO_P;
+use crate::sched::m::NO_P;
 use crate::sched::Shared;
 
 /// The environment variable (Go's `GODEBUG`).

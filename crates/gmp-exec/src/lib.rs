@@ -146,7 +146,7 @@ where
 /// # });
 /// ```
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    sched::worker::block_in_place(f)
+    sched::syscall::block_in_place(f)
 }
 
 /// Marks a call that usually returns quickly but may block (Go's
@@ -166,7 +166,7 @@ pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
 /// # });
 /// ```
 pub fn syscall<F: FnOnce() -> R, R>(f: F) -> R {
-    sched::worker::syscall(f)
+    sched::syscall::syscall(f)
 }
 
 /// Runs a future to completion on the calling thread, in the current runtime's

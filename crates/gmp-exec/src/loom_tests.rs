@@ -294,7 +294,7 @@ fn run_model_m(
 /// loom cell, so an overlap fails as a data race.
 #[test]
 fn loom_retake_never_overlaps_the_ms_own_access() {
-    use crate::sched::idle::NO_P;
+    use crate::sched::m::NO_P;
     use crate::sync::UnsafeCell;
 
     loom::model(|| {

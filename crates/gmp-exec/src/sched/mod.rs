@@ -85,16 +85,19 @@
 //! Acquire), so the next owner sees everything the previous one did.
 
 pub(crate) mod barrier;
+mod find;
 pub(crate) mod idle;
+mod locked;
+pub(crate) mod m;
 pub(crate) mod netpoll;
+mod park;
 pub(crate) mod shutdown;
+mod spawn;
+pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod worker;
 
 use std::cell::UnsafeCell;
-use std::future::Future;
-use std::panic::Location;
-use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::Duration;
 
@@ -106,16 +109,14 @@ use gmp_core::steal_order::StealOrder;
 use crate::blocking::BlockingPool;
 use crate::metrics::{Metrics, PMetrics, PStats, RuntimeStats};
 use crate::runtime::Config;
-use crate::sync::{fence, lock, Arc, AtomicBool, Mutex, Weak};
+use crate::sync::{Arc, AtomicBool, Mutex, Weak};
 use crate::task::alloc::PFree;
 use crate::task::registry::{Registry, RegistryOwner};
-use crate::task::{self, Header, JoinHandle, Notified, Schedule};
-use crate::trace::{self, Kind};
+use crate::task::Notified;
 
 use self::idle::Idle;
 use self::netpoll::Netpoll;
 use self::sysmon::Sysmon;
-use self::worker::Worker;
 
 /// After this many Gs in a row taken from `runnext` (each inheriting the time
 /// slice), the next pick comes from the ring. Go bounds the same chain by time
@@ -323,137 +324,6 @@ impl Shared {
     pub(crate) fn remote_registry(&self) -> &Registry {
         &self.remote_registry
     }
-
-    /// Go's `newproc`: creates a G for `future` and makes it runnable.
-    pub(crate) fn spawn<F>(
-        self: &Arc<Self>,
-        future: F,
-        location: &'static Location<'static>,
-        name: Option<&str>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        if self.is_shutdown() {
-            return self.spawn_cancelled(future, location);
-        }
-        let sched = NonNull::from(&**self);
-        let local = Worker::with_current(|w| match w {
-            Some(w) if w.is_for(self) => w.spawn_local(future, sched, location, name),
-            _ => Err(future),
-        });
-        match local {
-            Ok(handle) => handle,
-            Err(future) => self.spawn_remote(future, sched, location, name),
-        }
-    }
-
-    /// Gives a task that is not yet published a name (kept in the name table,
-    /// out of the hot task cell).
-    pub(crate) fn name_task(&self, task: &Header, name: &str) {
-        task.state.set_named();
-        lock(&self.names).insert(task.id, std::sync::Arc::from(name));
-    }
-
-    /// A spawn from a thread that holds no P of this runtime: the global queue.
-    fn spawn_remote<F>(
-        &self,
-        future: F,
-        sched: NonNull<Shared>,
-        location: &'static Location<'static>,
-        name: Option<&str>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let id = self.goids.next_id();
-        // SAFETY: `sched` is this runtime's `Shared`, which outlives its tasks'
-        // schedulable lifetime (see `shutdown`).
-        let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
-        let header = notified.cell_ptr();
-        let mut owner = lock(&self.remote_owner);
-        if self.is_shutdown() {
-            // Shutdown began after the caller's check, and its sweep may have
-            // passed the remote registry already (it takes this lock first, see
-            // `cancel_everything`): registered now, this G would never be
-            // cancelled. It is cancelled here instead, never registered.
-            drop(owner);
-            // The registry's reference is never handed to a registry.
-            notified.header().state.ref_dec();
-            drop(notified);
-            return handle;
-        }
-        let index = owner.register(&self.remote_registry, header);
-        if self.metrics_on() {
-            // Under the registry lock, whose holder is the counter's one
-            // writer: a plain add on a line the lock already brought here,
-            // where a `fetch_add` after the unlock cost 5 % of a remote spawn.
-            self.stats.remote_spawned.add(1);
-        }
-        drop(owner);
-        // SAFETY: the task is not published yet.
-        unsafe {
-            notified
-                .header()
-                .set_registry_slot(slot_code(self.procs(), index))
-        };
-        if let Some(name) = name {
-            self.name_task(notified.header(), name);
-        }
-        if trace::on() {
-            let h = notified.header();
-            let loc = h.location as *const Location<'static> as u64;
-            trace::record(
-                Kind::Created,
-                self.id,
-                trace::NO_P,
-                trace::NO_P,
-                h.id,
-                0,
-                loc,
-            );
-        }
-        self.inject(notified);
-        handle
-    }
-
-    /// After shutdown: a task that never runs; its handle reports cancellation.
-    fn spawn_cancelled<F>(
-        &self,
-        future: F,
-        location: &'static Location<'static>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let id = self.goids.next_id();
-        let sched = NonNull::from(self);
-        // SAFETY: the task is never scheduled: its notified reference is
-        // cancelled right here, and it is not registered (`release` finds its
-        // slot code out of range and reports no registry reference).
-        let (notified, handle) = unsafe { task::new_task(future, sched, id, location, None) };
-        // The registry's reference is never handed to a registry: drop it.
-        notified.header().state.ref_dec();
-        drop(notified);
-        handle
-    }
-
-    /// Puts a G on the global queue and makes sure an M will look (Go's
-    /// `globrunqput` + `wakep`). If the runtime is shut down, the G is released
-    /// for shutdown to cancel.
-    pub(crate) fn inject(&self, task: Notified) {
-        match self.global.push(task) {
-            Ok(()) => {
-                // The submitter's StoreLoad barrier (module docs).
-                fence(SeqCst);
-                self.wake_p();
-            }
-            Err(task) => task.release_closed(),
-        }
-    }
 }
 
 impl Shared {
@@ -507,176 +377,6 @@ impl Shared {
             timers_pending: self.netpoll.timers.len(),
             blocking_completed: self.blocking.completed.load(Relaxed),
             ps,
-        }
-    }
-}
-
-impl Shared {
-    /// Traces a wake of `task` from this thread.
-    #[cold]
-    fn trace_wake(&self, task: &Notified) {
-        let (p, m, by) = Worker::with_current(|w| match w {
-            Some(w) if w.is_m_of(self) => w.trace_ids(),
-            _ => (trace::NO_P, trace::NO_P, 0),
-        });
-        trace::record(Kind::Wake, self.id, p, m, task.header().id, by, 0);
-    }
-}
-
-impl Shared {
-    /// Routes a G bound to M `m` (a started coroutine) to that M: its own
-    /// mailbox if this is that M, else the M's shared mailbox, waking it if it
-    /// is parked (Go hands a `lockedg` to its `lockedm`).
-    /// A strong count on this `Shared`, held by a wake that did not come from
-    /// one of its Ms across the hand-over of its G and what follows it.
-    ///
-    /// Shutdown waits for such a wake only until its G is handed over (step 5
-    /// in `shutdown.rs`: it waits for `NOTIFIED` to clear, and the drain of a
-    /// queue clears it). The waker then still reads `self` (`wake_p` after
-    /// the push, `wake_locked_m` after the mail), and a runtime dropped in
-    /// between would be freed under it: ThreadSanitizer caught exactly that in
-    /// `tests/stress.rs`. An M needs no such count: shutdown joins it first.
-    /// The cost is one uncontended increment and decrement on a wake from
-    /// outside, a path that already pushes to the shared global queue.
-    fn keep_alive(&self) -> Arc<Shared> {
-        let ptr: *const Shared = self;
-        // SAFETY: every `Shared` lives in the `Arc` that `Shared::new` made
-        // and is never moved out of it, so `ptr` is that `Arc`'s pointer. The
-        // count is not zero: the caller holds a notified reference not yet
-        // handed over, and shutdown, which every `Runtime` drop runs before
-        // its last `Arc` goes, waits for it (see above).
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        }
-    }
-
-    fn schedule_bound(&self, m: usize, task: Notified) {
-        let task = Worker::with_current(|w| match w {
-            Some(w) if w.is_m_of(self) && w.m_id() == m => {
-                w.mail_own(task);
-                None
-            }
-            _ => Some(task),
-        });
-        let Some(task) = task else {
-            return;
-        };
-        // Touches `self` after the hand-over (`wake_locked_m`): see
-        // `keep_alive`.
-        let _alive = self.keep_alive();
-        match self.find_m(m) {
-            Some(target) => {
-                target.mail(task);
-                self.wake_locked_m(&target);
-            }
-            // Its M is gone (shutdown): the G can never run again. Dropping the
-            // notified reference cancels it (a started coroutine's stack is
-            // leaked rather than unwound on the wrong thread).
-            None => drop(task),
-        }
-    }
-}
-
-impl Schedule for Shared {
-    #[inline]
-    fn with_free_cache<R>(f: impl FnOnce(Option<&mut PFree>) -> R) -> R {
-        worker::with_free_cache(f)
-    }
-
-    fn schedule(&self, task: Notified) {
-        if trace::on() {
-            self.trace_wake(&task);
-        }
-        if let Some(m) = task.header().bound_m() {
-            return self.schedule_bound(m, task);
-        }
-        let Some(task) = self.try_collect(task) else {
-            return;
-        };
-        let task = Worker::with_current(|w| match w {
-            Some(w) if w.is_for_ptr(self) => w.schedule_local(task, true),
-            _ => Some(task),
-        });
-        if let Some(task) = task {
-            let _alive = self.keep_alive();
-            self.inject(task);
-        }
-    }
-
-    fn yield_now(&self, task: Notified) {
-        if trace::on() {
-            self.trace_wake(&task);
-        }
-        if let Some(m) = task.header().bound_m() {
-            return self.schedule_bound(m, task);
-        }
-        let task = Worker::with_current(|w| match w {
-            Some(w) if w.is_for_ptr(self) => w.schedule_local(task, false),
-            _ => Some(task),
-        });
-        if let Some(task) = task {
-            let _alive = self.keep_alive();
-            self.inject(task);
-        }
-    }
-
-    fn keep_running(&self, task: Notified) -> Result<(), Notified> {
-        let Some(m) = task.header().bound_m() else {
-            return Err(task);
-        };
-        Worker::with_current(|w| match w {
-            Some(w) if w.is_m_of(self) && w.m_id() == m => {
-                if trace::on() {
-                    self.trace_wake(&task);
-                }
-                if w.preempt_marked() {
-                    w.queues_first();
-                } else {
-                    w.yielded();
-                }
-                w.mail_own(task);
-                Ok(())
-            }
-            _ => Err(task),
-        })
-    }
-
-    fn release(&self, task: &Header) -> usize {
-        let code = task.registry_slot();
-        if code == crate::task::SLOT_MASK {
-            return 0;
-        }
-        let (registry, index) = self.registry(code);
-        let forget = || {
-            if task.state.load().is_named() {
-                lock(&self.names).remove(&task.id);
-            }
-            usize::from(registry.forget(index, task))
-        };
-        Worker::with_current(|w| match w {
-            Some(w) if w.is_m_of(self) => {
-                let refs = w.gated_release(forget);
-                if self.metrics_on() {
-                    w.count_completed();
-                }
-                refs
-            }
-            _ => {
-                // Not on an M: only shutdown's sweep, which excludes dumps by
-                // holding the dump lock.
-                if self.metrics_on() {
-                    self.stats.other_completed.add(1);
-                }
-                forget()
-            }
-        })
-    }
-
-    fn unhandled_panic(&self) {
-        if self.config.abort_on_panic {
-            eprintln!("gmp: a task panicked and the runtime's panic policy is abort");
-            std::process::abort();
         }
     }
 }

@@ -56,8 +56,6 @@
 //! other waker, e.g. another runtime's or a `block_on` thread's, wakes as
 //! usual). The batch then goes to the queues with one lock.
 
-use std::cell::{Cell, RefCell};
-use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -150,13 +148,6 @@ impl Netpoll {
     }
 }
 
-thread_local! {
-    /// The runtime whose Gs this thread is collecting instead of queueing
-    /// (see "Batches"), or null.
-    static COLLECTOR: Cell<*const Shared> = const { Cell::new(ptr::null()) };
-    static COLLECTED: RefCell<Vec<Notified>> = const { RefCell::new(Vec::new()) };
-}
-
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1)
 }
@@ -165,57 +156,6 @@ impl Shared {
     /// Nanoseconds since the runtime started.
     fn clock(&self, now: Instant) -> u64 {
         nanos(now.saturating_duration_since(self.started))
-    }
-
-    /// Wakes every waker in `wakers` (emptying it); Gs of this runtime made
-    /// runnable by it are appended to `out` instead of being queued.
-    pub(crate) fn wake_collect(&self, wakers: &mut Vec<Waker>, out: &mut Vec<Notified>) {
-        if wakers.is_empty() {
-            return;
-        }
-        let prev = COLLECTOR.with(|c| c.replace(self));
-        debug_assert!(prev.is_null(), "nested wake collection");
-        for waker in wakers.drain(..) {
-            // A foreign waker may panic; the scheduler must not unwind.
-            crate::task::wake_contained(waker, "a timer's or socket's waiter");
-        }
-        COLLECTOR.with(|c| c.set(prev));
-        COLLECTED.with(|c| out.append(&mut c.borrow_mut()));
-    }
-
-    /// The hook in `schedule`: a G woken while this thread collects for this
-    /// runtime joins the batch. Gives it back otherwise.
-    #[inline]
-    pub(crate) fn try_collect(&self, task: Notified) -> Option<Notified> {
-        if COLLECTOR.with(|c| ptr::eq(c.get(), self)) {
-            COLLECTED.with(|c| c.borrow_mut().push(task));
-            None
-        } else {
-            Some(task)
-        }
-    }
-
-    /// Go's `injectglist` from a thread without a P: the batch goes to the
-    /// global queue under one lock, and an M is started for each idle P, at
-    /// most one per G beyond the first `skip` (which the caller runs itself).
-    pub(crate) fn inject_batch<I>(&self, tasks: I, skip: usize)
-    where
-        I: ExactSizeIterator<Item = Notified>,
-    {
-        let n = tasks.len();
-        if n == 0 {
-            return;
-        }
-        if let Err(rest) = self.global.push_batch(tasks) {
-            // Shut down: shutdown's sweep cancels these Gs.
-            for task in rest {
-                task.release_closed();
-            }
-            return;
-        }
-        // The submitter's StoreLoad barrier (scheduler essay).
-        fence(SeqCst);
-        self.start_idle(n.saturating_sub(skip));
     }
 
     /// Go's `startIdle`: starts up to `n` Ms, each with an idle P.
@@ -300,7 +240,7 @@ impl Shared {
 
     /// Claims the poller for `m` if nobody holds it. Called under the idle
     /// lock by an M about to park.
-    pub(crate) fn claim_poller(&self, m: &super::idle::M) -> bool {
+    pub(crate) fn claim_poller(&self, m: &super::m::M) -> bool {
         if cfg!(loom) || self.netpoll.polling.load(Relaxed) {
             return false;
         }
@@ -311,7 +251,7 @@ impl Shared {
     }
 
     /// Gives the poller up (the M leaves it to run Gs, or is handed a P).
-    pub(crate) fn release_poller(&self, m: &super::idle::M) {
+    pub(crate) fn release_poller(&self, m: &super::m::M) {
         m.in_poller.store(false, SeqCst);
         self.netpoll.poll_until.store(UNKNOWN, SeqCst);
         self.netpoll.polling.store(false, SeqCst);

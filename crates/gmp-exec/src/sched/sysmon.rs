@@ -49,7 +49,7 @@ use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex};
 use crate::trace::{self, Kind};
 
 use super::barrier;
-use super::idle::{M, NO_P};
+use super::m::{M, NO_P};
 use super::Shared;
 
 const MIN_DELAY: Duration = Duration::from_micros(20);
@@ -431,33 +431,6 @@ impl Shared {
         trace::record(Kind::Retake, self.id, p as u32, m.id as u32, g, 0, 0);
         self.handoff_p(p);
         true
-    }
-
-    /// Go's `handoffp`: finds P `p` (whose M let go of it) a new M: at once if
-    /// it or the global queue has work; as a spinning M if nobody else is
-    /// spinning or idle; otherwise it goes on the idle list.
-    pub(crate) fn handoff_p(&self, p: usize) {
-        self.stats.handoffs.add(1);
-        trace::record(Kind::Handoff, self.id, p as u32, trace::NO_P, 0, 0, 0);
-        if !self.ps[p].stealer.is_empty() || !self.global.is_empty() {
-            self.start_m(Some(p), false);
-            return;
-        }
-        if self.idle.nmspinning.load(Relaxed) + self.idle.npidle.load(Relaxed) == 0
-            && self
-                .idle
-                .nmspinning
-                .compare_exchange(0, 1, SeqCst, Relaxed)
-                .is_ok()
-        {
-            self.start_m(Some(p), true);
-            return;
-        }
-        self.release_p(p);
-        // Go's handoffp re-checks for work that arrived meanwhile.
-        if !self.global.is_empty() {
-            self.wake_p();
-        }
     }
 }
 

@@ -1,0 +1,374 @@
+//! Gs bound to an M: started coroutines, which never leave the M that first
+//! ran them, and Go's `LockOSThread` (`lockOSThread`/`unlockOSThread`, here
+//! [`coro::lock_os_thread`](crate::coro::lock_os_thread)), which wires a G to
+//! its M exclusively.
+//!
+//! A bound G is woken into its M's mailbox, never a P's run queue (no thief
+//! may take it): the M's own mailbox when the wake happens on that M, its
+//! shared one (under a lock) from elsewhere, waking the M if it is parked and
+//! handing it an idle P, or queueing it for the next P to fall idle (Go's
+//! `startlockedm` and `stoplockedm`). The M serves its mailbox before its P's
+//! queue, within limits that keep the P's queue and the global queue from
+//! starving (the [scheduler essay](super), "Where an M looks", step 2).
+//!
+//! An M locked to a G runs no G that is not bound to it until the lock ends;
+//! while the locked G waits, it runs the other Gs bound to it (they can run
+//! nowhere else), and with none runnable it gives its P away and parks
+//! (`stop_locked`).
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+
+use gmp_core::runq::StealRunnext;
+
+use crate::sync::{lock, Arc};
+use crate::task::{self, Notified, TaskRef};
+use crate::trace::{self};
+
+use super::idle::pidle_get;
+use super::m::{Wake, M};
+use super::worker::Worker;
+use super::{PCore, Shared, BOUND_STREAK_MAX};
+
+impl Worker {
+    /// A bound G (a started coroutine) of this M, if one is runnable: its own
+    /// mailbox, then the one other threads post to. After `BOUND_STREAK_MAX`
+    /// in a row the P's queue goes first once, so yielding coroutines cannot
+    /// starve it.
+    ///
+    /// Right after a bound G yielded (`yielded`), the P's queue goes first
+    /// once too, if it holds a G: the yielding G waits behind it, as Go's
+    /// `Gosched` puts it behind the runnable Gs (on the global queue).
+    pub(super) fn next_bound(&self, core: &mut PCore, p: usize) -> Option<Notified> {
+        if self.behind_queue.replace(false) && !core.runq.is_empty() && self.exclusive.get() == 0 {
+            return None;
+        }
+        if self.bound_streak.get() >= BOUND_STREAK_MAX && self.exclusive.get() == 0 {
+            self.bound_streak.set(0);
+            if !core.runq.is_empty() {
+                return None;
+            }
+            if let Some(task) = self.steal_beside_bound(core, p) {
+                return Some(task);
+            }
+        }
+        self.take_bound()
+    }
+
+    /// An M busy with its bound Gs never runs out of work, so it never reaches
+    /// `find_runnable`'s steal; yet a burst of unstarted coroutines queued on
+    /// another P is placed for good by whichever M starts them. So once per
+    /// `BOUND_STREAK_MAX` bound polls, with its own queue empty, it takes one
+    /// steal pass too: the Ms that start coroutines share the burst.
+    fn steal_beside_bound(&self, core: &mut PCore, me: usize) -> Option<Notified> {
+        if self.shared.procs() == 1 {
+            return None;
+        }
+        for victim in self.random_victims() {
+            if victim == me {
+                continue;
+            }
+            if let Some((task, moved)) = self.steal_from(core, me, victim, StealRunnext::No) {
+                self.trace_steal(victim, moved);
+                return Some(task);
+            }
+        }
+        None
+    }
+
+    /// The next runnable bound G of this M, ignoring the streak limit.
+    pub(super) fn take_bound(&self) -> Option<Notified> {
+        let exclusive = self.exclusive.get();
+        let mut mail = self.own_mail.borrow_mut();
+        // Gs woken on other threads join the back of the line: taken only
+        // when the own mailbox ran dry, they waited forever behind a
+        // coroutine that yields in a loop.
+        self.m.take_all_mail(&mut mail);
+        let task = if exclusive == 0 {
+            mail.pop_front()
+        } else {
+            // Locked to one G: that one first. While it waits, the other Gs
+            // bound here run (they can run on no other thread, and the locked
+            // G may be waiting for one of them: parking them until the lock
+            // ended deadlocked); Gs that are not bound never do.
+            match mail.iter().position(|t| t.header().id == exclusive) {
+                Some(i) => mail.remove(i),
+                None => mail.pop_front(),
+            }
+        };
+        self.m.own_mail_len.store(mail.len(), Relaxed);
+        let task = task?;
+        self.bound_streak.set(self.bound_streak.get() + 1);
+        Some(task)
+    }
+
+    /// Every 61 ticks: if an M with bound Gs waits for a P and this M has none
+    /// runnable of its own, hand it this P (Go's `startlockedm`). True if the P
+    /// went.
+    pub(super) fn serve_locked_m(&self, p: usize) -> bool {
+        match self.shared.give_p_to_locked_m(&self.m, p) {
+            GiveP::Kept => false,
+            GiveP::Given => {
+                self.p.set(None);
+                self.old_p.set(Some(p));
+                true
+            }
+            // sysmon took it first (and hands it on): as in `core()`.
+            GiveP::Revoked => {
+                self.lost_p(p);
+                true
+            }
+        }
+    }
+
+    /// Whether an M with bound Gs waits for a P and this M could give it
+    /// one: it has no bound G of its own runnable, nor one it is locked to.
+    pub(super) fn locked_m_may_want_p(&self) -> bool {
+        self.shared.idle.lockedm_waiting.load(Relaxed) != 0
+            && self.own_mail.borrow().is_empty()
+            && self.m.mailbox_len.load(Relaxed) == 0
+            && self.exclusive.get() == 0
+    }
+
+    /// `lock_os_thread`'s wait: the locked G is not runnable, so give the P
+    /// away and park until the G is mailed to this M.
+    pub(super) fn stop_locked(&self) {
+        let Some(p) = self.p.get() else {
+            return;
+        };
+        self.p.set(None);
+        self.old_p.set(Some(p));
+        if self.m.unwire(p) {
+            self.shared.ps[p].disown(p, self.m.id);
+            self.shared.handoff_p(p);
+        }
+        if let Some((p, spinning)) = self.shared.stop_locked_m(&self.m) {
+            self.wire(p);
+            self.resume_spinning(spinning);
+        }
+    }
+
+    /// After a poll: a G that finished releases a `lock_os_thread`.
+    #[inline]
+    pub(super) fn after_poll(&self, g: u64, how: u64) {
+        if self.exclusive.get() == g && how != trace::end::PENDING && how != trace::end::YIELD {
+            self.exclusive.set(0);
+        }
+    }
+
+    /// Binds the G being polled to this M for good (a coroutine's first
+    /// suspension), and remembers it so shutdown can unwind it here.
+    pub(crate) fn bind_current_task(&self) -> u64 {
+        let ptr = task::current::ptr();
+        let ptr =
+            NonNull::new(ptr.cast_mut()).expect("a G can only be bound to an M while it runs");
+        // SAFETY: `current::ptr` is the G this M is polling right now: alive.
+        let header = unsafe { ptr.as_ref() };
+        header.bind_to_m(self.m.id);
+        header.state.ref_inc();
+        // SAFETY: we just took that reference. `ptr`, not one made from
+        // `header`, so it keeps the whole cell's provenance.
+        let task = unsafe { TaskRef::from_owned(ptr) };
+        let mut bound = self.bound.borrow_mut();
+        bound.push(task);
+        if bound.len() >= self.bound_prune_at.get() {
+            bound.retain(|t| !t.header().state.load().is_complete());
+            self.bound_prune_at.set((bound.len() * 2).max(64));
+        }
+        header.id
+    }
+
+    /// `lock_os_thread`: the G being polled runs only on this M, and this M
+    /// runs no other G until it finishes or calls `unlock_os_thread`, but for
+    /// the Gs already bound to it (started coroutines), while the locked G
+    /// waits (`take_bound`).
+    pub(crate) fn lock_current_task(&self) {
+        let header = task::current::ptr();
+        assert!(!header.is_null(), "lock_os_thread called outside a G");
+        // SAFETY: as in `bind_current_task`.
+        let h = unsafe { &*header };
+        if h.bound_m().is_none() {
+            self.bind_current_task();
+        }
+        self.exclusive.set(h.id);
+    }
+
+    /// `unlock_os_thread`.
+    pub(crate) fn unlock_current_task(&self) {
+        self.exclusive.set(0);
+    }
+
+    /// A bound G that yields after sysmon marked it (Go's `gopreempt_m`, which
+    /// puts the G on the global queue): its M cannot give it away, so the
+    /// queues go first instead — the global queue's turn and the P's queue
+    /// come before this M's bound Gs in the next round. (sysmon also hands the
+    /// P on when Gs wait, where it can: this covers the rest.)
+    pub(crate) fn queues_first(&self) {
+        self.bound_streak.set(BOUND_STREAK_MAX);
+        self.global_now.set(true);
+    }
+
+    /// A bound G of this M yielded (`coro::yield_now`, Go's `Gosched`): it
+    /// goes to this M's mailbox, where it would run before the P's queue; so
+    /// the next round serves the global queue and then the P's queue first,
+    /// one G each, before the mailbox. Two flags, no atomics: the yield
+    /// benchmark's cost stays where it was.
+    pub(crate) fn yielded(&self) {
+        self.behind_queue.set(true);
+        self.global_now.set(true);
+    }
+
+    /// Queues a bound G woken on this very M (no lock).
+    pub(crate) fn mail_own(&self, task: Notified) {
+        let mut mail = self.own_mail.borrow_mut();
+        mail.push_back(task);
+        self.m.own_mail_len.store(mail.len(), Relaxed);
+    }
+
+    /// At exit: tears down, on this thread, every G bound to this M that has
+    /// not finished (their stacks cannot run anywhere else).
+    pub(super) fn cancel_bound(&self) {
+        // Dropping a G may wake another bound here: take mail until none is left.
+        loop {
+            let mut mail = std::mem::take(&mut *self.own_mail.borrow_mut());
+            self.m.take_all_mail(&mut mail);
+            self.m.own_mail_len.store(0, Relaxed);
+            if mail.is_empty() {
+                break;
+            }
+            drop(mail);
+        }
+        let bound: Vec<TaskRef> = self.bound.borrow_mut().drain(..).collect();
+        for task in bound {
+            if task.header().state.load().is_complete() {
+                drop(task);
+            } else {
+                task.shutdown();
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Routes a G bound to M `m` (a started coroutine) to that M: its own
+    /// mailbox if this is that M, else the M's shared mailbox, waking it if it
+    /// is parked (Go hands a `lockedg` to its `lockedm`: `startlockedm`).
+    pub(super) fn schedule_bound(&self, m: usize, task: Notified) {
+        let task = Worker::with_current(|w| match w {
+            Some(w) if w.is_m_of(self) && w.m_id() == m => {
+                w.mail_own(task);
+                None
+            }
+            _ => Some(task),
+        });
+        let Some(task) = task else {
+            return;
+        };
+        // Touches `self` after the hand-over (`wake_locked_m`): see
+        // `keep_alive`.
+        let _alive = self.keep_alive();
+        match self.find_m(m) {
+            Some(target) => {
+                target.mail(task);
+                self.wake_locked_m(&target);
+            }
+            // Its M is gone (shutdown): the G can never run again. Dropping the
+            // notified reference cancels it (a started coroutine's stack is
+            // leaked rather than unwound on the wrong thread).
+            None => drop(task),
+        }
+    }
+
+    /// Makes sure M `m`, which just got mail, will run it: if it is parked on
+    /// the idle list, it gets an idle P and wakes, or, with no P idle, queues
+    /// for the next one (Go's `startlockedm` from the other side). A running M
+    /// checks its mailbox on its own.
+    pub(crate) fn wake_locked_m(&self, m: &Arc<M>) {
+        let mut set = lock(&self.idle.set);
+        if let Some(pos) = set.midle.iter().position(|x| Arc::ptr_eq(x, m)) {
+            set.midle.swap_remove(pos);
+        } else if let Some(pos) = set.lockedm_parked.iter().position(|x| Arc::ptr_eq(x, m)) {
+            set.lockedm_parked.swap_remove(pos);
+        } else {
+            return;
+        }
+        match pidle_get(&mut set, &self.idle) {
+            Some(p) => {
+                drop(set);
+                self.unpark_m(m, Wake::P { p, spinning: false });
+            }
+            None => {
+                set.lockedm_waiting.push_back(m.clone());
+                self.idle
+                    .lockedm_waiting
+                    .store(set.lockedm_waiting.len(), Relaxed);
+            }
+        }
+    }
+
+    /// Parks an M locked to one G (`lock_os_thread`) until that G, or another
+    /// G bound to it, is mailed to it; it stays off the idle list, so no other
+    /// work finds it. Returns
+    /// the P it is then given, or `None` at shutdown.
+    pub(crate) fn stop_locked_m(&self, m: &Arc<M>) -> Option<(usize, bool)> {
+        {
+            let mut set = lock(&self.idle.set);
+            if set.shutdown {
+                return None;
+            }
+            // Only mail from other threads can hold a G for this M: the
+            // caller just emptied the M's own mailbox (the locked G, or while
+            // it waits, any G bound here), and only this M adds to it.
+            // SeqCst: pairs with `M::mail`.
+            if m.mailbox_len.load(SeqCst) > 0 {
+                if let Some(p) = pidle_get(&mut set, &self.idle) {
+                    return Some((p, false));
+                }
+                set.lockedm_waiting.push_back(m.clone());
+                self.idle
+                    .lockedm_waiting
+                    .store(set.lockedm_waiting.len(), Relaxed);
+            } else {
+                set.lockedm_parked.push(m.clone());
+            }
+        }
+        match m.park() {
+            Wake::P { p, spinning } => Some((p, spinning)),
+            Wake::Exit => None,
+        }
+    }
+
+    /// A busy M gives its P to an M that has bound Gs and waits for a P (so
+    /// those never starve while every P is busy). False if none waits (then
+    /// the caller keeps its P).
+    pub(crate) fn give_p_to_locked_m(&self, m: &Arc<M>, p: usize) -> GiveP {
+        let mut set = lock(&self.idle.set);
+        if set.lockedm_waiting.is_empty() {
+            return GiveP::Kept;
+        }
+        if !m.unwire(p) {
+            // Retaken: sysmon hands the P on; `unwire` cleared the revocation,
+            // so the caller must drop the P now (it will not hear again).
+            return GiveP::Revoked;
+        }
+        self.ps[p].disown(p, m.id);
+        let waiting = set.lockedm_waiting.pop_front().expect("not empty");
+        self.idle
+            .lockedm_waiting
+            .store(set.lockedm_waiting.len(), Relaxed);
+        drop(set);
+        self.unpark_m(&waiting, Wake::P { p, spinning: false });
+        GiveP::Given
+    }
+}
+
+/// What became of a P that an M offered to an M with bound Gs
+/// (`Shared::give_p_to_locked_m`).
+pub(crate) enum GiveP {
+    /// None waits: the offering M keeps it.
+    Kept,
+    /// Handed to the waiting M.
+    Given,
+    /// sysmon had taken it already and hands it on itself.
+    Revoked,
+}
