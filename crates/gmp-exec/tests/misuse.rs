@@ -1,10 +1,12 @@
 //! Misuse fails loudly, with a message that names it; bad settings are errors.
 #![cfg(not(loom))]
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gmp_exec::Runtime;
+
+mod common;
 
 fn panic_message(err: gmp_exec::JoinError) -> String {
     let payload = err.into_panic();
@@ -87,13 +89,10 @@ fn dropping_a_runtime_inside_its_own_spawn_blocking_closure_panics_with_a_messag
         drop(rt);
     });
     // On a hang the pool thread stays stuck; the test still ends.
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(futures::executor::block_on(h));
-    });
-    let res = rx.recv_timeout(Duration::from_secs(20)).expect(
-        "dropping a Runtime inside its own spawn_blocking closure hung: the pool's shutdown \
-         waits for the very thread that runs the closure",
+    let res = common::within(
+        "dropping a Runtime inside its own spawn_blocking closure (the pool's shutdown waits \
+         for the very thread that runs the closure)",
+        move || futures::executor::block_on(h),
     );
     let msg = panic_message(res.unwrap_err());
     assert!(
