@@ -20,7 +20,7 @@ use crate::sync::Arc;
 use loom::thread;
 
 use crate::runtime::Builder;
-use crate::sched::idle::M;
+use crate::sched::m::M;
 use crate::sched::Shared;
 use crate::task::{self, Header, JoinError, JoinHandle, Notified, Schedule};
 

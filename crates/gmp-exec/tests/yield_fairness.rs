@@ -34,20 +34,24 @@ fn assert_alternates(log: &[usize]) {
 fn two_yielding_coroutines_alternate_on_one_p() {
     let rt = Runtime::builder().procs(1).build().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let handles: Vec<_> = {
-        let _in = rt.enter();
-        (0..2)
-            .map(|id| {
-                let log = log.clone();
-                coro::spawn(move || {
-                    for _ in 0..ROUNDS {
-                        log.lock().unwrap().push(id);
-                        coro::yield_now();
-                    }
+    // Spawned by a G on the one M, so neither starts before both exist (from
+    // the test thread, the M could finish the first before the second came).
+    let l = log.clone();
+    let handles = rt
+        .block_on(rt.spawn(async move {
+            (0..2)
+                .map(|id| {
+                    let log = l.clone();
+                    coro::spawn(move || {
+                        for _ in 0..ROUNDS {
+                            log.lock().unwrap().push(id);
+                            coro::yield_now();
+                        }
+                    })
                 })
-            })
-            .collect()
-    };
+                .collect::<Vec<_>>()
+        }))
+        .unwrap();
     for h in handles {
         rt.block_on(h).unwrap();
     }
@@ -59,24 +63,27 @@ fn two_yielding_coroutines_alternate_on_one_p() {
 fn a_yielding_coroutine_and_a_yielding_async_g_alternate_on_one_p() {
     let rt = Runtime::builder().procs(1).build().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let (c, a) = {
-        let _in = rt.enter();
-        let l = log.clone();
-        let c = coro::spawn(move || {
-            for _ in 0..ROUNDS {
-                l.lock().unwrap().push(0);
-                coro::yield_now();
-            }
-        });
-        let l = log.clone();
-        let a = gmp_exec::spawn(async move {
-            for _ in 0..ROUNDS {
-                l.lock().unwrap().push(1);
-                gmp_exec::yield_now().await;
-            }
-        });
-        (c, a)
-    };
+    // Both spawned by a G on the one M: neither starts before both exist.
+    let log2 = log.clone();
+    let (c, a) = rt
+        .block_on(rt.spawn(async move {
+            let l = log2.clone();
+            let c = coro::spawn(move || {
+                for _ in 0..ROUNDS {
+                    l.lock().unwrap().push(0);
+                    coro::yield_now();
+                }
+            });
+            let l = log2.clone();
+            let a = gmp_exec::spawn(async move {
+                for _ in 0..ROUNDS {
+                    l.lock().unwrap().push(1);
+                    gmp_exec::yield_now().await;
+                }
+            });
+            (c, a)
+        }))
+        .unwrap();
     rt.block_on(c).unwrap();
     rt.block_on(a).unwrap();
     assert_alternates(&log.lock().unwrap());

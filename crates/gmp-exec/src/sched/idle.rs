@@ -14,9 +14,6 @@ use crate::trace::{self, Kind};
 
 use crate::sync::{fence, lock, Arc, AtomicUsize, Condvar, Mutex};
 
-#[cfg(loom)]
-use loom::sync::atomic::AtomicPtr;
-
 use super::m::{Wake, M};
 use super::Shared;
 

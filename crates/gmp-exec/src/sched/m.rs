@@ -224,6 +224,7 @@ impl M {
     }
 
     /// The wake word, if it was set: the poller M checks it between polls.
+    #[cfg_attr(loom, allow(dead_code))] // read by `park_in_poller` only
     pub(super) fn try_wake(&self) -> Option<Wake> {
         let mut w = lock(&self.wake);
         if *w == 0 {

@@ -65,6 +65,7 @@ use gmp_netpoll::Reactor;
 use gmp_netpoll::Timers;
 
 use crate::sync::{fence, AtomicBool, AtomicU64};
+#[cfg(not(loom))]
 use crate::task::Notified;
 use crate::trace::{self, Kind};
 
