@@ -3,12 +3,15 @@
 //! back to the process-wide default runtime.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::Location;
 
 use crate::runtime::default_shared;
 use crate::sched::worker::Worker;
 use crate::sched::Shared;
 use crate::sync::Arc;
+use crate::task::JoinHandle;
 
 thread_local! {
     /// The entered runtime and whether the entry is a `block_on`.
@@ -27,6 +30,24 @@ pub(crate) fn with_current_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
     Worker::with_current(|w| match w {
         Some(w) => f(w.shared()),
         None => with_entered_or_default(f),
+    })
+}
+
+/// `spawn` on the current runtime (this M's, the entered one, or the
+/// default), reading this thread's M once.
+#[inline]
+pub(crate) fn spawn<F>(
+    future: F,
+    location: &'static Location<'static>,
+    name: Option<&str>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Worker::with_current(|w| match w {
+        Some(w) => w.shared().spawn_from(Some(w), future, location, name),
+        None => with_entered_or_default(|shared| shared.spawn_from(None, future, location, name)),
     })
 }
 

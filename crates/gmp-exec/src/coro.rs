@@ -228,9 +228,7 @@ where
     // Bad input is reported now; the stack is taken at the first poll.
     gmp_coro::check::<F>(stack_size)?;
     let fut = CoroFuture::Start { f, stack_size };
-    Ok(context::with_current_shared(|shared| {
-        shared.spawn(fut, location, name)
-    }))
+    Ok(context::spawn(fut, location, name))
 }
 
 /// Spawns a coroutine G with options: stack size and name.

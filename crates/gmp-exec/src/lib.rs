@@ -101,7 +101,7 @@ where
     F::Output: Send + 'static,
 {
     let location = Location::caller();
-    context::with_current_shared(|shared| shared.spawn(future, location, None))
+    context::spawn(future, location, None)
 }
 
 /// Runs a blocking closure on the current runtime's blocking pool, whose

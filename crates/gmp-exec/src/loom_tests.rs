@@ -223,7 +223,7 @@ fn loom_no_lost_wakeup_when_the_last_spinner_parks() {
         }
         // M0 holds P0 and is the only spinning M.
         shared.model_take_p(0);
-        shared.idle.nmspinning.store(1, SeqCst);
+        shared.idle.model_set_spinning(1);
 
         let submitter = {
             let shared = shared.clone();

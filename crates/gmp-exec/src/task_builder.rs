@@ -76,9 +76,7 @@ impl<'a> Builder<'a> {
         F::Output: Send + 'static,
     {
         let location = Location::caller();
-        Ok(context::with_current_shared(|shared| {
-            shared.spawn(future, location, self.name)
-        }))
+        Ok(context::spawn(future, location, self.name))
     }
 
     /// Spawns on `handle`'s runtime.

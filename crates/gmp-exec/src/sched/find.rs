@@ -23,6 +23,12 @@ use crate::trace::{self, Kind};
 use super::worker::Worker;
 use super::{PCore, Shared};
 
+/// Passes over the other Ps a spinning M makes before it gives up (Go's
+/// `stealTries`). Only the last one takes a victim's `runnext` (after its
+/// grace, `StealRunnext::AfterGrace`: the G there is about to run on its own
+/// P, Go's `runqsteal(..., stealRunNextG)`) and runs the victims' due timers.
+const STEAL_PASSES: usize = 4;
+
 thread_local! {
     /// The runtime whose Gs this thread is collecting instead of queueing
     /// (see "Batches"), or null.
@@ -186,7 +192,7 @@ impl Worker {
     }
 
     /// The stealing part of `findrunnable`: become a spinning M if the spinning
-    /// limit allows, then four passes over the other Ps, `runnext` in the last.
+    /// limit allows, then [`STEAL_PASSES`] passes over the other Ps, `runnext` in the last.
     fn steal(&self, me: usize) -> Option<Notified> {
         let shared = &*self.shared;
         let procs = shared.procs();
@@ -196,15 +202,15 @@ impl Worker {
             return None;
         }
         if !self.spinning.get() {
-            let nmspinning = shared.idle.nmspinning.load(Relaxed);
-            if 2 * nmspinning >= procs - npidle {
+            if !shared.idle.may_start_spinning(procs, npidle) {
                 // Enough Ms are searching already.
                 return None;
             }
             self.start_spinning();
         }
-        for pass in 0..4 {
-            let runnext = if pass == 3 {
+        for pass in 0..STEAL_PASSES {
+            let last = pass == STEAL_PASSES - 1;
+            let runnext = if last {
                 StealRunnext::AfterGrace
             } else {
                 StealRunnext::No
@@ -213,7 +219,7 @@ impl Worker {
                 if victim == me {
                     continue;
                 }
-                if pass == 3 {
+                if last {
                     // Go's `stealWork`: the last pass also runs other Ps' due
                     // timers (their M may be busy in a long poll).
                     if let Some(task) = self.steal_timers(victim) {

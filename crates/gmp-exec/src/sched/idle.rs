@@ -26,7 +26,9 @@ pub(crate) struct Idle {
     /// Go's `sched.npidle`: Ps on the idle list.
     pub(crate) npidle: AtomicUsize,
     /// Go's `sched.nmspinning`: Ms looking for work while holding a P.
-    pub(crate) nmspinning: AtomicUsize,
+    /// Private: every change goes through the `Idle` methods below, which
+    /// say what each one means (rule 3 of the scheduler essay).
+    nmspinning: AtomicUsize,
     /// Mirrors `lockedm_waiting.len()`, for a cheap check by busy Ms.
     pub(crate) lockedm_waiting: AtomicUsize,
 }
@@ -81,6 +83,56 @@ impl Idle {
             lockedm_waiting: AtomicUsize::new(0),
         }
     }
+
+    /// Spinning Ms now (Go's `sched.nmspinning`). Relaxed: a hint for the
+    /// fast paths (`wake_p`, the spinning cap, sysmon); the submitter's fence
+    /// carries the ordering (the scheduler essay, "Spinning Ms").
+    #[inline]
+    pub(crate) fn spinning(&self) -> usize {
+        self.nmspinning.load(Relaxed)
+    }
+
+    /// The spinning rule (Go's `findrunnable`): an M may start spinning only
+    /// while fewer than half the busy Ps have a spinner, so that a burst of
+    /// searching Ms does not burn every CPU.
+    #[inline]
+    pub(crate) fn may_start_spinning(&self, procs: usize, npidle: usize) -> bool {
+        2 * self.spinning() < procs - npidle
+    }
+
+    /// An M starts spinning, or takes a P back with its spinning state.
+    /// SeqCst: part of the StoreLoad pair with a submitter's `wake_p` (the
+    /// essay's rule 3).
+    #[inline]
+    pub(crate) fn spinning_started(&self) {
+        self.nmspinning.fetch_add(1, SeqCst);
+    }
+
+    /// A spinning M stops (it found work, lost its P or gives it up), or a
+    /// counted start of a spinning M did not happen. SeqCst: as
+    /// `spinning_started`; the M re-checks the queues after it (rule 3).
+    #[inline]
+    pub(crate) fn spinning_stopped(&self) {
+        self.nmspinning.fetch_sub(1, SeqCst);
+    }
+
+    /// Claims the right to start the one spinning M if none spins (`wake_p`,
+    /// `handoff_p`): true if this caller now owns a count it must hand to the
+    /// M it starts (or give back with `spinning_stopped`). SeqCst: only one
+    /// of racing submitters wins, and the winner's start is ordered after
+    /// its submission (rule 3).
+    #[inline]
+    pub(crate) fn claim_spinner(&self) -> bool {
+        self.nmspinning
+            .compare_exchange(0, 1, SeqCst, Relaxed)
+            .is_ok()
+    }
+
+    /// Loom models start with M0 counted as the one spinner.
+    #[cfg(all(test, loom))]
+    pub(crate) fn model_set_spinning(&self, n: usize) {
+        self.nmspinning.store(n, SeqCst);
+    }
 }
 
 impl Shared {
@@ -104,7 +156,7 @@ impl Shared {
     pub(crate) fn wake_p(&self) {
         // Relaxed: the caller's fence (or its P's own M) carries the ordering;
         // see the scheduler essay.
-        if self.idle.npidle.load(Relaxed) == 0 || self.idle.nmspinning.load(Relaxed) != 0 {
+        if self.idle.npidle.load(Relaxed) == 0 || self.idle.spinning() != 0 {
             return;
         }
         self.wake_p_slow();
@@ -112,12 +164,7 @@ impl Shared {
 
     #[cold]
     fn wake_p_slow(&self) {
-        if self
-            .idle
-            .nmspinning
-            .compare_exchange(0, 1, SeqCst, Relaxed)
-            .is_err()
-        {
+        if !self.idle.claim_spinner() {
             return;
         }
         self.start_m(None, true);
@@ -185,7 +232,7 @@ impl Shared {
             self.release_p(p);
         }
         if was_spinning {
-            self.idle.nmspinning.fetch_sub(1, SeqCst);
+            self.idle.spinning_stopped();
         }
         fence(SeqCst);
         let work = !self.global.is_empty()
@@ -193,7 +240,7 @@ impl Shared {
         if work {
             if let Some(p) = self.acquire_idle_p() {
                 if was_spinning {
-                    self.idle.nmspinning.fetch_add(1, SeqCst);
+                    self.idle.spinning_started();
                 }
                 return Some((p, was_spinning));
             }

@@ -319,7 +319,7 @@ impl Shared {
                 None => {
                     drop(set);
                     if spinning {
-                        self.idle.nmspinning.fetch_sub(1, SeqCst);
+                        self.idle.spinning_stopped();
                     }
                     return;
                 }
@@ -358,7 +358,7 @@ impl Shared {
         };
         pidle_put(&mut lock(&self.idle.set), self, p);
         if spinning {
-            self.idle.nmspinning.fetch_sub(1, SeqCst);
+            self.idle.spinning_stopped();
         }
         Err(e)
     }
@@ -421,7 +421,7 @@ impl Shared {
                 pidle_put(&mut set, &shared, p);
                 drop(set);
                 if spinning {
-                    shared.idle.nmspinning.fetch_sub(1, SeqCst);
+                    shared.idle.spinning_stopped();
                 }
             }
             // Its counters live on in the runtime's totals.

@@ -362,7 +362,7 @@ impl Shared {
             live,
             threads,
             idle_threads,
-            spinning_threads: self.idle.nmspinning.load(Relaxed),
+            spinning_threads: self.idle.spinning(),
             idle_procs: self.idle.npidle.load(Relaxed),
             spinning_time: Duration::from_nanos(spinning_ns),
             parked_time: Duration::from_nanos(parked_ns),

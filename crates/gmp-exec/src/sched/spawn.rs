@@ -29,17 +29,53 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        Worker::with_current(|w| self.spawn_from(w, future, location, name))
+    }
+
+    /// `spawn` for a caller that has read this thread's M already (`w`, which
+    /// may be an M of another runtime): the thread-local is read once per
+    /// spawn (`context::spawn`).
+    #[inline]
+    pub(crate) fn spawn_from<F>(
+        self: &Arc<Self>,
+        w: Option<&Worker>,
+        future: F,
+        location: &'static Location<'static>,
+        name: Option<&str>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         if self.is_shutdown() {
             return self.spawn_cancelled(future, location);
         }
         let sched = NonNull::from(&**self);
-        let local = Worker::with_current(|w| match w {
+        let local = match w {
             Some(w) if w.is_for(self) => w.spawn_local(future, sched, location, name),
             _ => Err(future),
-        });
+        };
         match local {
             Ok(handle) => handle,
             Err(future) => self.spawn_remote(future, sched, location, name),
+        }
+    }
+
+    /// The steps every new G takes once a registry holds it, on either spawn
+    /// path: its registry slot, its name, its creation event (made on P `p` of
+    /// M `m`, by G `parent`; `trace::NO_P` and 0 from outside).
+    #[inline]
+    fn new_g(&self, task: &Notified, slot: u64, name: Option<&str>, p: u32, m: u32, parent: u64) {
+        let header = task.header();
+        // SAFETY: the task is not published yet: the caller holds its only
+        // notified reference and has queued it nowhere.
+        unsafe { header.set_registry_slot(slot) };
+        if let Some(name) = name {
+            self.name_task(header, name);
+        }
+        if trace::on() {
+            let loc = header.location as *const Location<'static> as u64;
+            trace::record(Kind::Created, self.id, p, m, header.id, parent, loc);
         }
     }
 
@@ -87,28 +123,8 @@ impl Shared {
             self.stats.remote_spawned.add(1);
         }
         drop(owner);
-        // SAFETY: the task is not published yet.
-        unsafe {
-            notified
-                .header()
-                .set_registry_slot(slot_code(self.procs(), index))
-        };
-        if let Some(name) = name {
-            self.name_task(notified.header(), name);
-        }
-        if trace::on() {
-            let h = notified.header();
-            let loc = h.location as *const Location<'static> as u64;
-            trace::record(
-                Kind::Created,
-                self.id,
-                trace::NO_P,
-                trace::NO_P,
-                h.id,
-                0,
-                loc,
-            );
-        }
+        let slot = slot_code(self.procs(), index);
+        self.new_g(&notified, slot, name, trace::NO_P, trace::NO_P, 0);
         self.inject(notified);
         handle
     }
@@ -181,24 +197,15 @@ impl Worker {
         let index = core
             .registry
             .register(&shared.ps[p].registry, notified.cell_ptr());
-        // SAFETY: the task is not published yet.
-        unsafe { notified.header().set_registry_slot(slot_code(p, index)) };
-        if let Some(name) = name {
-            shared.name_task(notified.header(), name);
-        }
-        if trace::on() {
-            let loc = location as *const Location<'static> as u64;
-            let parent = self.m.cur_g.load(Relaxed);
-            trace::record(
-                Kind::Created,
-                shared.id,
-                p as u32,
-                self.m.id as u32,
-                id,
-                parent,
-                loc,
-            );
-        }
+        let parent = self.m.cur_g.load(Relaxed);
+        shared.new_g(
+            &notified,
+            slot_code(p, index),
+            name,
+            p as u32,
+            self.m.id as u32,
+            parent,
+        );
         let pushed = if self.keep_next(true) {
             core.runq.push_next(notified, &shared.global)
         } else {

@@ -6,7 +6,7 @@
 //! hands because its M is blocked, whether the M let go of it or sysmon took
 //! it (`retake`, in [`sysmon`](super::sysmon)).
 
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::Relaxed;
 
 use crate::trace::{self, Kind};
 
@@ -78,7 +78,7 @@ impl Worker {
         self.p.set(None);
         self.old_p.set(Some(p));
         if self.stop_spinning() {
-            self.shared.idle.nmspinning.fetch_sub(1, SeqCst);
+            self.shared.idle.spinning_stopped();
         }
     }
 
@@ -127,13 +127,7 @@ impl Shared {
             self.start_m(Some(p), false);
             return;
         }
-        if self.idle.nmspinning.load(Relaxed) + self.idle.npidle.load(Relaxed) == 0
-            && self
-                .idle
-                .nmspinning
-                .compare_exchange(0, 1, SeqCst, Relaxed)
-                .is_ok()
-        {
+        if self.idle.spinning() + self.idle.npidle.load(Relaxed) == 0 && self.idle.claim_spinner() {
             self.start_m(Some(p), true);
             return;
         }

@@ -317,7 +317,7 @@ impl Shared {
             view.syscall_looks += 1;
             if view.syscall_looks >= 2 && p != NO_P {
                 let quiet = self.ps[p].stealer.is_empty()
-                    && self.idle.nmspinning.load(Relaxed) + self.idle.npidle.load(Relaxed) > 0;
+                    && self.idle.spinning() + self.idle.npidle.load(Relaxed) > 0;
                 if (!quiet || held >= SYSCALL_FORCE) && self.retake(m, p, ticks) {
                     self.stats.syscall_retakes.add(1);
                     acted = true;
@@ -329,7 +329,7 @@ impl Shared {
 
         // 2. Queued work behind a running poll: get a thief looking.
         if view.looks >= 2 && p != NO_P && !self.ps[p].stealer.is_empty() {
-            let before = self.idle.nmspinning.load(Relaxed);
+            let before = self.idle.spinning();
             let idle = self.idle.npidle.load(Relaxed);
             self.wake_p();
             if before == 0 && idle > 0 {

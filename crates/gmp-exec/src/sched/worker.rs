@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::Location;
 use std::ptr::{self};
-use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -486,14 +486,14 @@ impl Worker {
     /// another one takes over the search.
     fn reset_spinning(&self) {
         self.stop_spinning();
-        self.shared.idle.nmspinning.fetch_sub(1, SeqCst);
+        self.shared.idle.spinning_stopped();
         self.shared.wake_p();
     }
 
     /// Becomes a spinning M (counted in `nmspinning`).
     pub(super) fn start_spinning(&self) {
         self.spinning.set(true);
-        self.shared.idle.nmspinning.fetch_add(1, SeqCst);
+        self.shared.idle.spinning_started();
         if self.shared.metrics_on() {
             self.spin_start.set(Some(Instant::now()));
         }
