@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::runtime::Config;
+use crate::config::Config;
 use crate::sync::{lock, Arc, Condvar, Mutex};
 use crate::task::{Header, Notified, Schedule};
 

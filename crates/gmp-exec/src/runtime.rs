@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::blocking::BlockingTask;
+use crate::config::Config;
+pub use crate::config::{MAX_PROCS, MAX_THREADS};
 use crate::context;
 use crate::debug;
 use crate::sched::worker::Worker;
@@ -26,35 +28,6 @@ use crate::task::{self, JoinHandle};
 /// assert_eq!(rt.procs(), 3);
 /// ```
 pub const MAXPROCS_ENV: &str = "GMP_MAXPROCS";
-
-/// The most Ps a runtime may have: [`Builder::procs`] beyond it is an error,
-/// and a larger `GMP_MAXPROCS` or machine parallelism is clamped to it (as Go
-/// clamped `GOMAXPROCS` to `_MaxGomaxprocs`, 1024, from Go 1.5 to 1.9).
-///
-/// A task's header records its registry (a P's index, or `procs` for the
-/// registry of Gs spawned from outside) in 16 bits, so the encoding would hold
-/// 65 534 Ps; the cap is Go's, far lower, because every P costs memory and
-/// every searching M looks at every P: 100 000 Ps took a minute and 3.3 GB to
-/// build. A machine with more CPUs than this runs `MAX_PROCS` Ps by default.
-///
-/// ```
-/// use gmp_exec::{Runtime, MAX_PROCS};
-/// assert_eq!(MAX_PROCS, 1024);
-/// let err = Runtime::builder().procs(MAX_PROCS + 1).build().unwrap_err();
-/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
-/// ```
-pub const MAX_PROCS: usize = 1024;
-
-/// The most M threads a runtime may start ([`Builder::max_threads`]; beyond
-/// it is an error). A coroutine G records the M it is bound to in 16 bits of
-/// its header (the M's id + 1; 0 means unbound), so M ids stay below this.
-///
-/// ```
-/// use gmp_exec::{Runtime, MAX_THREADS};
-/// assert_eq!(MAX_THREADS, 65_535);
-/// assert!(Runtime::builder().max_threads(MAX_THREADS + 1).build().is_err());
-/// ```
-pub const MAX_THREADS: usize = 65_535;
 
 /// What happens when a task panics. Either way the panic is caught and its
 /// `JoinHandle` reports it.
@@ -78,25 +51,6 @@ pub enum UnhandledPanic {
     Ignore,
     /// Abort the process, as an unrecovered panic in a goroutine does in Go.
     Abort,
-}
-
-/// The settings a runtime was built with.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) procs: usize,
-    pub(crate) name: String,
-    pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
-    pub(crate) max_threads: usize,
-    pub(crate) max_blocking_threads: usize,
-    pub(crate) keep_alive: Duration,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) abort_on_panic: bool,
-    pub(crate) sysmon: bool,
-    pub(crate) retake_after: Option<Duration>,
-    pub(crate) watchdog_after: Option<Duration>,
-    pub(crate) metrics: bool,
-    pub(crate) schedtrace: Option<Duration>,
-    pub(crate) scheddetail: bool,
 }
 
 /// Builds a [`Runtime`] with custom settings.

@@ -376,7 +376,7 @@ impl Shared {
         // task's M binding holds; the id check keeps that true regardless.
         if set.shutdown
             || set.threads >= self.config.max_threads
-            || set.next_m_id >= crate::runtime::MAX_THREADS
+            || set.next_m_id >= crate::config::MAX_THREADS
         {
             return Err(NoNewM::Refused);
         }

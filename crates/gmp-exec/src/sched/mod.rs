@@ -107,8 +107,8 @@ use gmp_core::runq::{self, Local, Stealer};
 use gmp_core::steal_order::StealOrder;
 
 use crate::blocking::BlockingPool;
+use crate::config::Config;
 use crate::metrics::{Metrics, PMetrics, PStats, RuntimeStats};
-use crate::runtime::Config;
 use crate::sync::{Arc, AtomicBool, Mutex, Weak};
 use crate::task::alloc::PFree;
 use crate::task::registry::{Registry, RegistryOwner};
@@ -240,7 +240,7 @@ fn slot_code(registry: usize, index: usize) -> u64 {
 
 // The remote registry's id, `procs`, is at most `MAX_PROCS`, which must stay
 // below 0xFFFF: registry 0xFFFF with index 0xFFFF_FFFF would read as "none".
-const _: () = assert!(crate::runtime::MAX_PROCS < 0xFFFF);
+const _: () = assert!(crate::config::MAX_PROCS < 0xFFFF);
 
 impl Shared {
     pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {

@@ -172,9 +172,9 @@ impl Header {
         // the task to another M (or to none) for good. `new_m` never hands
         // out one this large (`Builder` caps `max_threads`).
         assert!(
-            m < crate::runtime::MAX_THREADS,
+            m < crate::config::MAX_THREADS,
             "M id {m} does not fit a task's 16-bit M binding (at most {})",
-            crate::runtime::MAX_THREADS - 1
+            crate::config::MAX_THREADS - 1
         );
         // Release: a waker that reads the binding (Acquire) routes the task to
         // this M. Wakers made earlier in this poll cannot queue the task
