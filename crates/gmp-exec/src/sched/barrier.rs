@@ -70,6 +70,7 @@ pub(crate) fn light_or_fence() {
     if known_available() {
         light();
     } else {
+        // SeqCst fence: the symmetric side of the pair (see above).
         #[cfg(loom)]
         loom::sync::atomic::fence(SeqCst);
         #[cfg(not(loom))]
@@ -92,6 +93,8 @@ pub(crate) fn heavy_or_fence() {
         eprintln!("gmp: membarrier failed after registering; aborting");
         std::process::abort();
     }
+    // SeqCst fence: pairs with the Ms' `light_or_fence` fences (no
+    // membarrier, so they are real fences too).
     #[cfg(loom)]
     loom::sync::atomic::fence(SeqCst);
     #[cfg(not(loom))]
@@ -109,6 +112,8 @@ fn heavy() -> bool {
     }
     #[cfg(not(loom))]
     {
+        // Compiler fences: the accesses around the call stay on their side of
+        // it; the system call is the barrier for the CPUs.
         compiler_fence(SeqCst);
         let ok = sys::membarrier();
         compiler_fence(SeqCst);

@@ -160,6 +160,9 @@ impl Worker {
         } else {
             Some(tasks.swap_remove(0))
         };
+        // SeqCst: the batch was just made runnable here; read after it, as a
+        // submitter reads `npidle` after its fence (essay, rule 3), so an idle P
+        // is not missed.
         let idle = shared.idle.npidle.load(SeqCst).min(tasks.len());
         if idle > 0 {
             let from = tasks.len() - idle;

@@ -131,6 +131,7 @@ impl Idle {
     /// Loom models start with M0 counted as the one spinner.
     #[cfg(all(test, loom))]
     pub(crate) fn model_set_spinning(&self, n: usize) {
+        // SeqCst: as every `nmspinning` change (rule 3); model setup only.
         self.nmspinning.store(n, SeqCst);
     }
 }
@@ -147,6 +148,8 @@ impl Shared {
     pub(crate) fn model_take_p(&self, p: usize) {
         let mut set = lock(&self.idle.set);
         set.pidle.retain(|&q| q != p);
+        // SeqCst: `npidle` mirrors the idle list for submitters' lock-free reads
+        // (rule 3); model setup only.
         self.idle.npidle.fetch_sub(1, SeqCst);
     }
 
@@ -234,6 +237,9 @@ impl Shared {
         if was_spinning {
             self.idle.spinning_stopped();
         }
+        // The giving-up M's StoreLoad barrier (rule 3): its P is back on the
+        // idle list and its spinning count dropped; now the queues are read
+        // again, so a submitter that missed both is seen here.
         fence(SeqCst);
         let work = !self.global.is_empty()
             || (was_spinning && self.ps.iter().any(|p| !p.stealer.is_empty()));
@@ -327,6 +333,8 @@ impl Shared {
         match set.pidle.iter().position(|&q| q == p) {
             Some(i) => {
                 set.pidle.swap_remove(i);
+                // SeqCst: `npidle` mirrors the idle list for submitters' lock-free
+                // reads (rule 3), and sysmon's Dekker pair on `asleep` reads it.
                 self.idle.npidle.fetch_sub(1, SeqCst);
                 self.wake_sysmon();
                 true

@@ -1,4 +1,20 @@
-//! The scheduler: Go's `runtime/proc.go` for futures.
+//! The scheduler: Go's `runtime/proc.go` for futures and coroutines.
+//!
+//! # Why this is hard
+//!
+//! A scheduler is a set of queues that many threads push to and pop from, and
+//! a set of threads that must be awake exactly when there is work: one too
+//! few and a runnable G waits behind a sleeping CPU, one too many and every
+//! wake-up costs a futex call and a cache miss for nothing. Both halves race.
+//! A thread that decides to sleep because the queues are empty can miss the
+//! G pushed a moment later (a lost wake-up: the G waits until something else
+//! happens, maybe forever); a thread that pushes a G can miss the one idle M
+//! that was about to look. Add threads that block inside a G (a syscall, a
+//! long poll) while holding the right to run the queue behind them, and a
+//! monitor thread (sysmon) that must take that right away without a lock on
+//! the hot path, and every transfer of a P or a G between threads is a
+//! protocol. The [rules](#rules) below are those protocols; the code cites
+//! them by number.
 //!
 //! # Vocabulary
 //!
@@ -45,15 +61,16 @@
 //! 4. Its fair share of the global queue (`min(len/procs + 1, len)`).
 //! 5. The network poller, without blocking, if a task waits on a socket and no
 //!    M is blocked in it ([`netpoll`]).
-//! 6. Stealing: four passes over all other Ps in a random co-prime order,
-//!    taking half of a ring, and `runnext` only in the last pass.
+//! 6. Stealing: `STEAL_PASSES` (4) passes over all other Ps in a random
+//!    co-prime order, taking half of a ring, and `runnext` only in the last
+//!    pass.
 //! 7. Give up: release the P to the idle list and re-check (below), then park.
 //!
 //! # Spinning Ms and the one rule that keeps work from being stranded
 //!
 //! An M looking for work without finding it is *spinning*. Go's rule, kept here:
 //! **when work is submitted and there is an idle P and no spinning M, start one**
-//! ([`Shared::wake_p`]) — with one refinement: a G that lands in an empty
+//! (`Shared::wake_p`) — with one refinement: a G that lands in an empty
 //! `runnext` is not stealable work yet (its own M runs it next, and thieves
 //! leave `runnext` alone for a grace), so it wakes nobody; a ping-pong pair then
 //! costs no futex wake-ups at all. To keep spinning cheap, at most half of the busy Ps may
@@ -80,9 +97,85 @@
 //!
 //! A P's [`PCore`] is touched only by the M that has *wired* it (Go's
 //! `acquirep`/`wirep`): an M gets a P from the idle list under the idle lock, or
-//! handed over through [`M`]'s wake word by `start_m`, and gives it back the same
-//! way. Both transfers synchronise (a mutex, or a Release store read with
-//! Acquire), so the next owner sees everything the previous one did.
+//! handed over through [`M`](m::M)'s wake word by `start_m`, and gives it back
+//! the same way. Both transfers synchronise (a mutex, or a Release store read
+//! with Acquire), so the next owner sees everything the previous one did.
+//!
+//! # Rules
+//!
+//! 1. **A P's state belongs to the M that wired it**, and that M touches it
+//!    only inside a [`CoreGuard`](worker::CoreGuard) (`Worker::core`), never
+//!    across user code (a poll, a waker, a drop).
+//! 2. **sysmon takes a P only by `retake`'s handshake** with the M's
+//!    `enter_core` (an asymmetric barrier, [`barrier`]); the M learns of it at
+//!    its next `core()` and never touches that P again. A P changes hands
+//!    because its M blocks only through `handoff_p` ([`syscall`]).
+//! 3. **No work is stranded** (the StoreLoad pair above): whoever queues work
+//!    fences and then reads `nmspinning`/`npidle`; whoever stops spinning or
+//!    gives up a P fences and then re-checks the queues. `nmspinning` changes
+//!    only through [`Idle`]'s methods, which name each transition.
+//! 4. **A started coroutine G runs only on its M.** Once bound, it is never
+//!    put on a P's run queue (a thief could take it): its wakes go to its M's
+//!    mailbox ([`locked`]), and its M serves that mailbox within the limits of
+//!    "Where an M looks", step 2.
+//! 5. **A G woken during its own poll is requeued once, after the poll**
+//!    (rule 5 of the [task essay](crate::task)), at the tail of the ring, or in
+//!    its M's mailbox if it is bound.
+//! 6. **No lock is held across user code**, and no waker is woken or dropped
+//!    under a scheduler lock: a waker may be anyone's, and dropping a task's
+//!    last reference may run any destructor.
+//! 7. **Ms never exit before shutdown**, and M ids stay below
+//!    [`MAX_THREADS`](crate::config::MAX_THREADS) (a bound G records its M in
+//!    16 bits).
+//!
+//! # Designs rejected, and why
+//!
+//! * **One shared run queue** (the first Go scheduler, most simple executors):
+//!   every spawn and wake contends on one lock or one cache line. Per-P
+//!   queues with stealing (Vyukov's design for Go 1.1) make the common case
+//!   local; the global queue is for Gs from outside and overflow.
+//! * **The global queue under the idle lock** (Go's `sched.lock` covers both):
+//!   remote spawns would contend with parking Ms; ours has its own lock, at the
+//!   price of every M re-checking it after giving up its P (rule 3).
+//! * **Waking a spinner for every spawn** (Go's `wakep` in `newproc`): a lone
+//!   G in an empty `runnext` is about to run on its own M and thieves leave it
+//!   alone for a grace, so waking an M for it cost a futex wake per spawn in a
+//!   ping-pong; only a push that reaches the ring wakes one.
+//! * **Starting Ms lazily** (Go's way): a thread created on demand waited
+//!   1–4 ms for a CPU on the test machine, and a burst of coroutines spawned
+//!   meanwhile all started, and so stayed, on the one M that existed; `build`
+//!   starts an M per P (`m::start_all_ms` has the figures).
+//! * **Moving a started coroutine to another thread** (may's coroutines):
+//!   compiled Rust may keep a thread-local's address across a call, so a
+//!   resumed stack on another thread reads the wrong thread's data; rule 4.
+//! * **Preemption by signal** (Go 1.14's async preemption): Rust code cannot
+//!   be stopped at an arbitrary instruction and resumed elsewhere safely.
+//!   Preemption here is cooperative (a poll budget, `preempt_check!`) plus
+//!   sysmon handing a blocked M's P to another M, which needs no cooperation.
+//! * **A lock around each P's state** so that sysmon can take it: the M's
+//!   every queue operation would pay for a lock sysmon takes once in 10 ms.
+//!   The asymmetric barrier puts the whole cost on sysmon's side (rule 2).
+//!
+//! # The rooms
+//!
+//! | file | what it holds | Go |
+//! | --- | --- | --- |
+//! | `mod.rs` | this essay, `Shared` (Go's `schedt`), `P`, `PCore`, metrics | `schedt`, `p` |
+//! | [`worker`] | an M's loop: picking the next G, running it, spinning | `mstart`, `schedule`, `execute`, `resetspinning` |
+//! | [`find`] | looking for work when the P's queue is empty, and handing batches of woken Gs to the queues | `findrunnable`, `stealWork`, `runqsteal` (via gmp-core), `checkTimers`, `netpoll(0)`, `injectglist` |
+//! | [`spawn`] | making a G | `newproc`, `runqput(next=true)`, `globrunqput` |
+//! | [`park`] | readying a G a waker woke (parking is the task harness returning `Pending`) | `goready`, `ready`, `gopark` (its scheduler half) |
+//! | [`locked`] | Gs bound to an M: started coroutines and `lock_os_thread` | `lockOSThread`, `startlockedm`, `stoplockedm` |
+//! | [`syscall`] | blocking calls and taking a P back; handing a P on | `entersyscall`, `entersyscallblock`, `exitsyscall`, `handoffp` |
+//! | [`m`] | the M itself and making Ms | `m`, `newm`, `startm`, `mstart` (entry) |
+//! | [`idle`] | idle Ps and Ms, the spinning count, parking an M | `pidleget`/`pidleput`, `wakep`, `stopm` |
+//! | [`netpoll`] | the poller and the timers as the scheduler drives them | `netpoll`, `wakeNetPoller` |
+//! | [`sysmon`] | the monitor thread | `sysmon`, `retake`, `preemptone` |
+//! | [`barrier`] | the asymmetric barrier behind rule 2 | (Go stops the world instead) |
+//! | [`shutdown`] | stopping the Ms and cancelling every G | — |
+//!
+//! The queues themselves (`runqput`, `runqget`, `runqgrab`, `runqsteal`,
+//! `globrunqput`, `globrunqget`) are gmp-core's `runq` and `global`.
 
 pub(crate) mod barrier;
 mod find;
@@ -197,6 +290,8 @@ impl P {
     #[inline]
     pub(crate) fn claim(&self, p: usize, m: usize) {
         #[cfg(debug_assertions)]
+        // SeqCst: a debug-build check only; the handover itself is ordered
+        // by the idle lock or the M's wake word ("Ownership of a P").
         if let Err(old) = self.owner.compare_exchange(0, m + 1, SeqCst, SeqCst) {
             panic!("P{p} wired to M{m} while M{} holds it", old - 1);
         }
@@ -208,6 +303,7 @@ impl P {
     #[inline]
     pub(crate) fn disown(&self, p: usize, m: usize) {
         #[cfg(debug_assertions)]
+        // SeqCst: a debug-build check only, as in `claim`.
         if let Err(old) = self.owner.compare_exchange(m + 1, 0, SeqCst, SeqCst) {
             panic!(
                 "M{m} let go of P{p}, held by {}",

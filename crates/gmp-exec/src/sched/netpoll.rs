@@ -110,6 +110,9 @@ impl Netpoll {
     /// Whether an M is blocked in the poller.
     #[inline]
     pub(crate) fn polling(&self) -> bool {
+        // Acquire: pairs with the SeqCst stores in `claim_poller` and
+        // `release_poller`: a reader that sees the poller claimed also sees its
+        // `poll_until` reset.
         self.polling.load(Acquire)
     }
 
@@ -162,6 +165,8 @@ impl Shared {
     /// Go's `startIdle`: starts up to `n` Ms, each with an idle P.
     pub(crate) fn start_idle(&self, n: usize) {
         for _ in 0..n {
+            // SeqCst: read after the batch was queued (rule 3's submitter side;
+            // the caller fenced after its push).
             if self.idle.npidle.load(SeqCst) == 0 {
                 break;
             }
@@ -233,6 +238,9 @@ impl Shared {
     /// poller only once it runs out of work; none may be running at all).
     #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn ensure_poller(&self) {
+        // StoreLoad: the waiter's registration (its interest, stored before
+        // this call) against the poller's claim: either this sees an M in the
+        // poller, which then sees the registration, or it wakes one.
         fence(SeqCst);
         if !self.netpoll.polling.load(SeqCst) {
             self.wake_p();
@@ -245,6 +253,10 @@ impl Shared {
         if cfg!(loom) || self.netpoll.polling.load(Relaxed) {
             return false;
         }
+        // SeqCst, the three stores: the poller's side of the StoreLoad pair
+        // with `timer_armed` (module docs, "Timers"), and `in_poller` pairs with
+        // `unpark_m`'s SeqCst read: either the waker sees the flag and notifies
+        // the poller, or the poller sees the wake word before it blocks.
         self.netpoll.poll_until.store(UNKNOWN, SeqCst);
         self.netpoll.polling.store(true, SeqCst);
         m.in_poller.store(true, SeqCst);
@@ -253,6 +265,8 @@ impl Shared {
 
     /// Gives the poller up (the M leaves it to run Gs, or is handed a P).
     pub(crate) fn release_poller(&self, m: &super::m::M) {
+        // SeqCst: the same pairs as in `claim_poller`, undone in the reverse
+        // order.
         m.in_poller.store(false, SeqCst);
         self.netpoll.poll_until.store(UNKNOWN, SeqCst);
         self.netpoll.polling.store(false, SeqCst);
@@ -271,6 +285,8 @@ impl Shared {
         let now = Instant::now();
         let timeout = next.map(|when| when.saturating_duration_since(now));
         if let Some(when) = next {
+            // SeqCst: published for `timer_armed`'s read after its fence (the
+            // StoreLoad pair in the module docs).
             np.poll_until.store(self.clock(when), SeqCst);
         }
         if let Err(e) = np.reactor.poll(timeout, wakers) {

@@ -39,6 +39,9 @@ impl Shared {
     /// inside a poll after it: the last of them to return does the cleanup
     /// (steps 3 to 5) instead. Returns false if it stopped waiting.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        // SeqCst: the flag every M, spawn and parking path reads before it
+        // queues or parks (their SeqCst or locked reads see it, or they are
+        // drained by the steps below); only the first caller shuts down.
         if self.shutdown.swap(true, SeqCst) {
             return true;
         }

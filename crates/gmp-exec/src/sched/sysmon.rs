@@ -107,6 +107,7 @@ struct View {
 impl Shared {
     /// Starts sysmon with the first M, if the runtime wants one.
     pub(crate) fn start_sysmon(&self) {
+        // SeqCst: one starter among racing first Ms; nothing else is published.
         if !self.config.sysmon || self.sysmon.started.swap(true, SeqCst) {
             return;
         }
@@ -193,6 +194,8 @@ impl Shared {
             // watching while an M is still inside a poll that lost its P (the
             // watchdog reports it), which Go's sysmonwait does not.
             let all_idle = schedtrace.is_none()
+                // SeqCst/Acquire: a heuristic for when to sleep deeply; wrong at worst
+                // for one look, and `wake_sysmon`'s Dekker pair catches new work.
                 && self.idle.npidle.load(SeqCst) == self.procs()
                 && ms.iter().all(|m| m.cur_g.load(Acquire) == 0);
             if !all_idle {
@@ -279,6 +282,9 @@ impl Shared {
         now: Instant,
         reports: &mut RateLimit,
     ) -> bool {
+        // Acquire: pairs with the M's Release store of `cur_g` in `execute`,
+        // which it makes after `ticks` and `cur_loc`: a G seen here comes with
+        // the ticks and location of its own poll.
         let g = m.cur_g.load(Acquire);
         let ticks = m.ticks.load(Relaxed);
         let view = views.entry(m.id).or_insert_with(|| View {

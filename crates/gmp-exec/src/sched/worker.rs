@@ -202,6 +202,8 @@ impl Worker {
             if !self.shared.dumping.load(Relaxed) {
                 break;
             }
+            // Release: pairs with the dumper's Acquire wait on `in_release`: the
+            // dumper sees this M out of the registry before it walks it.
             m.in_release.store(false, Release);
             // The dumper holds the lock for the whole walk.
             drop(crate::sync::lock(&self.shared.dump_lock));
@@ -479,6 +481,8 @@ impl Worker {
             // A coroutine G parked inside `syscall` (see there).
             m.in_syscall.store(false, Relaxed);
         }
+        // Release: pairs with sysmon's Acquire load: the poll's end is seen
+        // after everything the poll did to the M's fields.
         m.cur_g.store(0, Release);
     }
 

@@ -90,6 +90,8 @@ impl Registry {
     /// Called only by the owner.
     fn ensure(&self, index: usize) {
         let (chunk, _) = locate(index);
+        // Acquire: pairs with the Release store of a new chunk below (by this
+        // owner, or by a previous owner of the registry).
         if !self.chunks[chunk].load(Acquire).is_null() {
             return;
         }
@@ -121,6 +123,8 @@ impl Registry {
     /// `TaskRef` carries the registry's reference.
     pub(crate) fn take_all(&self) -> Vec<TaskRef> {
         let mut out = Vec::new();
+        // Acquire: pairs with the Release store of `allocated` in `register`:
+        // every slot below it belongs to an allocated chunk.
         for index in 0..self.allocated.load(Acquire) {
             let slot = self.slot(index);
             // Acquire: pairs with the Release in `register`/`forget`.
@@ -177,6 +181,7 @@ impl Registry {
 
     /// Registered tasks right now (a racy count, for metrics).
     pub(crate) fn count(&self) -> usize {
+        // Acquire: as in `take_all`.
         (0..self.allocated.load(Acquire))
             .filter(|&i| !self.slot(i).load(Relaxed).is_null())
             .count()

@@ -96,6 +96,9 @@ impl State {
     /// Applies `f` atomically; `f` returns the new word (or `None` to keep it)
     /// and a result.
     fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Option<Snapshot>, R)) -> R {
+        // Acquire: the first guess of a CAS loop whose success ordering (AcqRel,
+        // below) is what publishes; Acquire here lets `f` read the state the
+        // last writer published.
         let mut curr = self.val.load(Acquire);
         loop {
             let (next, res) = f(Snapshot(curr));
@@ -277,6 +280,9 @@ impl State {
     /// The common `JoinHandle` drop: nothing happened to the task yet.
     pub(crate) fn drop_join_handle_fast(&self) -> bool {
         self.val
+            // AcqRel: drops JOIN_INTEREST and a reference in one step (rules 1
+            // and 4 of the task essay): Release publishes the handle's last use,
+            // Acquire sees the task's state if this was the last reference.
             .compare_exchange(INITIAL, INITIAL - JOIN_INTEREST - REF_ONE, AcqRel, Relaxed)
             .is_ok()
     }
