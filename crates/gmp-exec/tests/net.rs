@@ -499,7 +499,9 @@ async fn ping(a: &mut TcpStream, b: &mut TcpStream) {
 
 #[test]
 fn a_socket_waited_on_from_block_on_wakes_on_a_fresh_runtime() {
-    // No M has started: the first wait must get one to poll for it.
+    // The runtime's Ms are all parked, none of them in a poll for this
+    // socket (it is made after they parked): the first wait from outside
+    // must get one of them to watch it.
     within("block_on on a fresh runtime", || {
         let rt = runtime(1);
         rt.block_on(async {

@@ -58,7 +58,8 @@ fn ten_thousand_random_sleeps_none_early() {
 
 #[test]
 fn a_sleep_from_block_on_wakes_on_a_fresh_runtime() {
-    // No M runs yet: arming the timer must start one to watch it.
+    // Every M of the fresh runtime has parked (build waits for that), and
+    // the timer is armed from outside: arming it must wake one to watch it.
     let rt = Runtime::builder().procs(1).build().unwrap();
     let start = Instant::now();
     rt.block_on(sleep(Duration::from_millis(20)));

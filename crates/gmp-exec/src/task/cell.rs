@@ -301,6 +301,12 @@ impl<F: Future, S: Schedule> Cell<F, S> {
 
 /// Runs the task with the notified reference it is handed (Go's `execute`);
 /// returns how the poll ended (a `trace::end` code).
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types), and the caller hands over the task's
+/// notified reference (rule 2 of the task essay: at most one exists).
 unsafe fn poll<F, S>(ptr: NonNull<Header>) -> u64
 where
     F: Future + Send + 'static,
@@ -510,6 +516,13 @@ where
     }
 }
 
+/// Submits the task to its scheduler (the vtable's `schedule`).
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types), and the caller holds a fresh notified
+/// reference that it hands over, while the task is not complete.
 unsafe fn schedule<F, S>(ptr: NonNull<Header>)
 where
     F: Future,
@@ -521,6 +534,13 @@ where
     cell.scheduler().schedule(Notified(ptr));
 }
 
+/// Drops what is left in the cell and frees it (the vtable's `dealloc`).
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types), and the caller dropped its last
+/// reference (rule 4): nothing else can reach the cell any more.
 unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>();
     // A panicking `Drop` of a leftover output or waker must not unwind out of a
@@ -537,6 +557,14 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     });
 }
 
+/// `JoinHandle::poll` (the vtable's `try_read_output`).
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types); the caller is the task's `JoinHandle`
+/// (it holds JOIN_INTEREST and a reference), and `dst` points to a valid
+/// `Poll<Result<F::Output, JoinError>>` to overwrite.
 unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
 where
     F: Future,
@@ -590,6 +618,13 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
     header.state.set_join_waker().is_err()
 }
 
+/// `JoinHandle::drop` when the fast path did not apply.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types); the caller is the `JoinHandle`, giving
+/// up JOIN_INTEREST and its reference.
 unsafe fn drop_join_handle_slow<F, S>(ptr: NonNull<Header>)
 where
     F: Future,
@@ -609,6 +644,14 @@ where
     }
 }
 
+/// A notified reference that will never run (a closed queue): cancels the
+/// task.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types), and the caller hands over the
+/// notified reference.
 unsafe fn cancel_notified<F, S>(ptr: NonNull<Header>)
 where
     F: Future,
@@ -634,6 +677,13 @@ where
     }
 }
 
+/// Shutdown's sweep: cancels the task if it is idle.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live cell made by `new_task` as `Cell<F, S>`
+/// (this vtable's own types), and the caller hands over one
+/// reference (the registry's).
 unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
 where
     F: Future,

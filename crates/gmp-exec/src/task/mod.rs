@@ -229,6 +229,10 @@ unsafe impl gmp_core::Item for Notified {
         ptr.cast()
     }
 
+    /// # Safety
+    ///
+    /// `ptr` came from [`into_raw`](Self::into_raw) of a `Notified` whose
+    /// reference has not been taken back since.
     #[inline]
     unsafe fn from_raw(ptr: NonNull<()>) -> Self {
         Notified(ptr.cast())

@@ -44,12 +44,22 @@ unsafe fn cell_ptr(data: *const ()) -> NonNull<Header> {
     unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) }
 }
 
+/// The vtable's `clone`: takes a reference for the new waker.
+///
+/// # Safety
+///
+/// As for [`header`]: `data` is a live task's header pointer.
 unsafe fn clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is a live task (the waker being cloned holds a reference).
     unsafe { header(data) }.state.ref_inc();
     RawWaker::new(data, &VTABLE)
 }
 
+/// The vtable's `wake`: consumes this waker's reference.
+///
+/// # Safety
+///
+/// As for [`header`]; the waker owns the reference it gives up here.
 unsafe fn wake(data: *const ()) {
     // SAFETY: this waker owns a reference, which the transition consumes.
     let header = unsafe { header(data) };
@@ -64,6 +74,12 @@ unsafe fn wake(data: *const ()) {
     }
 }
 
+/// The vtable's `wake_by_ref`: the waker keeps its reference.
+///
+/// # Safety
+///
+/// As for [`header`]; the waker holds (or borrows) a reference for the
+/// length of the call.
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: the waker holds (or borrows) a reference for the call's length.
     let header = unsafe { header(data) };
@@ -74,6 +90,12 @@ unsafe fn wake_by_ref(data: *const ()) {
     }
 }
 
+/// The vtable's `drop`: releases this waker's reference.
+///
+/// # Safety
+///
+/// As for [`header`]; the waker owns the reference (a borrowed `waker_ref`
+/// is never dropped).
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: this waker owns a reference, released here.
     let header = unsafe { header(data) };
