@@ -25,7 +25,7 @@ use super::Shared;
 /// on this M holding that P. So a P is taken back only if the M holds none
 /// when `f` returns: wiring a second one over it would lose the first for good.
 pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
-    let handed_off = Worker::with_current(|w| w.is_some_and(Worker::hand_off_p));
+    let handed_off = Worker::with_current(|w| w.is_some_and(Worker::enter_syscall_block));
     let out = f();
     if handed_off {
         Worker::with_current(|w| {
@@ -82,9 +82,10 @@ impl Worker {
         }
     }
 
-    /// The start of `block_in_place`: gives the P to another M. False if this
-    /// M held none.
-    fn hand_off_p(&self) -> bool {
+    /// Go's `entersyscallblock`, the start of `block_in_place`: gives the P to
+    /// another M at once (through `handoff_p`, rule 2 of the essay). False if
+    /// this M held none.
+    fn enter_syscall_block(&self) -> bool {
         let Some(p) = self.p.get() else {
             return false;
         };

@@ -152,6 +152,7 @@ impl Shared {
         }
     }
 
+    /// Go's `sysmon`: the monitor's loop, on its own thread.
     fn sysmon_main(&self) {
         // Register for `membarrier` here, off every M: it takes the kernel an
         // RCU grace period (milliseconds). Until it is done, Ms use real fences
