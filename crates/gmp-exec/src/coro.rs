@@ -594,10 +594,22 @@ macro_rules! preempt_check {
 /// [`unlock_os_thread`] — for code that changes its thread's state. Works in
 /// async Gs too.
 ///
+/// As in Go:
+///
+/// * **Calls nest.** Each `lock_os_thread` needs its own
+///   [`unlock_os_thread`]; the lock ends with the last one.
+/// * **A G that ends while locked takes its thread with it**: the M exits
+///   instead of running other Gs (another M takes its P), so whatever thread
+///   state the G changed — a namespace, a signal mask, a thread-local — never
+///   reaches a later G.
+///
 /// The coroutine Gs already bound to this M (started on it, so they can run on
 /// no other thread) are the exception: while the locked G waits, they run
-/// here, seeing whatever thread state it changed. Go has no such Gs; without
+/// here, seeing whatever thread state it changed, and after a locked G ends,
+/// the thread lives on until they have ended too. Go has no such Gs; without
 /// the exception a locked G that waits for one of them would wait forever.
+/// One of them that calls `lock_os_thread` while another G holds the lock
+/// panics: a thread is locked by one G at a time.
 ///
 /// # Panics
 ///

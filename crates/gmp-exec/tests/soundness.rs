@@ -467,3 +467,80 @@ fn enter_guards_dropped_out_of_order_panic() {
         assert!(gmp_exec::Handle::try_current().is_some());
     }
 }
+
+thread_local! {
+    /// "Thread state" a locked G changes (as it would a namespace or a mask).
+    static MARKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Go's LockOSThread rules (issue 16): calls nest, and the lock ends with the
+/// last unlock; meanwhile nothing else runs on the locked M (one P here).
+#[test]
+fn lock_os_thread_nests_and_ends_with_the_last_unlock() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let other_ran = Arc::new(AtomicUsize::new(0));
+    let seen = other_ran.clone();
+    let h = rt.spawn(async move {
+        coro::lock_os_thread();
+        coro::lock_os_thread();
+        coro::unlock_os_thread();
+        // Still locked once: the G spawned now cannot run on this (only) M.
+        let o = seen.clone();
+        let other = gmp_exec::spawn(async move {
+            o.fetch_add(1, SeqCst);
+        });
+        for _ in 0..20 {
+            gmp_exec::yield_now().await;
+        }
+        let while_locked = seen.load(SeqCst);
+        coro::unlock_os_thread();
+        // An unlock too many is a no-op, as in Go.
+        coro::unlock_os_thread();
+        other.await.unwrap();
+        while_locked
+    });
+    assert_eq!(rt.block_on(h).unwrap(), 0, "a G ran on the locked M");
+    assert_eq!(other_ran.load(SeqCst), 1);
+}
+
+/// A G that ends while locked takes its thread with it: no later G runs on
+/// that thread or sees the thread state it changed, and the runtime goes on
+/// on another M.
+#[test]
+fn a_g_that_ends_locked_takes_its_thread_with_it() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let (locked_thread, tid) = rt
+        .block_on(rt.spawn(async {
+            coro::lock_os_thread();
+            MARKED.with(|m| m.set(true));
+            // SAFETY: gettid takes no arguments and cannot fail.
+            let tid = unsafe { libc::gettid() };
+            (std::thread::current().id(), tid)
+            // Ends without unlocking.
+        }))
+        .unwrap();
+    for _ in 0..200 {
+        let (thread, marked) = rt
+            .block_on(rt.spawn(async {
+                gmp_exec::yield_now().await;
+                (std::thread::current().id(), MARKED.with(|m| m.get()))
+            }))
+            .unwrap();
+        assert_ne!(
+            thread, locked_thread,
+            "a G ran on the thread a locked G ended on"
+        );
+        assert!(!marked, "a G saw the thread state a locked G left");
+    }
+    // The thread itself exits (bounded wait for its /proc entry to go).
+    let task = format!("/proc/self/task/{tid}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::path::Path::new(&task).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the thread the locked G ended on (tid {tid}) did not exit; {} Ms",
+            rt.metrics().threads
+        );
+        std::thread::yield_now();
+    }
+}

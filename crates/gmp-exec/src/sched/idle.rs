@@ -43,6 +43,10 @@ pub(super) struct IdleSet {
     /// M threads started and not yet exited.
     pub(super) threads: usize,
     pub(super) next_m_id: usize,
+    /// Ids of Ms that exited before shutdown (an M whose locked G ended
+    /// while locked), handed to the next new Ms first, so ids stay below
+    /// `MAX_THREADS` however many Ms come and go (rule 7).
+    pub(super) free_m_ids: Vec<usize>,
     pub(super) handles: Vec<std::thread::JoinHandle<()>>,
     pub(super) shutdown: bool,
     /// Shutdown stopped waiting for the Ms still running: the last one to exit
@@ -70,6 +74,7 @@ impl Idle {
                 allm_version: 0,
                 threads: 0,
                 next_m_id: 0,
+                free_m_ids: Vec::new(),
                 handles: Vec::new(),
                 shutdown: false,
                 abandoned: false,

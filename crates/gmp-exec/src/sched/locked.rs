@@ -30,6 +30,11 @@ use super::m::{Wake, M};
 use super::worker::Worker;
 use super::{PCore, Shared, BOUND_STREAK_MAX};
 
+/// `Worker::exclusive` of an M whose locked G ended without unlocking: it
+/// runs only the Gs bound to it, then exits (`after_poll`). No G has this id
+/// (ids count up from 1).
+pub(crate) const TAINTED: u64 = u64::MAX;
+
 impl Worker {
     /// A bound G (a started coroutine) of this M, if one is runnable: its own
     /// mailbox, then the one other threads post to. After `BOUND_STREAK_MAX`
@@ -148,12 +153,49 @@ impl Worker {
         }
     }
 
-    /// After a poll: a G that finished releases a `lock_os_thread`.
+    /// After a poll: a G that ended while locked to this thread takes the
+    /// thread with it (Go terminates the M): the M becomes [`TAINTED`], runs
+    /// only the Gs already bound to it, and exits once none is left
+    /// (`may_exit_tainted`), so whatever thread state the locked G changed
+    /// never reaches a G that was not already sharing the thread.
     #[inline]
     pub(super) fn after_poll(&self, g: u64, how: u64) {
         if self.exclusive.get() == g && how != trace::end::PENDING && how != trace::end::YIELD {
-            self.exclusive.set(0);
+            self.exclusive.set(TAINTED);
+            self.lock_depth.set(0);
         }
+    }
+
+    /// A tainted M: true (and its P handed on) if no G bound to it is left,
+    /// so it may exit; false while some still need this thread.
+    #[cold]
+    pub(super) fn may_exit_tainted(&self) -> bool {
+        {
+            let mut mail = self.own_mail.borrow_mut();
+            self.m.take_all_mail(&mut mail);
+            self.m.own_mail_len.store(mail.len(), Relaxed);
+            if !mail.is_empty() {
+                return false;
+            }
+        }
+        let mut bound = self.bound.borrow_mut();
+        bound.retain(|t| !t.header().state.load().is_complete());
+        if !bound.is_empty() {
+            return false;
+        }
+        drop(bound);
+        // Nothing can be mailed here any more: every G bound to this M has
+        // completed. Hand the P on as `stop_locked` does (rule 2).
+        if let Some(p) = self.p.take() {
+            if self.m.unwire(p) {
+                self.shared.ps[p].disown(p, self.m.id);
+                self.shared.handoff_p(p);
+            }
+        }
+        if self.stop_spinning() {
+            self.shared.idle.spinning_stopped();
+        }
+        true
     }
 
     /// Binds the G being polled to this M for good (a coroutine's first
@@ -187,15 +229,46 @@ impl Worker {
         assert!(!header.is_null(), "lock_os_thread called outside a G");
         // SAFETY: as in `bind_current_task`.
         let h = unsafe { &*header };
+        let exclusive = self.exclusive.get();
+        if exclusive == h.id {
+            // Nested: Go counts them (`lockedExt`), and so do we.
+            let depth = self.lock_depth.get();
+            self.lock_depth.set(
+                depth
+                    .checked_add(1)
+                    .expect("lock_os_thread nested 2^32 times without unlock_os_thread"),
+            );
+            return;
+        }
+        if exclusive != 0 && exclusive != TAINTED {
+            // Only a coroutine bound to this M can run while another G holds
+            // the lock (the locked G is waiting); Go has no such G.
+            panic!(
+                "gmp::coro::lock_os_thread: G {} is bound to a thread that G {exclusive} has \
+                 locked (lock_os_thread); a thread can be locked by one G at a time",
+                h.id
+            );
+        }
         if h.bound_m().is_none() {
             self.bind_current_task();
         }
         self.exclusive.set(h.id);
+        self.lock_depth.set(1);
     }
 
-    /// `unlock_os_thread`.
+    /// `unlock_os_thread`: undoes one `lock_os_thread` of the G being polled;
+    /// the lock ends with the last one. A no-op for a G that holds no lock
+    /// (as Go's `UnlockOSThread`).
     pub(crate) fn unlock_current_task(&self) {
-        self.exclusive.set(0);
+        let g = task::current::with(|h| h.map_or(0, |h| h.id));
+        if g == 0 || self.exclusive.get() != g {
+            return;
+        }
+        let depth = self.lock_depth.get().saturating_sub(1);
+        self.lock_depth.set(depth);
+        if depth == 0 {
+            self.exclusive.set(0);
+        }
     }
 
     /// A bound G that yields after sysmon marked it (Go's `gopreempt_m`, which

@@ -371,12 +371,12 @@ impl Shared {
         p: usize,
         spinning: bool,
     ) -> Result<(), NoNewM> {
-        // Ms never exit before shutdown and a failed start gives its id back,
-        // so ids stay below `max_threads`, which `Builder` caps at what a
-        // task's M binding holds; the id check keeps that true regardless.
+        // An M that exits early and a failed start give their ids back, so
+        // ids stay below `max_threads`, which `Builder` caps at what a task's
+        // M binding holds (rule 7); the id check keeps that true regardless.
         if set.shutdown
             || set.threads >= self.config.max_threads
-            || set.next_m_id >= crate::config::MAX_THREADS
+            || (set.free_m_ids.is_empty() && set.next_m_id >= crate::config::MAX_THREADS)
         {
             return Err(NoNewM::Refused);
         }
@@ -388,8 +388,13 @@ impl Shared {
             return Err(NoNewM::Refused);
         };
         set.threads += 1;
-        let id = set.next_m_id;
-        set.next_m_id += 1;
+        let id = match set.free_m_ids.pop() {
+            Some(id) => id,
+            None => {
+                set.next_m_id += 1;
+                set.next_m_id - 1
+            }
+        };
         drop(set);
         if id == 0 {
             // The first M: sysmon starts with it (Go's `newm(sysmon, ...)`).
@@ -435,6 +440,10 @@ impl Shared {
             set.allm.retain(|other| !Arc::ptr_eq(other, &m));
             set.allm_version += 1;
             set.threads -= 1;
+            if !set.shutdown {
+                // Left early (its locked G ended locked): the id is free.
+                set.free_m_ids.push(id);
+            }
             let last_abandoned = set.threads == 0 && set.abandoned;
             drop(set);
             shared.idle.threads_changed.notify_all();
@@ -451,10 +460,8 @@ impl Shared {
             }
             Err(e) => {
                 set.threads -= 1;
-                if set.next_m_id == id + 1 {
-                    // Nobody took a later id meanwhile: the next M may use it.
-                    set.next_m_id = id;
-                }
+                // The next M may use the id.
+                set.free_m_ids.push(id);
                 Err(NoNewM::Spawn(e))
             }
         }

@@ -58,9 +58,13 @@ pub(crate) struct Worker {
     /// A bound G yielded (Go's `Gosched`): the P's queue goes before this M's
     /// mailbox once (`yielded`, `next_bound`).
     pub(super) behind_queue: Cell<bool>,
-    /// The G that called `lock_os_thread` (Go's `lockedg`), or 0: while set,
-    /// this M runs no other G.
+    /// The G that called `lock_os_thread` (Go's `lockedg`), or 0, or
+    /// [`TAINTED`](super::locked::TAINTED): while set, this M runs no G that
+    /// is not bound to it (see `locked.rs`).
     pub(super) exclusive: Cell<u64>,
+    /// How many `lock_os_thread` calls of the locked G are not undone yet
+    /// (Go's `m.lockedExt`).
+    pub(super) lock_depth: Cell<u32>,
     /// Reused buffers for netpoll and timer batches.
     pub(super) wakers: RefCell<Vec<Waker>>,
     pub(super) batch: RefCell<Vec<Notified>>,
@@ -118,6 +122,7 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         global_now: Cell::new(false),
         behind_queue: Cell::new(false),
         exclusive: Cell::new(0),
+        lock_depth: Cell::new(0),
         wakers: RefCell::new(Vec::new()),
         batch: RefCell::new(Vec::new()),
     };
@@ -289,6 +294,11 @@ impl Worker {
     fn schedule_loop(&self) {
         loop {
             if self.shared.is_shutdown() {
+                return;
+            }
+            if self.exclusive.get() == super::locked::TAINTED && self.may_exit_tainted() {
+                // A G ended locked to this thread, and no G bound here is
+                // left: the thread goes with it (Go's `mexit`).
                 return;
             }
             if self.p.get().is_none() && !self.reacquire_p() {
