@@ -39,7 +39,11 @@ pub const MAX_THREADS: usize = 65_535;
 /// The settings a runtime was built with.
 #[derive(Clone)]
 pub(crate) struct Config {
+    /// Ps at build time; `set_procs` changes the live count.
     pub(crate) procs: usize,
+    /// The most Ps `set_procs` may ask for: every P up to it is allocated at
+    /// build (their run queues are read without a lock, so they never move).
+    pub(crate) max_procs: usize,
     pub(crate) name: String,
     pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) max_threads: usize,

@@ -66,6 +66,7 @@ pub enum UnhandledPanic {
 #[must_use]
 pub struct Builder {
     procs: Option<usize>,
+    max_procs: Option<usize>,
     name: String,
     thread_name: Option<Arc<dyn Fn(usize) -> String + Send + Sync>>,
     max_threads: usize,
@@ -98,6 +99,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             procs: None,
+            max_procs: None,
             name: "gmp".to_string(),
             thread_name: None,
             max_threads: 10_000,
@@ -125,6 +127,23 @@ impl Builder {
     /// ```
     pub fn procs(mut self, procs: usize) -> Self {
         self.procs = Some(procs);
+        self
+    }
+
+    /// The most Ps [`Runtime::set_procs`] may set later (Go's `GOMAXPROCS`
+    /// may change at run time too). Every P up to this count is allocated
+    /// when the runtime is built, a few KiB each; by default, the larger of
+    /// `procs` and the machine's parallelism. At least `procs`, at most
+    /// [`MAX_PROCS`].
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).max_procs(4).build().unwrap();
+    /// assert_eq!(rt.set_procs(4).unwrap(), 1); // the previous count
+    /// assert_eq!(rt.procs(), 4);
+    /// assert!(rt.set_procs(5).is_err()); // beyond max_procs
+    /// ```
+    pub fn max_procs(mut self, max_procs: usize) -> Self {
+        self.max_procs = Some(max_procs);
         self
     }
 
@@ -402,6 +421,18 @@ impl Builder {
             Some(n) => n,
             None => procs_from_env()?,
         };
+        let max_procs = match self.max_procs {
+            Some(n) if n < procs || n > MAX_PROCS => {
+                return Err(invalid(format!(
+                    "max_procs must be from procs ({procs}) to {MAX_PROCS} (gmp_exec::MAX_PROCS), \
+                     not {n}"
+                )))
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(procs, MAX_PROCS),
+        };
         if self.max_threads == 0 || self.max_blocking_threads == 0 {
             return Err(invalid(
                 "max_threads and max_blocking_threads must be at least 1",
@@ -421,6 +452,7 @@ impl Builder {
         };
         Ok(Config {
             procs,
+            max_procs,
             name: self.name.clone(),
             thread_name,
             max_threads: self.max_threads,
@@ -446,6 +478,7 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("procs", &self.procs)
+            .field("max_procs", &self.max_procs)
             .field("name", &self.name)
             .field("max_threads", &self.max_threads)
             .field("max_blocking_threads", &self.max_blocking_threads)
@@ -546,6 +579,24 @@ impl Runtime {
     /// ```
     pub fn procs(&self) -> usize {
         self.handle.shared.procs()
+    }
+
+    /// Changes the number of Ps while Gs run (Go's `runtime.GOMAXPROCS(n)`,
+    /// its `procresize`); returns the previous count. See
+    /// [`Handle::set_procs`].
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(2).max_procs(2).build().unwrap();
+    /// assert_eq!(rt.set_procs(1).unwrap(), 2);
+    /// assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or more than the runtime's
+    /// [`max_procs`](Builder::max_procs).
+    pub fn set_procs(&self, procs: usize) -> io::Result<usize> {
+        self.handle.set_procs(procs)
     }
 
     /// Makes this runtime the current one on this thread until the guard drops,
@@ -815,6 +866,43 @@ impl Handle {
     /// ```
     pub fn procs(&self) -> usize {
         self.shared.procs()
+    }
+
+    /// Changes the number of Ps while Gs run (Go's `runtime.GOMAXPROCS(n)`);
+    /// returns the previous count.
+    ///
+    /// Growing makes the new Ps idle, ready for the Ms that queued work
+    /// wakes. Shrinking takes the Ps beyond the new count away from their Ms
+    /// at the Ms' next scheduling round (an M blocked in a call loses its P
+    /// to sysmon as usual); their queued Gs go to the global queue (Go's
+    /// `destroy`), and their timers keep firing from the runtime's other
+    /// checks (the poller and sysmon watch every P's timers; a timer of a
+    /// removed P may fire up to a sysmon look late while every M is busy).
+    /// Coroutine Gs stay with the Ms they are bound to. Metrics, dumps and
+    /// schedtrace follow the new count.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).max_procs(3).build().unwrap();
+    /// let handle = rt.handle();
+    /// assert_eq!(handle.set_procs(3).unwrap(), 1);
+    /// assert_eq!(rt.metrics().procs, 3);
+    /// assert_eq!(handle.set_procs(2).unwrap(), 3);
+    /// assert_eq!(handle.procs(), 2);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or more than the runtime's
+    /// [`max_procs`](Builder::max_procs).
+    pub fn set_procs(&self, procs: usize) -> io::Result<usize> {
+        let max = self.shared.capacity();
+        if procs == 0 || procs > max {
+            return Err(invalid(format!(
+                "set_procs({procs}): the number of Ps must be from 1 to this runtime's max_procs \
+                 ({max}; see Builder::max_procs)"
+            )));
+        }
+        Ok(self.shared.set_procs(procs))
     }
 
     /// See [`Runtime::metrics`].

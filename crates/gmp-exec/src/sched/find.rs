@@ -270,7 +270,7 @@ impl Worker {
         let mut rand = self.rand.get();
         let start = rand.next_u32();
         self.rand.set(rand);
-        self.shared.order.start(start)
+        self.shared.order(self.shared.procs()).start(start)
     }
 
     pub(super) fn trace_steal(&self, victim: usize, moved: usize) {

@@ -34,7 +34,7 @@ pub(crate) struct Idle {
 }
 
 pub(super) struct IdleSet {
-    pidle: Vec<usize>,
+    pub(super) pidle: Vec<usize>,
     pub(super) midle: Vec<Arc<M>>,
     /// Every M ever started that has not exited (Go's `allm`).
     pub(super) allm: Vec<Arc<M>>,
@@ -47,6 +47,9 @@ pub(super) struct IdleSet {
     /// while locked), handed to the next new Ms first, so ids stay below
     /// `MAX_THREADS` however many Ms come and go (rule 7).
     pub(super) free_m_ids: Vec<usize>,
+    /// Ps beyond the count in use that nobody holds and that are not on the
+    /// idle list (`resize.rs`): growing puts exactly these back.
+    pub(super) dropped: Vec<bool>,
     pub(super) handles: Vec<std::thread::JoinHandle<()>>,
     pub(super) shutdown: bool,
     /// Shutdown stopped waiting for the Ms still running: the last one to exit
@@ -63,8 +66,9 @@ pub(super) struct IdleSet {
 }
 
 impl Idle {
-    /// All `procs` Ps start idle, with no M yet (`start_all_ms` starts them).
-    pub(crate) fn new(procs: usize) -> Idle {
+    /// The first `procs` of `capacity` Ps start idle, with no M yet
+    /// (`start_all_ms` starts them); the rest start dropped (`resize.rs`).
+    pub(crate) fn new(procs: usize, capacity: usize) -> Idle {
         Idle {
             set: Mutex::new(IdleSet {
                 // Popped from the back: P 0 is handed out first.
@@ -75,6 +79,7 @@ impl Idle {
                 threads: 0,
                 next_m_id: 0,
                 free_m_ids: Vec::new(),
+                dropped: (0..capacity).map(|p| p >= procs).collect(),
                 handles: Vec::new(),
                 shutdown: false,
                 abandoned: false,
@@ -247,7 +252,10 @@ impl Shared {
         // again, so a submitter that missed both is seen here.
         fence(SeqCst);
         let work = !self.global.is_empty()
-            || (was_spinning && self.ps.iter().any(|p| !p.stealer.is_empty()));
+            || (was_spinning
+                && self.ps[..self.procs()]
+                    .iter()
+                    .any(|p| !p.stealer.is_empty()));
         if work {
             if let Some(p) = self.acquire_idle_p() {
                 if was_spinning {
@@ -429,6 +437,12 @@ impl Shared {
 pub(super) fn pidle_put(set: &mut IdleSet, shared: &Shared, p: usize) {
     let idle = &shared.idle;
     debug_assert!(!set.pidle.contains(&p), "P {p} put on the idle list twice");
+    if p >= shared.procs() {
+        // A P that `set_procs` took out of use: dropped, not idle. Its queue
+        // is empty (an M drains a P before it lets go of it for good).
+        set.dropped[p] = true;
+        return;
+    }
     if let Some(m) = set.lockedm_waiting.pop_front() {
         // An M with bound Gs waits for exactly this: it takes the P instead.
         idle.lockedm_waiting

@@ -416,7 +416,8 @@ impl Shared {
     /// the caller keeps its P).
     pub(crate) fn give_p_to_locked_m(&self, m: &Arc<M>, p: usize) -> GiveP {
         let mut set = lock(&self.idle.set);
-        if set.lockedm_waiting.is_empty() {
+        if set.lockedm_waiting.is_empty() || p >= self.procs() {
+            // None waits; or the P is out of use, and its M drops it next.
             return GiveP::Kept;
         }
         if !m.unwire(p) {

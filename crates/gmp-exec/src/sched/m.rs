@@ -271,6 +271,7 @@ impl Shared {
     /// Errors if not even one M started (the runtime could run nothing): with
     /// the OS's error when the thread could not be created. With at least one,
     /// the rest start later, as work needs them.
+    #[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
     pub(crate) fn start_all_ms(&self) -> std::io::Result<()> {
         let n = self.procs().min(self.config.max_threads);
         lock(&self.idle.set).build_waiting = true;

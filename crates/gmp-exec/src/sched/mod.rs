@@ -184,6 +184,7 @@ mod locked;
 pub(crate) mod m;
 pub(crate) mod netpoll;
 mod park;
+mod resize;
 pub(crate) mod shutdown;
 mod spawn;
 pub(crate) mod syscall;
@@ -202,7 +203,7 @@ use gmp_core::steal_order::StealOrder;
 use crate::blocking::BlockingPool;
 use crate::config::Config;
 use crate::metrics::{Metrics, PMetrics, PStats, RuntimeStats};
-use crate::sync::{Arc, AtomicBool, Mutex, Weak};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Weak};
 use crate::task::alloc::PFree;
 use crate::task::registry::{Registry, RegistryOwner};
 use crate::task::Notified;
@@ -227,10 +228,17 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Go's `schedt`: everything the Ms share.
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    /// Every P up to `max_procs`, allocated at build and never moved; only
+    /// the first `nprocs` are in use (see `resize.rs`).
     pub(crate) ps: Box<[P]>,
+    /// Ps in use (Go's `gomaxprocs`). Changed only by `set_procs`, under the
+    /// idle lock; read Relaxed on the hot paths, where a stale count is
+    /// harmless: an M holding a P beyond it gives the P up at its next round.
+    nprocs: AtomicUsize,
     pub(crate) global: Global<Notified>,
     pub(crate) idle: Idle,
-    pub(crate) order: StealOrder,
+    /// The steal order for each count of Ps (`orders[n - 1]` for `n`).
+    orders: Box<[StealOrder]>,
     pub(crate) goids: GoidGen,
     /// Tasks spawned from outside any worker register here.
     remote_registry: Registry,
@@ -341,8 +349,12 @@ const _: () = assert!(crate::config::MAX_PROCS < 0xFFFF);
 impl Shared {
     pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {
         let procs = config.procs;
-        let order = StealOrder::new(procs)?;
-        let ps = (0..procs)
+        let capacity = config.max_procs.max(procs);
+        let orders = (1..=capacity)
+            .map(StealOrder::new)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_boxed_slice();
+        let ps = (0..capacity)
             .map(|_| {
                 let (local, stealer) = runq::new();
                 P {
@@ -362,16 +374,17 @@ impl Shared {
                 }
             })
             .collect();
-        let netpoll = Netpoll::new(procs)?;
+        let netpoll = Netpoll::new(capacity)?;
         let blocking = Arc::new(BlockingPool::new(&config));
         blocking.init();
         Ok(Arc::new_cyclic(|me| Shared {
             me: me.clone(),
-            idle: Idle::new(procs),
+            idle: Idle::new(procs, capacity),
             config,
             ps,
+            nprocs: AtomicUsize::new(procs),
             global: Global::new(),
-            order,
+            orders,
             goids: GoidGen::new(),
             remote_registry: Registry::new(),
             remote_owner: Mutex::new(RegistryOwner::new()),
@@ -391,8 +404,23 @@ impl Shared {
         }))
     }
 
+    /// Ps in use now (Go's `gomaxprocs`).
+    #[inline]
     pub(crate) fn procs(&self) -> usize {
+        // Relaxed: see `nprocs`.
+        self.nprocs.load(Relaxed)
+    }
+
+    /// Every P there is, in use or not (`max_procs`).
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
         self.ps.len()
+    }
+
+    /// The steal order over `n` Ps.
+    #[inline]
+    pub(crate) fn order(&self, n: usize) -> &StealOrder {
+        &self.orders[n.clamp(1, self.orders.len()) - 1]
     }
 
     /// True if the runtime keeps its counters.
@@ -409,7 +437,9 @@ impl Shared {
     fn registry(&self, code: u64) -> (&Registry, usize) {
         let which = (code >> 32) as usize;
         let index = (code & u32::MAX as u64) as usize;
-        let registry = if which == self.procs() {
+        // The remote registry is numbered after every P (`capacity`), a
+        // number no P has, whatever the count in use.
+        let registry = if which == self.capacity() {
             &self.remote_registry
         } else {
             &self.ps[which].registry
@@ -426,11 +456,15 @@ impl Shared {
     /// A snapshot of the counters (see `metrics.rs`).
     pub(crate) fn metrics(&self) -> Metrics {
         let st = &self.stats;
-        let ps: Vec<PMetrics> = self
+        // Every P's counters go into the totals; the list shows those in use.
+        let all: Vec<PMetrics> = self
             .ps
             .iter()
             .map(|p| PMetrics::from_stats(&p.stats, p.stealer.len()))
             .collect();
+        let spawned = st.remote_spawned.get() + all.iter().map(|p| p.spawned).sum::<u64>();
+        let mut ps = all;
+        ps.truncate(self.procs());
         let (threads, idle_threads, ms) = self.ms_snapshot();
         let mut completed = st.retired_completed.get() + st.other_completed.get();
         let mut spinning_ns = st.retired_spinning_ns.get();
@@ -442,7 +476,6 @@ impl Shared {
             parked_ns += m.stats.parked_ns.get();
             lifetime_ns += m.born.elapsed().as_nanos() as u64;
         }
-        let spawned = st.remote_spawned.get() + ps.iter().map(|p| p.spawned).sum::<u64>();
         let live = self
             .ps
             .iter()

@@ -218,6 +218,7 @@ impl Shared {
 
     /// Go's `wakeNetPoller`: a timer was armed at `when`, earlier than every
     /// other in its shard. Makes sure some M will wake up for it.
+    #[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
     pub(crate) fn timer_armed(&self, when: Instant) {
         // The inserter's StoreLoad (module docs): the deadline is published.
         fence(SeqCst);
@@ -237,6 +238,7 @@ impl Shared {
     /// socket, which no M of ours would otherwise notice (an M parks in the
     /// poller only once it runs out of work; none may be running at all).
     #[cfg_attr(not(unix), allow(dead_code))]
+    #[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
     pub(crate) fn ensure_poller(&self) {
         // StoreLoad: the waiter's registration (its interest, stored before
         // this call) against the poller's claim: either this sees an M in the
@@ -264,6 +266,7 @@ impl Shared {
     }
 
     /// Gives the poller up (the M leaves it to run Gs, or is handed a P).
+    #[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
     pub(crate) fn release_poller(&self, m: &super::m::M) {
         // SeqCst: the same pairs as in `claim_poller`, undone in the reverse
         // order.
@@ -297,7 +300,7 @@ impl Shared {
         }
         let now = Instant::now();
         np.last_poll.store(self.clock(now), Relaxed);
-        for p in 0..self.procs() {
+        for p in 0..self.capacity() {
             self.run_timers_of(p, now, wakers);
         }
         self.wake_collect(wakers, tasks);
@@ -314,7 +317,7 @@ impl Shared {
             self.poll_now(&mut wakers);
         }
         if let Some(late) = now.checked_sub(SYSMON_TIMER_GRACE) {
-            for p in 0..self.procs() {
+            for p in 0..self.capacity() {
                 self.run_timers_of(p, late, &mut wakers);
             }
         }

@@ -123,7 +123,7 @@ impl Shared {
             self.stats.remote_spawned.add(1);
         }
         drop(owner);
-        let slot = slot_code(self.procs(), index);
+        let slot = slot_code(self.capacity(), index);
         self.new_g(&notified, slot, name, trace::NO_P, trace::NO_P, 0);
         self.inject(notified);
         handle

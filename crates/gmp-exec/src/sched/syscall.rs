@@ -121,9 +121,25 @@ impl Shared {
     /// Go's `handoffp`: finds P `p` (whose M let go of it) a new M: at once if
     /// it or the global queue has work; as a spinning M if nobody else is
     /// spinning or idle; otherwise it goes on the idle list.
+    ///
+    /// The caller holds the right to hand `p` on (its M let go of it, or
+    /// sysmon revoked it): nobody else touches the P meanwhile. A P that
+    /// `set_procs` took out of use is drained and dropped instead.
     pub(crate) fn handoff_p(&self, p: usize) {
         self.stats.handoffs.add(1);
         trace::record(Kind::Handoff, self.id, p as u32, trace::NO_P, 0, 0, 0);
+        if p >= self.procs() {
+            // SAFETY: the caller holds the right to hand `p` on (above), so
+            // no M touches its state: this is the owner's access, and the
+            // borrow ends before anything else runs.
+            let core = unsafe { self.ps[p].core() };
+            let mut batch = Vec::new();
+            while let Some((task, _)) = core.runq.pop() {
+                batch.push(task);
+            }
+            self.drop_p(p, batch);
+            return;
+        }
         if !self.ps[p].stealer.is_empty() || !self.global.is_empty() {
             self.start_m(Some(p), false);
             return;

@@ -215,7 +215,7 @@ impl Shared {
             }
             if trace::on() {
                 // Counter tracks: every P's queue depth, and the global queue.
-                for (i, p) in self.ps.iter().enumerate() {
+                for (i, p) in self.ps[..self.procs()].iter().enumerate() {
                     let depth = p.stealer.len() as u64;
                     trace::record(Kind::Depth, self.id, i as u32, trace::NO_P, 0, depth, 0);
                 }

@@ -301,6 +301,8 @@ impl Worker {
                 // left: the thread goes with it (Go's `mexit`).
                 return;
             }
+            // `set_procs` may have taken this M's P out of use (`resize.rs`).
+            self.drop_p_out_of_use();
             if self.p.get().is_none() && !self.reacquire_p() {
                 // Lost its P in a long poll and none is free: wait for one
                 // (Go's `exitsyscall0` → `stopm`).
@@ -433,6 +435,7 @@ impl Worker {
     }
 
     /// The P this M holds, if any (as it believes; see `p`).
+    #[cfg_attr(loom, allow(dead_code))] // loom models build no runtime
     pub(crate) fn current_p(&self) -> Option<usize> {
         self.p.get()
     }
