@@ -169,6 +169,7 @@
 //! | [`syscall`] | blocking calls and taking a P back; handing a P on | `entersyscall`, `entersyscallblock`, `exitsyscall`, `handoffp` |
 //! | [`m`] | the M itself and making Ms | `m`, `newm`, `startm`, `mstart` (entry) |
 //! | [`idle`] | idle Ps and Ms, the spinning count, parking an M | `pidleget`/`pidleput`, `wakep`, `stopm` |
+//! | [`resize`] | changing the number of Ps while Gs run | `procresize` (`GOMAXPROCS(n)`), `destroy` |
 //! | [`netpoll`] | the poller and the timers as the scheduler drives them | `netpoll`, `wakeNetPoller` |
 //! | [`sysmon`] | the monitor thread | `sysmon`, `retake`, `preemptone` |
 //! | [`barrier`] | the asymmetric barrier behind rule 2 | (Go stops the world instead) |
