@@ -19,6 +19,10 @@
 //!   `coro::wait`; may: its mpsc; Go: `chan`).
 //! * `ping_pong_tokio_mpsc` (gmp only): the same over tokio's runtime-agnostic
 //!   `sync::mpsc`, for comparison.
+//! * `wake_million` (gmp and Go; may cannot map a million stacks here): park
+//!   1 000 000 coroutines, each on a channel of its own, then send to each and
+//!   wait until all have finished (a countdown, Go's `WaitGroup`); per G, the
+//!   sends and the finishing only.
 //! * `park_memory`: resident bytes per parked G with 1 000 000 of them (may
 //!   cannot map that many stacks here; its row then says how many it reached).
 
@@ -35,12 +39,18 @@ const YIELDS: usize = 1_000;
 const CHAIN: usize = 1_000;
 const PING_PONGS: usize = 200_000;
 const PARKED: usize = 1_000_000;
+const WAKE: usize = 1_000_000;
 
 /// Runs a shape once to warm up (first-run costs: code never executed yet,
-/// a channel type's first use) and returns the second run's figure, as the Go
-/// program does for its shapes (`s.f() // warm-up` in `go/sched/main.go`).
+/// a channel type's first use, stacks mapped for the first time) and returns
+/// the second run's figure, as the Go program does for its shapes (`s.f() //
+/// warm-up` in `go/sched/main.go`). With `GMP_BENCH_COLD` set, the child also
+/// prints the cold run's figure on stderr.
 fn warm(shape: fn() -> f64) -> f64 {
-    shape();
+    let cold = shape();
+    if std::env::var_os("GMP_BENCH_COLD").is_some() {
+        eprintln!("cold run: {cold:.1}");
+    }
     shape()
 }
 
@@ -67,8 +77,41 @@ mod gmp_side {
                 ("chained_spawn", warm(chained_spawn)),
                 ("ping_pong", warm(ping_pong)),
                 ("ping_pong_tokio_mpsc", warm(ping_pong_tokio_mpsc)),
+                ("wake_million", warm(wake_million)),
             ]
         })
+    }
+
+    fn wake_million() -> f64 {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        use std::sync::Arc;
+        let left = Arc::new(AtomicUsize::new(WAKE));
+        let parked = Arc::new(AtomicUsize::new(0));
+        let (done_tx, done_rx) = gmp_exec::chan::bounded::<()>(1);
+        let done_tx = Arc::new(done_tx);
+        let mut txs = Vec::with_capacity(WAKE);
+        for _ in 0..WAKE {
+            let (tx, rx) = gmp_exec::chan::bounded::<()>(1);
+            txs.push(tx);
+            let (left, parked, done) = (left.clone(), parked.clone(), done_tx.clone());
+            drop(coro::spawn(move || {
+                parked.fetch_add(1, Relaxed);
+                coro::wait(rx.recv()).unwrap();
+                if left.fetch_sub(1, Relaxed) == 1 {
+                    done.try_send(()).unwrap();
+                }
+            }));
+        }
+        // Every G started and parked on its channel (or about to).
+        while parked.load(Relaxed) < WAKE {
+            coro::yield_now();
+        }
+        let start = Instant::now();
+        for tx in &txs {
+            tx.try_send(()).unwrap();
+        }
+        coro::wait(done_rx.recv()).unwrap();
+        start.elapsed().as_nanos() as f64 / WAKE as f64
     }
 
     fn spawn_join() -> f64 {
@@ -353,7 +396,13 @@ fn go_results(procs: &[usize], reps: usize, table: &mut Table) {
             .current_dir(dir)
             .output()
     };
-    let out = match run(&["-procs", &procs.join(","), "-reps", &reps.to_string()]) {
+    let out = match run(&[
+        "-procs",
+        &procs.join(","),
+        "-reps",
+        &reps.to_string(),
+        "-stackful",
+    ]) {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
             eprintln!(

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -95,6 +96,36 @@ func pingPong() float64 {
 	return float64((<-done).Nanoseconds()) / pingPongs
 }
 
+const wakeN = 1000000
+
+// wakeMillion parks wakeN goroutines, each on a channel of its own, then
+// sends to each and waits for all to finish; ns per goroutine for the sends
+// and the finishing (the stackful benchmark's wake_million).
+func wakeMillion() float64 {
+	chans := make([]chan struct{}, wakeN)
+	var wg sync.WaitGroup
+	wg.Add(wakeN)
+	var started int64
+	for i := range chans {
+		c := make(chan struct{}, 1)
+		chans[i] = c
+		go func() {
+			atomic.AddInt64(&started, 1)
+			<-c
+			wg.Done()
+		}()
+	}
+	for atomic.LoadInt64(&started) < wakeN {
+		runtime.Gosched()
+	}
+	start := time.Now()
+	for _, c := range chans {
+		c <- struct{}{}
+	}
+	wg.Wait()
+	return float64(time.Since(start).Nanoseconds()) / wakeN
+}
+
 func rss() int64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
@@ -134,6 +165,7 @@ func main() {
 	procsFlag := flag.String("procs", "1,2", "comma-separated GOMAXPROCS values")
 	reps := flag.Int("reps", 7, "runs per cell")
 	park := flag.Bool("park-memory", false, "measure bytes per parked goroutine")
+	stackful := flag.Bool("stackful", false, "add the stackful benchmark's wake_million shape")
 	flag.Parse()
 	if *park {
 		fmt.Printf("%.1f\n", parkMemory())
@@ -147,6 +179,12 @@ func main() {
 		{"yield_many", yieldMany},
 		{"chained_spawn", chainedSpawn},
 		{"ping_pong", pingPong},
+	}
+	if *stackful {
+		shapes = append(shapes, struct {
+			name string
+			f    func() float64
+		}{"wake_million", wakeMillion})
 	}
 	for _, p := range strings.Split(*procsFlag, ",") {
 		procs, err := strconv.Atoi(p)

@@ -193,7 +193,9 @@ pub(crate) mod sysmon;
 pub(crate) mod worker;
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+#[cfg(debug_assertions)]
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Duration;
 
 use gmp_core::free::{GoidCache, GoidGen};
