@@ -304,37 +304,34 @@ fn wait_until_all_ps_idle(rt: &Runtime, procs: usize) {
 /// hence the child process).
 #[test]
 fn parking_inside_block_in_place_loses_no_p() {
-    const NAME: &str = "parking_inside_block_in_place_loses_no_p";
-    if !is_child(NAME) {
-        return assert_child_ok(NAME);
-    }
-    let rt = Runtime::builder().procs(4).build().unwrap();
-    for round in 0..4 {
-        let h = rt.spawn_coroutine_for_test(move || {
-            gmp_exec::block_in_place(|| coro::sleep(Duration::from_millis(5)));
-            round
-        });
-        assert_eq!(rt.block_on(h).unwrap(), round);
-        wait_until_all_ps_idle(&rt, 4);
-    }
+    parking_inside_loses_no_p("parking_inside_block_in_place_loses_no_p", 4, |nap| {
+        gmp_exec::block_in_place(|| coro::sleep(nap))
+    });
 }
 
 /// The same for `syscall`: a coroutine that parks inside it must not leave
 /// its M marked as in a syscall while the M runs other Gs, nor lose a P.
 #[test]
 fn parking_inside_syscall_loses_no_p() {
-    const NAME: &str = "parking_inside_syscall_loses_no_p";
-    if !is_child(NAME) {
-        return assert_child_ok(NAME);
+    parking_inside_loses_no_p("parking_inside_syscall_loses_no_p", 2, |nap| {
+        gmp_exec::syscall(|| coro::sleep(nap))
+    });
+}
+
+/// In the child of test `name`: four coroutines in turn park inside `call`
+/// on a runtime of `procs` Ps, and after each every P is idle again.
+fn parking_inside_loses_no_p(name: &str, procs: usize, call: fn(Duration)) {
+    if !is_child(name) {
+        return assert_child_ok(name);
     }
-    let rt = Runtime::builder().procs(2).build().unwrap();
+    let rt = Runtime::builder().procs(procs).build().unwrap();
     for round in 0..4 {
         let h = rt.spawn_coroutine_for_test(move || {
-            gmp_exec::syscall(|| coro::sleep(Duration::from_millis(5)));
+            call(Duration::from_millis(5));
             round
         });
         assert_eq!(rt.block_on(h).unwrap(), round);
-        wait_until_all_ps_idle(&rt, 2);
+        wait_until_all_ps_idle(&rt, procs);
     }
 }
 

@@ -195,13 +195,9 @@ impl Shared {
             // SeqCst: pairs with `M::mail` (the sender then takes this lock).
             if m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0 {
                 // Bound Gs wait for this very M: get a P now, or queue for one.
-                if let Some(p) = pidle_get(&mut set, &self.idle) {
+                if let Some(p) = self.p_or_queue_for_one(&mut set, m) {
                     return Some((p, false));
                 }
-                set.lockedm_waiting.push_back(m.clone());
-                self.idle
-                    .lockedm_waiting
-                    .store(set.lockedm_waiting.len(), Relaxed);
             } else {
                 set.midle.push(m.clone());
                 poller = self.claim_poller(m);
@@ -227,6 +223,26 @@ impl Shared {
             Wake::P { p, spinning } => Some((p, spinning)),
             Wake::Exit => None,
         }
+    }
+
+    /// For an M whose bound Gs wait for it: an idle P now, or, with none,
+    /// a place in the queue of Ms that take the next P to fall idle (Go's
+    /// `startlockedm` from the waiting side). Under the idle lock.
+    pub(super) fn p_or_queue_for_one(&self, set: &mut IdleSet, m: &Arc<M>) -> Option<usize> {
+        if let Some(p) = pidle_get(set, &self.idle) {
+            return Some(p);
+        }
+        self.queue_for_p(set, m);
+        None
+    }
+
+    /// Queues M `m`, whose bound Gs wait for it, for the next P to fall idle.
+    /// Under the idle lock.
+    pub(super) fn queue_for_p(&self, set: &mut IdleSet, m: &Arc<M>) {
+        set.lockedm_waiting.push_back(m.clone());
+        self.idle
+            .lockedm_waiting
+            .store(set.lockedm_waiting.len(), Relaxed);
     }
 
     /// The end of Go's `findrunnable`: the M found nothing, so it gives up P
@@ -319,10 +335,7 @@ impl Shared {
             if mail {
                 // Its bound Gs need this very M: queue for the next free P.
                 set.midle.swap_remove(pos);
-                set.lockedm_waiting.push_back(m.clone());
-                self.idle
-                    .lockedm_waiting
-                    .store(set.lockedm_waiting.len(), Relaxed);
+                self.queue_for_p(&mut set, m);
                 drop(set);
                 self.release_poller(m);
                 self.inject_batch(tasks.drain(..), 0);

@@ -25,7 +25,6 @@ use crate::sync::{lock, Arc};
 use crate::task::{self, Notified, TaskRef};
 use crate::trace::{self};
 
-use super::idle::pidle_get;
 use super::m::{Wake, M};
 use super::worker::Worker;
 use super::{PCore, Shared, BOUND_STREAK_MAX};
@@ -365,17 +364,9 @@ impl Shared {
         } else {
             return;
         }
-        match pidle_get(&mut set, &self.idle) {
-            Some(p) => {
-                drop(set);
-                self.unpark_m(m, Wake::P { p, spinning: false });
-            }
-            None => {
-                set.lockedm_waiting.push_back(m.clone());
-                self.idle
-                    .lockedm_waiting
-                    .store(set.lockedm_waiting.len(), Relaxed);
-            }
+        if let Some(p) = self.p_or_queue_for_one(&mut set, m) {
+            drop(set);
+            self.unpark_m(m, Wake::P { p, spinning: false });
         }
     }
 
@@ -394,13 +385,9 @@ impl Shared {
             // it waits, any G bound here), and only this M adds to it.
             // SeqCst: pairs with `M::mail`.
             if m.mailbox_len.load(SeqCst) > 0 {
-                if let Some(p) = pidle_get(&mut set, &self.idle) {
+                if let Some(p) = self.p_or_queue_for_one(&mut set, m) {
                     return Some((p, false));
                 }
-                set.lockedm_waiting.push_back(m.clone());
-                self.idle
-                    .lockedm_waiting
-                    .store(set.lockedm_waiting.len(), Relaxed);
             } else {
                 set.lockedm_parked.push(m.clone());
             }
