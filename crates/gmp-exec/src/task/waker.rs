@@ -157,8 +157,6 @@ pub(crate) fn wake_by_ref_contained(waker: &Waker, what: &str) {
 fn report_waker_panic(payload: Box<dyn std::any::Any + Send>, what: &str) {
     use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
     static REPORTED: AtomicBool = AtomicBool::new(false);
-    // Dropping the payload could panic too; leak it instead (once is all it
-    // costs: the process goes on).
     let msg = payload
         .downcast_ref::<&str>()
         .copied()
@@ -171,5 +169,7 @@ fn report_waker_panic(payload: Box<dyn std::any::Any + Send>, what: &str) {
              runtime goes on (reported once per process): {msg}"
         );
     }
-    std::mem::forget(payload);
+    // Dropping the payload could panic too: contained the same way (what
+    // that second panic carries is dropped by the unwinder, not here).
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
 }
