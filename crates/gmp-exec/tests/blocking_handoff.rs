@@ -64,8 +64,12 @@ fn longest_tick_gap(procs: usize, how: Blocking) -> Duration {
 
 fn check(procs: usize, how: Blocking) {
     let worst = longest_tick_gap(procs, how);
+    // A stalled queue shows the whole 500 ms block as one gap; a hand-off
+    // shows a few sysmon looks at most. The bound sits far from both, so a
+    // loaded 2-core machine (or ASan's slowdown) cannot fail a working
+    // hand-off: 50 ms did, now and then, in the sanitizer tier.
     assert!(
-        worst <= Duration::from_millis(50),
+        worst <= Duration::from_millis(200),
         "a 5 ms ticker G saw a {worst:?} gap while Gs blocked every P"
     );
 }
