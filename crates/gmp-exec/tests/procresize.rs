@@ -75,55 +75,51 @@ fn metrics_and_idle_ps_follow_the_count() {
 }
 
 /// Gs queued on a P that is taken out of use move to the global queue and
-/// run elsewhere: a burst spawned by a G on P 1, then P 1 removed while they
-/// wait behind that G, which keeps the P busy. (Which P the parent lands on
-/// is up to the Ms; the test retries until it is P 1.)
+/// run elsewhere. Two parent Gs, one per P, each queue a burst behind
+/// themselves and keep their P busy until the runtime has shrunk to one P;
+/// whatever is still queued on P 1 then must run on P 0.
 #[test]
 fn gs_queued_on_a_removed_p_still_run() {
-    for _attempt in 0..50 {
-        let rt = Runtime::builder().procs(2).max_procs(2).build().unwrap();
-        let ran = Arc::new(AtomicUsize::new(0));
-        let release = Arc::new(AtomicBool::new(false));
-        let spawned = Arc::new(AtomicBool::new(false));
-        let (r, rel, sp) = (ran.clone(), release.clone(), spawned.clone());
-        let parent = rt.spawn(async move {
-            // Queue a burst on this P, behind this very G (the other M may
-            // steal some of it; what stays is what the test is about).
-            let hs: Vec<_> = (0..100)
-                .map(|_| {
-                    let r = r.clone();
-                    gmp_exec::spawn(async move {
-                        r.fetch_add(1, SeqCst);
+    const BURST: usize = 100;
+    let rt = Runtime::builder().procs(2).max_procs(2).build().unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(AtomicBool::new(false));
+    let spawned = Arc::new(AtomicUsize::new(0));
+    let parents: Vec<_> = (0..2)
+        .map(|_| {
+            let (r, rel, sp) = (ran.clone(), release.clone(), spawned.clone());
+            rt.spawn(async move {
+                let hs: Vec<_> = (0..BURST)
+                    .map(|_| {
+                        let r = r.clone();
+                        gmp_exec::spawn(async move {
+                            r.fetch_add(1, SeqCst);
+                        })
                     })
-                })
-                .collect();
-            sp.store(true, SeqCst);
-            // Keep the P until the test says.
-            while !rel.load(SeqCst) {
-                std::hint::spin_loop();
-            }
-            hs
-        });
-        common::wait_until("the burst spawned", || spawned.load(SeqCst));
-        if rt.metrics().ps[1].queue_depth == 0 {
-            // The parent runs on P 0 (or P 1's queue was stolen whole).
-            release.store(true, SeqCst);
-            continue;
-        }
-        rt.set_procs(1).unwrap();
-        release.store(true, SeqCst);
-        let rt = common::within("the parent and its burst", move || {
-            let hs = rt.block_on(parent).unwrap();
-            for h in hs {
+                    .collect();
+                sp.fetch_add(1, SeqCst);
+                // Keep this P until the test says (each parent holds a P:
+                // the other parent can only run on the other one).
+                while !rel.load(SeqCst) {
+                    std::hint::spin_loop();
+                }
+                hs
+            })
+        })
+        .collect();
+    common::wait_until("both bursts spawned", || spawned.load(SeqCst) == 2);
+    rt.set_procs(1).unwrap();
+    release.store(true, SeqCst);
+    let rt = common::within("the parents and their bursts", move || {
+        for parent in parents {
+            for h in rt.block_on(parent).unwrap() {
                 rt.block_on(h).unwrap();
             }
-            rt
-        });
-        assert_eq!(ran.load(SeqCst), 100);
-        assert_eq!(rt.metrics().ps.len(), 1);
-        return;
-    }
-    panic!("the burst never landed on P 1 in 50 runtimes");
+        }
+        rt
+    });
+    assert_eq!(ran.load(SeqCst), 2 * BURST);
+    assert_eq!(rt.metrics().ps.len(), 1);
 }
 
 #[test]

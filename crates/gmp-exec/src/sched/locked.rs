@@ -115,6 +115,14 @@ impl Worker {
             GiveP::Given => {
                 self.p.set(None);
                 self.old_p.set(Some(p));
+                // A spinning M (woken by `wake_p` to look for work) that gives
+                // its P away stops spinning now (rule 3): it could park next,
+                // and a parked M's count in `nmspinning` would never go,
+                // leaving `wake_p` sure that someone is looking (the resize
+                // stress test caught queued Gs stranded that way).
+                if self.stop_spinning() {
+                    self.shared.idle.spinning_stopped();
+                }
                 true
             }
             // sysmon took it first (and hands it on): as in `core()`.
@@ -142,6 +150,10 @@ impl Worker {
         };
         self.p.set(None);
         self.old_p.set(Some(p));
+        // About to park: not spinning any more (as in `serve_locked_m`).
+        if self.stop_spinning() {
+            self.shared.idle.spinning_stopped();
+        }
         if self.m.unwire(p) {
             self.shared.ps[p].disown(p, self.m.id);
             self.shared.handoff_p(p);
