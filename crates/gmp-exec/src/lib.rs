@@ -59,6 +59,8 @@ mod debug;
 mod dump;
 #[cfg(all(feature = "hyper", unix, not(loom)))]
 mod hyper_rt;
+#[cfg(not(loom))]
+mod join_set;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
@@ -69,6 +71,7 @@ pub(crate) mod sched;
 mod sync;
 pub mod task;
 mod task_builder;
+mod task_local;
 #[cfg(not(loom))]
 pub mod time;
 pub mod trace;
