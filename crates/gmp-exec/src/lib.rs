@@ -59,6 +59,8 @@ mod debug;
 mod dump;
 #[cfg(all(feature = "hyper", unix, not(loom)))]
 mod hyper_rt;
+#[cfg(all(unix, not(loom)))]
+pub mod io;
 #[cfg(not(loom))]
 mod join_set;
 #[cfg(all(test, loom))]

@@ -146,10 +146,10 @@
 
 mod addr;
 pub(crate) mod blocking;
-mod evented;
+pub(crate) mod evented;
 mod split;
 pub(crate) mod stream;
-mod sys;
+pub(crate) mod sys;
 pub mod tcp;
 mod udp;
 pub mod unix;
