@@ -70,6 +70,8 @@ mod metrics;
 pub mod net;
 mod runtime;
 pub(crate) mod sched;
+#[cfg(all(unix, not(loom)))]
+pub mod signal;
 mod sync;
 pub mod task;
 mod task_builder;
