@@ -68,6 +68,8 @@ mod loom_tests;
 mod metrics;
 #[cfg(all(unix, not(loom)))]
 pub mod net;
+#[cfg(all(unix, not(loom)))]
+pub mod process;
 mod runtime;
 pub(crate) mod sched;
 #[cfg(all(unix, not(loom)))]
