@@ -57,6 +57,8 @@ mod coop;
 pub mod coro;
 mod debug;
 mod dump;
+#[cfg(not(loom))]
+pub mod fs;
 #[cfg(all(feature = "hyper", unix, not(loom)))]
 mod hyper_rt;
 #[cfg(all(unix, not(loom)))]
