@@ -44,7 +44,8 @@ pub use gmp_macros::{main, test};
 /// Task handles and errors (tokio's `tokio::task` names).
 pub mod task {
     pub use gmp_exec::task::{
-        consume_budget, id, try_id, AbortHandle, Builder, Id, JoinError, JoinHandle,
+        consume_budget, id, try_id, AbortHandle, AccessError, Builder, Id, JoinError, JoinHandle,
+        JoinSet, LocalKey, TaskLocalFuture,
     };
     pub use gmp_exec::{block_in_place, spawn, spawn_blocking, yield_now};
 }
@@ -56,6 +57,8 @@ pub mod trace {
 }
 
 pub use gmp_exec::chan;
+pub use gmp_exec::fs;
+pub use gmp_exec::task_local;
 pub use gmp_exec::time;
 
 /// Stackful Gs: blocking-style code on the same Ps as async tasks. Start one
@@ -102,7 +105,7 @@ macro_rules! go {
 }
 
 #[cfg(unix)]
-pub use gmp_exec::net;
+pub use gmp_exec::{io, net, process, signal};
 
 #[cfg(all(feature = "hyper", unix))]
 pub mod hyper;
