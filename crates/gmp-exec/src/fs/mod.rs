@@ -1,4 +1,4 @@
-//! Files and directories (tokio's `tokio::fs`): [`read`], [`write`],
+//! Files and directories (tokio's `tokio::fs`): [`read`], [`write`](fn@write),
 //! [`read_to_string`], [`metadata`], [`read_dir`], [`File`] with async
 //! read, write and seek, and the rest of the everyday surface.
 //!

@@ -5,8 +5,8 @@
 //! Go's `poll.FD`): a descriptor, its registration with the runtime's
 //! reactor, and the runtime. `AsyncFd` is that helper made public, so a
 //! pipe, an inotify or eventfd descriptor, or a socket another crate made
-//! waits the same way — and so do the pipes of `process` and the self-pipe
-//! of `signal`.
+//! waits the same way — and so do the pipes of [`process`](crate::process)
+//! and the self-pipe of [`signal`](crate::signal).
 //!
 //! The async byte-stream traits (`AsyncRead`/`AsyncWrite`) are `futures-io`'s
 //! (re-exported by the `futures` crate), or tokio's with the `tokio-io`
