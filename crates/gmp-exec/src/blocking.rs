@@ -134,6 +134,14 @@ impl BlockingPool {
         }
     }
 
+    /// True if no closure is queued or running (the paused clock's
+    /// auto-advance waits for the pool, as tokio's does).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn is_idle(&self) -> bool {
+        let state = lock(&self.state);
+        state.queue.is_empty() && state.threads == state.idle
+    }
+
     /// True if the calling thread is one of this pool's threads (its
     /// shutdown would wait for the caller itself).
     pub(crate) fn is_own_thread(&self) -> bool {

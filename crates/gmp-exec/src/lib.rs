@@ -51,6 +51,7 @@ mod block_on;
 mod blocking;
 #[cfg(not(loom))]
 pub mod chan;
+mod clock;
 mod config;
 mod context;
 mod coop;

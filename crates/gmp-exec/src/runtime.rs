@@ -82,6 +82,7 @@ pub struct Builder {
     scheddetail: Option<bool>,
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -117,7 +118,28 @@ impl Builder {
             scheddetail: None,
             on_thread_start: None,
             on_thread_stop: None,
+            start_paused: false,
         }
+    }
+
+    /// Starts the runtime with its clock paused (tokio's `start_paused`;
+    /// see [`time::pause`](crate::time::pause)): for tests of timeouts
+    /// and intervals that should not wait for real time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder().procs(1).start_paused(true).build().unwrap();
+    /// let waited = rt.block_on(async {
+    ///     let start = std::time::Instant::now();
+    ///     // An hour on the paused clock: it jumps, as nothing else runs.
+    ///     gmp_exec::time::sleep(Duration::from_secs(3600)).await;
+    ///     start.elapsed()
+    /// });
+    /// assert!(waited < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
+        self
     }
 
     /// Runs `f` on each new thread of the runtime — its Ms and its
@@ -443,6 +465,9 @@ impl Builder {
     /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         let shared = Shared::new(self.config()?)?;
+        if self.start_paused {
+            shared.clock.pause();
+        }
         if shared.config.schedtrace.is_some() {
             // Go prints schedtrace lines from the start, work or no work.
             shared.start_sysmon();
@@ -546,6 +571,7 @@ impl fmt::Debug for Builder {
             .field("watchdog_after", &self.watchdog_after)
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("start_paused", &self.start_paused)
             .finish()
     }
 }

@@ -1,5 +1,5 @@
-//! The attribute's arguments: `procs = N`, tokio's `worker_threads = N` and
-//! `flavor = "..."`, and `crate = "path"`.
+//! The attribute's arguments: `procs = N`, tokio's `worker_threads = N`,
+//! `flavor = "..."` and `start_paused = bool`, and `crate = "path"`.
 //!
 //! Parsing is in two layers. The syntax — a comma-separated list of
 //! `name = value` — stops at its first error, because after a stray token
@@ -19,6 +19,8 @@ use crate::Kind;
 pub(crate) struct Args {
     /// The number of Ps, if the user gave one (`procs` or `worker_threads`).
     pub(crate) procs: Option<usize>,
+    /// Start with the runtime's clock paused (`start_paused = true`).
+    pub(crate) start_paused: bool,
     /// Where the `gmp` crate is (`crate = "path"`); `::gmp` by default.
     pub(crate) krate: Path,
 }
@@ -35,6 +37,7 @@ struct Arg {
 struct Seen {
     procs: Option<Ident>,
     flavor: Option<Ident>,
+    start_paused: Option<Ident>,
     krate: Option<Ident>,
 }
 
@@ -45,6 +48,7 @@ impl Args {
         let pairs = (|input: ParseStream<'_>| parse_pairs(kind, input)).parse2(tokens)?;
         let mut args = Args {
             procs: None,
+            start_paused: false,
             krate: default_crate(),
         };
         let mut seen = Seen::default();
@@ -68,6 +72,7 @@ impl Args {
     pub(crate) fn fallback() -> Args {
         Args {
             procs: None,
+            start_paused: false,
             krate: default_crate(),
         }
     }
@@ -88,6 +93,12 @@ impl Args {
                 }
                 check_flavor(&value)?;
             }
+            "start_paused" => {
+                if let Some(first) = seen.start_paused.replace(name.clone()) {
+                    return Err(repeated(&name, &first));
+                }
+                self.start_paused = bool_value(&key, &value)?;
+            }
             "crate" => {
                 if let Some(first) = seen.krate.replace(name.clone()) {
                     return Err(repeated(&name, &first));
@@ -99,7 +110,8 @@ impl Args {
                     name.span(),
                     format!(
                         "unknown argument `{key}`: {} takes `procs = N` (or tokio's \
-                         `worker_threads = N`), `flavor = \"multi_thread\"` and `crate = \"path\"`",
+                         `worker_threads = N`), `flavor = \"multi_thread\"`, \
+                         `start_paused = true` and `crate = \"path\"`",
                         kind.attr()
                     ),
                 ));
@@ -123,7 +135,7 @@ fn parse_pairs(kind: Kind, input: ParseStream<'_>) -> syn::Result<Vec<Arg>> {
                 e.span(),
                 format!(
                     "expected `name = value`, such as `procs = 4`: {} takes `procs`, \
-                     `worker_threads`, `flavor` and `crate`",
+                     `worker_threads`, `flavor`, `start_paused` and `crate`",
                     kind.attr()
                 ),
             )
@@ -183,6 +195,19 @@ fn procs_value(key: &str, value: &Expr) -> syn::Result<usize> {
         ));
     }
     Ok(n)
+}
+
+/// `start_paused = true`: a bool literal.
+fn bool_value(key: &str, value: &Expr) -> syn::Result<bool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.value),
+        _ => Err(syn::Error::new_spanned(
+            value.to_token_stream(),
+            format!("`{key}` must be `true` or `false`"),
+        )),
+    }
 }
 
 /// `flavor = "multi_thread"`, the only flavour gmp has.

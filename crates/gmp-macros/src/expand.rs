@@ -209,14 +209,22 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
     let krate = &args.krate;
     let ident = &sig.ident;
     let output = &sig.output;
+    let paused = if args.start_paused {
+        quote!(.start_paused(true))
+    } else {
+        TokenStream::new()
+    };
     let build = match (kind, args.procs) {
         (_, Some(n)) => {
             let n = Literal::usize_unsuffixed(n);
-            quote!(#krate::Runtime::builder().procs(#n).build())
+            quote!(#krate::Runtime::builder().procs(#n) #paused .build())
         }
         (Kind::Test, None) => {
             let n = Literal::usize_unsuffixed(crate::TEST_PROCS);
-            quote!(#krate::Runtime::builder().procs(#n).build())
+            quote!(#krate::Runtime::builder().procs(#n) #paused .build())
+        }
+        (Kind::Main, None) if args.start_paused => {
+            quote!(#krate::Runtime::builder() #paused .build())
         }
         (Kind::Main, None) => quote!(#krate::Runtime::new()),
     };

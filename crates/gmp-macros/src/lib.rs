@@ -41,6 +41,7 @@
 //! | `procs = N` | the number of Ps (`Builder::procs`; Go's `GOMAXPROCS`); an integer literal, at least 1 |
 //! | `worker_threads = N` | tokio's spelling of `procs`, for ported code |
 //! | `flavor = "multi_thread"` | accepted, for ported code: it is the only flavour |
+//! | `start_paused = true` | the runtime's clock starts paused (`Builder::start_paused`, `gmp::time::pause`): timers fire when the test advances the clock, or at once when nothing else runs |
 //! | `crate = "path"` | where the `gmp` crate is, for a crate that re-exports it (default `::gmp`) |
 //!
 //! Without `procs`, `#[gmp::main]` uses `Runtime::new()`: `GMP_MAXPROCS` if set,
@@ -157,7 +158,7 @@ impl Kind {
 /// then runs its body on a runtime of its own each time it is called.
 ///
 /// Arguments: `procs = N` (or `worker_threads = N`), `flavor = "multi_thread"`,
-/// `crate = "path"`; see the [crate docs](crate) for each and for the compile
+/// `start_paused = true`, `crate = "path"`; see the [crate docs](crate) for each and for the compile
 /// errors. `flavor = "current_thread"` is refused: gmp has none; write
 /// `procs = 1`.
 ///
