@@ -66,6 +66,8 @@ mod hyper_rt;
 pub mod io;
 #[cfg(not(loom))]
 mod join_set;
+#[cfg(not(loom))]
+mod local;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;

@@ -21,6 +21,8 @@ pub(crate) struct Args {
     pub(crate) procs: Option<usize>,
     /// Start with the runtime's clock paused (`start_paused = true`).
     pub(crate) start_paused: bool,
+    /// `flavor = "current_thread"`: the body runs inside a `LocalSet`.
+    pub(crate) current_thread: bool,
     /// Where the `gmp` crate is (`crate = "path"`); `::gmp` by default.
     pub(crate) krate: Path,
 }
@@ -49,6 +51,7 @@ impl Args {
         let mut args = Args {
             procs: None,
             start_paused: false,
+            current_thread: false,
             krate: default_crate(),
         };
         let mut seen = Seen::default();
@@ -73,6 +76,7 @@ impl Args {
         Args {
             procs: None,
             start_paused: false,
+            current_thread: false,
             krate: default_crate(),
         }
     }
@@ -91,7 +95,7 @@ impl Args {
                 if let Some(first) = seen.flavor.replace(name.clone()) {
                     return Err(repeated(&name, &first));
                 }
-                check_flavor(&value)?;
+                self.current_thread = flavor_value(&value)?;
             }
             "start_paused" => {
                 if let Some(first) = seen.start_paused.replace(name.clone()) {
@@ -110,7 +114,8 @@ impl Args {
                     name.span(),
                     format!(
                         "unknown argument `{key}`: {} takes `procs = N` (or tokio's \
-                         `worker_threads = N`), `flavor = \"multi_thread\"`, \
+                         `worker_threads = N`), `flavor = \"multi_thread\"` or \
+                         `\"current_thread\"`, \
                          `start_paused = true` and `crate = \"path\"`",
                         kind.attr()
                     ),
@@ -210,22 +215,19 @@ fn bool_value(key: &str, value: &Expr) -> syn::Result<bool> {
     }
 }
 
-/// `flavor = "multi_thread"`, the only flavour gmp has.
-fn check_flavor(value: &Expr) -> syn::Result<()> {
+/// `flavor = "multi_thread"` (the default) or `"current_thread"`: true for
+/// the latter.
+fn flavor_value(value: &Expr) -> syn::Result<bool> {
     let lit = string_value("flavor", "\"multi_thread\"", value)?;
     match lit.value().as_str() {
-        "multi_thread" => Ok(()),
-        "current_thread" => Err(syn::Error::new(
-            lit.span(),
-            "gmp has no `current_thread` flavor: every gmp runtime runs its tasks on Ms, \
-             threads of its own, and none on the thread that calls it; for one task at a \
-             time, use one P: `procs = 1`",
-        )),
+        "multi_thread" => Ok(false),
+        "current_thread" => Ok(true),
         other => Err(syn::Error::new(
             lit.span(),
             format!(
-                "unknown flavor `{other}`: gmp has one, `multi_thread` (the default); \
-                 set the number of Ps with `procs = N`"
+                "unknown flavor `{other}`: gmp takes `multi_thread` (the default) and \
+                 `current_thread` (the body runs in a LocalSet on the calling thread, with one \
+                 P unless `procs` says otherwise); set the number of Ps with `procs = N`"
             ),
         )),
     }

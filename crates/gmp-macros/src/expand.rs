@@ -215,6 +215,11 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
         TokenStream::new()
     };
     let build = match (kind, args.procs) {
+        // One P: the body and its local tasks run on the calling thread, as
+        // in a tokio current-thread runtime; `spawn`ed Gs on the one M.
+        (_, None) if args.current_thread => {
+            quote!(#krate::Runtime::builder().procs(1) #paused .build())
+        }
         (_, Some(n)) => {
             let n = Literal::usize_unsuffixed(n);
             quote!(#krate::Runtime::builder().procs(#n) #paused .build())
@@ -234,6 +239,11 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
         Kind::Test => quote!(#[::core::prelude::v1::test]),
         Kind::Main => TokenStream::new(),
     };
+    let run = if args.current_thread {
+        quote!(#krate::task::LocalSet::new().block_on(&runtime, #ident()))
+    } else {
+        quote!(runtime.block_on(#ident()))
+    };
     let panic_msg = format!("{} could not start its gmp runtime: {{}}", kind.attr());
     quote! {
         #test_attr
@@ -244,7 +254,7 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
                 ::core::result::Result::Ok(runtime) => runtime,
                 ::core::result::Result::Err(error) => ::core::panic!(#panic_msg, error),
             };
-            runtime.block_on(#ident())
+            #run
         }
     }
 }

@@ -101,3 +101,20 @@ async fn start_paused_runs_an_hour_of_timers_at_once() {
     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
     assert!(real.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// tokio's current-thread flavour: `spawn_local` runs `!Send` tasks on the
+/// test's own thread.
+#[gmp::test(flavor = "current_thread")]
+async fn current_thread_runs_local_tasks_on_the_test_thread() {
+    let me = std::thread::current().id();
+    let cell = std::rc::Rc::new(std::cell::Cell::new(1));
+    let c = cell.clone();
+    gmp::task::spawn_local(async move {
+        assert_eq!(std::thread::current().id(), me);
+        c.set(2);
+    })
+    .await
+    .unwrap();
+    assert_eq!(cell.get(), 2);
+    assert_eq!(gmp::Handle::current().procs(), 1);
+}

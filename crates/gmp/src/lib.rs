@@ -44,8 +44,8 @@ pub use gmp_macros::{main, test};
 /// Task handles and errors (tokio's `tokio::task` names).
 pub mod task {
     pub use gmp_exec::task::{
-        consume_budget, id, try_id, AbortHandle, AccessError, Builder, Id, JoinError, JoinHandle,
-        JoinSet, LocalKey, TaskLocalFuture,
+        consume_budget, id, spawn_local, try_id, AbortHandle, AccessError, Builder, Id, JoinError,
+        JoinHandle, JoinSet, LocalJoinHandle, LocalKey, LocalSet, TaskLocalFuture,
     };
     pub use gmp_exec::{block_in_place, spawn, spawn_blocking, yield_now};
 }

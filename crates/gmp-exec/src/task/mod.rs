@@ -82,6 +82,8 @@ pub use crate::task_builder::Builder;
 // Task sets and task-locals are built on the public task API, beside it.
 #[cfg(not(loom))]
 pub use crate::join_set::JoinSet;
+#[cfg(not(loom))]
+pub use crate::local::{spawn_local, LocalJoinHandle, LocalSet};
 pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
