@@ -31,6 +31,15 @@
 //! With the `hyper` feature, `gmp::hyper` runs hyper 1.x
 //! servers and clients on gmp's sockets; with `tokio-io`, the `net` streams
 //! also implement tokio's `AsyncRead`/`AsyncWrite`.
+//!
+//! A service's other needs have tokio's names, so a port is a
+//! search-and-replace: [`signal`] (`ctrl_c`, `signal(SignalKind::terminate())`),
+//! [`process`] (`Command`, `Child`), [`fs`], [`io::AsyncFd`](io) for any
+//! descriptor, [`task::JoinSet`], [`task_local!`], [`task::LocalSet`] and
+//! [`task::spawn_local`] for `!Send` futures, and paused time for tests
+//! ([`time::pause`], `#[gmp::test(start_paused = true)]`).
+//! `examples/graceful.rs` puts several together: a hyper server that shuts
+//! down gracefully on SIGTERM or Ctrl-C.
 
 #![warn(missing_docs)]
 
