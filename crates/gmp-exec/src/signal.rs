@@ -269,7 +269,8 @@ impl fmt::Debug for SignalKind {
 }
 
 /// Listens for `kind`, from now on: a delivery after this call returns is
-/// never missed, also one that comes before the first `recv`. Registers with
+/// never missed, also one that comes before the first `recv`; one that came
+/// before the call is not reported (as tokio's). Registers with
 /// the current runtime (this M's, the entered one, or the default).
 ///
 /// The first call for a signal installs a process-wide handler that stays
@@ -284,6 +285,10 @@ impl fmt::Debug for SignalKind {
 /// ```
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     let slot = install(kind.0)?;
+    // A delivery that came before this call and that no listener has
+    // dispatched yet (none was listening) is not this listener's: count it
+    // now, before reading where this one starts.
+    dispatch();
     let read = pipe()?.read.try_clone()?;
     static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     Ok(Signal {

@@ -94,6 +94,27 @@ fn a_coroutine_g_waits_for_a_signal() {
 }
 
 #[test]
+fn a_delivery_before_the_listener_was_made_is_not_reported_to_it() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let _guard = rt.enter();
+    // Installs the handler, then goes: nobody listens when SIGHUP comes.
+    drop(signal(SignalKind::hangup()).unwrap());
+    raise(libc::SIGHUP);
+    let mut late = signal(SignalKind::hangup()).unwrap();
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(
+        late.poll_recv(&mut cx).is_pending(),
+        "heard a signal from before it listened"
+    );
+    // The next one it hears.
+    raise(libc::SIGHUP);
+    within("SIGHUP after the listener", move || {
+        rt.block_on(async move { late.recv().await })
+    })
+    .unwrap();
+}
+
+#[test]
 fn signals_that_cannot_be_handled_are_errors() {
     for signum in [
         libc::SIGKILL,
