@@ -29,6 +29,8 @@ pub(crate) struct BlockingPool {
     keep_alive: Duration,
     thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     stack_size: Option<usize>,
+    on_thread_start: Option<crate::config::ThreadHook>,
+    on_thread_stop: Option<crate::config::ThreadHook>,
     me: std::sync::OnceLock<std::sync::Weak<BlockingPool>>,
     /// Blocking tasks run so far (a metric).
     pub(crate) completed: std::sync::atomic::AtomicU64,
@@ -41,6 +43,8 @@ struct PoolState {
     /// Wake-ups sent and not yet taken.
     notified: usize,
     threads: usize,
+    /// Threads that have left `threads` and run their `on_thread_stop` hook.
+    stopping: usize,
     next_id: usize,
     shutdown: bool,
     handles: Vec<std::thread::JoinHandle<()>>,
@@ -82,6 +86,7 @@ impl BlockingPool {
                 idle: 0,
                 notified: 0,
                 threads: 0,
+                stopping: 0,
                 next_id: 0,
                 shutdown: false,
                 handles: Vec::new(),
@@ -92,6 +97,8 @@ impl BlockingPool {
             keep_alive: config.keep_alive,
             thread_name: Arc::new(move |id| format!("{name}-blocking-{id}")),
             stack_size: config.stack_size,
+            on_thread_start: config.on_thread_start.clone(),
+            on_thread_stop: config.on_thread_stop.clone(),
             me: std::sync::OnceLock::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
         }
@@ -127,6 +134,14 @@ impl BlockingPool {
         }
     }
 
+    /// True if no closure is queued or running (the paused clock's
+    /// auto-advance waits for the pool, as tokio's does).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn is_idle(&self) -> bool {
+        let state = lock(&self.state);
+        state.queue.is_empty() && state.threads == state.idle
+    }
+
     /// True if the calling thread is one of this pool's threads (its
     /// shutdown would wait for the caller itself).
     pub(crate) fn is_own_thread(&self) -> bool {
@@ -135,6 +150,7 @@ impl BlockingPool {
 
     fn thread_main(&self) {
         POOL_OF_THREAD.with(|p| p.set(self));
+        crate::config::run_hook(&self.on_thread_start, "on_thread_start");
         let mut state = lock(&self.state);
         'work: loop {
             while let Some(task) = state.queue.pop_front() {
@@ -175,7 +191,14 @@ impl BlockingPool {
                 }
             }
         }
+        // No longer a thread work can be given to (a `schedule` meanwhile
+        // starts another), but shutdown still waits for its hook.
         state.threads -= 1;
+        state.stopping += 1;
+        drop(state);
+        crate::config::run_hook(&self.on_thread_stop, "on_thread_stop");
+        let mut state = lock(&self.state);
+        state.stopping -= 1;
         drop(state);
         self.exited.notify_all();
     }
@@ -194,7 +217,7 @@ impl BlockingPool {
         // A timeout beyond what `Instant` holds waits as long as none.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = lock(&self.state);
-        while state.threads > 0 {
+        while state.threads > 0 || state.stopping > 0 {
             match deadline {
                 None => state = self.exited.wait(state).unwrap_or_else(|e| e.into_inner()),
                 Some(deadline) => {

@@ -57,4 +57,19 @@ pub(crate) struct Config {
     pub(crate) metrics: bool,
     pub(crate) schedtrace: Option<Duration>,
     pub(crate) scheddetail: bool,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+}
+
+/// A `Builder::on_thread_start`/`on_thread_stop` callback.
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
+
+/// Runs a thread hook on the thread it is for. A panic in it is reported and
+/// contained: it must not take an M (or a pool thread) down with it.
+pub(crate) fn run_hook(hook: &Option<ThreadHook>, which: &str) {
+    if let Some(hook) = hook {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook())).is_err() {
+            eprintln!("gmp: the runtime's {which} hook panicked (the thread goes on)");
+        }
+    }
 }

@@ -144,6 +144,11 @@ where
         }
         let _restore = Restore(prev);
         let first_run = !co.is_started();
+        #[cfg(debug_assertions)]
+        debug_assert!(
+            crate::task_local::chain_is_empty(),
+            "a coroutine G resumed inside a task-local scope (task_local.rs, rule 3)"
+        );
         match co.resume() {
             Resumed::Suspended if !first_run => Poll::Pending,
             Resumed::Suspended => {
@@ -470,6 +475,8 @@ fn wait_in<F: Future>(what: &str, fut: F) -> F::Output {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return out;
         }
+        // The G's task-local scopes leave the thread while it is parked.
+        let _scopes = crate::task_local::detach();
         gmp_coro::suspend();
     }
 }
@@ -510,6 +517,7 @@ pub fn yield_now() {
         // SAFETY: as in `wait`.
         unsafe { &*cx }.waker().wake_by_ref();
     }
+    let _scopes = crate::task_local::detach(); // see `wait`
     gmp_coro::suspend();
 }
 

@@ -51,24 +51,38 @@ mod block_on;
 mod blocking;
 #[cfg(not(loom))]
 pub mod chan;
+mod clock;
 mod config;
 mod context;
 mod coop;
 pub mod coro;
 mod debug;
 mod dump;
+#[cfg(not(loom))]
+pub mod fs;
 #[cfg(all(feature = "hyper", unix, not(loom)))]
 mod hyper_rt;
+#[cfg(all(unix, not(loom)))]
+pub mod io;
+#[cfg(not(loom))]
+mod join_set;
+#[cfg(not(loom))]
+mod local;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
 #[cfg(all(unix, not(loom)))]
 pub mod net;
+#[cfg(all(unix, not(loom)))]
+pub mod process;
 mod runtime;
 pub(crate) mod sched;
+#[cfg(all(unix, not(loom)))]
+pub mod signal;
 mod sync;
 pub mod task;
 mod task_builder;
+mod task_local;
 #[cfg(not(loom))]
 pub mod time;
 pub mod trace;

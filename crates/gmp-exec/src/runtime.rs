@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::blocking::BlockingTask;
-use crate::config::Config;
+use crate::config::{Config, ThreadHook};
 pub use crate::config::{MAX_PROCS, MAX_THREADS};
 use crate::context;
 use crate::debug;
@@ -80,6 +80,9 @@ pub struct Builder {
     metrics: bool,
     schedtrace: Option<Option<Duration>>,
     scheddetail: Option<bool>,
+    on_thread_start: Option<ThreadHook>,
+    on_thread_stop: Option<ThreadHook>,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -113,7 +116,80 @@ impl Builder {
             metrics: true,
             schedtrace: None,
             scheddetail: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+            start_paused: false,
         }
+    }
+
+    /// Starts the runtime with its clock paused (tokio's `start_paused`;
+    /// see [`time::pause`](crate::time::pause)): for tests of timeouts
+    /// and intervals that should not wait for real time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder().procs(1).start_paused(true).build().unwrap();
+    /// let waited = rt.block_on(async {
+    ///     let start = std::time::Instant::now();
+    ///     // An hour on the paused clock: it jumps, as nothing else runs.
+    ///     gmp_exec::time::sleep(Duration::from_secs(3600)).await;
+    ///     start.elapsed()
+    /// });
+    /// assert!(waited < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Runs `f` on each new thread of the runtime — its Ms and its
+    /// blocking-pool threads — before it takes any work (tokio's
+    /// `on_thread_start`): to set a thread-local, a CPU affinity, a tracing
+    /// subscriber. A panic in `f` is reported and the thread goes on.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let count = started.clone();
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(2)
+    ///     .on_thread_start(move || {
+    ///         count.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// // `build` returns once its Ms run: each ran the hook first.
+    /// assert!(started.load(Ordering::SeqCst) >= 2);
+    /// # drop(rt);
+    /// ```
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each thread of the runtime (Ms and blocking-pool threads)
+    /// as it exits: an idle pool thread retiring, an M leaving, every thread
+    /// at shutdown (tokio's `on_thread_stop`). Shutdown waits for it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (s, t) = (started.clone(), stopped.clone());
+    /// let rt = gmp_exec::Runtime::builder()
+    ///     .procs(1)
+    ///     .on_thread_start(move || { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .on_thread_stop(move || { t.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap(); // one pool thread too
+    /// drop(rt);
+    /// assert_eq!(started.load(Ordering::SeqCst), stopped.load(Ordering::SeqCst));
+    /// ```
+    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
     }
 
     /// The number of Ps: how many Gs run at once (Go's `GOMAXPROCS`). Must be
@@ -389,6 +465,9 @@ impl Builder {
     /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         let shared = Shared::new(self.config()?)?;
+        if self.start_paused {
+            shared.clock.pause();
+        }
         if shared.config.schedtrace.is_some() {
             // Go prints schedtrace lines from the start, work or no work.
             shared.start_sysmon();
@@ -470,6 +549,8 @@ impl Builder {
             scheddetail: self
                 .scheddetail
                 .unwrap_or_else(|| debug::from_env().scheddetail),
+            on_thread_start: self.on_thread_start.clone(),
+            on_thread_stop: self.on_thread_stop.clone(),
         })
     }
 }
@@ -488,6 +569,9 @@ impl fmt::Debug for Builder {
             .field("sysmon", &self.sysmon)
             .field("retake_after", &self.retake_after)
             .field("watchdog_after", &self.watchdog_after)
+            .field("on_thread_start", &self.on_thread_start.is_some())
+            .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("start_paused", &self.start_paused)
             .finish()
     }
 }
@@ -710,6 +794,26 @@ impl Runtime {
 
 /// Panics if the calling thread is one that shutting `shared` down would wait
 /// for: one of its Ms, or one of its blocking-pool threads.
+impl Runtime {
+    /// Shuts down without waiting (tokio's `shutdown_background`): the
+    /// runtime stops taking work and its idle tasks are dropped at once;
+    /// a task inside a poll that blocks its thread is dropped when that poll
+    /// returns, on its own thread, which then exits. Same as
+    /// [`shutdown_timeout`](Self::shutdown_timeout) with a zero timeout.
+    ///
+    /// ```
+    /// let rt = gmp_exec::Runtime::builder().procs(1).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// // A task that blocks its M until told.
+    /// rt.spawn(async move { let _ = rx.recv(); });
+    /// rt.shutdown_background(); // returns at once
+    /// drop(tx); // the blocked poll returns; its M cleans up and exits
+    /// ```
+    pub fn shutdown_background(self) {
+        let _ = self.shutdown_timeout(Duration::ZERO);
+    }
+}
+
 fn check_not_own_worker(shared: &Shared) {
     if Worker::with_current(|w| w.is_some_and(|w| w.is_m_of(shared))) {
         panic!(

@@ -7,10 +7,10 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gmp_exec::time::{
-    interval, interval_at, sleep, sleep_until, timeout, Elapsed, MissedTickBehavior,
+    interval, interval_at, sleep, sleep_until, timeout, Elapsed, Instant, MissedTickBehavior,
 };
 use gmp_exec::Runtime;
 

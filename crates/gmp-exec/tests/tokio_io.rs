@@ -120,3 +120,24 @@ fn unix_streams_round_trip_through_tokios_traits() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_childs_pipes_implement_tokios_traits() {
+    use std::process::Stdio;
+    gmp_exec::block_on(async {
+        let mut child = gmp_exec::process::Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        write_all(&mut stdin, b"through cat").await?;
+        drop(stdin);
+        let mut buf = [0; 11];
+        read_exact(&mut stdout, &mut buf).await?;
+        assert_eq!(&buf, b"through cat");
+        assert!(child.wait().await?.success());
+        io::Result::Ok(())
+    })
+    .unwrap();
+}

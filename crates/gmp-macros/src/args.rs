@@ -1,5 +1,5 @@
-//! The attribute's arguments: `procs = N`, tokio's `worker_threads = N` and
-//! `flavor = "..."`, and `crate = "path"`.
+//! The attribute's arguments: `procs = N`, tokio's `worker_threads = N`,
+//! `flavor = "..."` and `start_paused = bool`, and `crate = "path"`.
 //!
 //! Parsing is in two layers. The syntax — a comma-separated list of
 //! `name = value` — stops at its first error, because after a stray token
@@ -19,6 +19,10 @@ use crate::Kind;
 pub(crate) struct Args {
     /// The number of Ps, if the user gave one (`procs` or `worker_threads`).
     pub(crate) procs: Option<usize>,
+    /// Start with the runtime's clock paused (`start_paused = true`).
+    pub(crate) start_paused: bool,
+    /// `flavor = "current_thread"`: the body runs inside a `LocalSet`.
+    pub(crate) current_thread: bool,
     /// Where the `gmp` crate is (`crate = "path"`); `::gmp` by default.
     pub(crate) krate: Path,
 }
@@ -35,6 +39,7 @@ struct Arg {
 struct Seen {
     procs: Option<Ident>,
     flavor: Option<Ident>,
+    start_paused: Option<Ident>,
     krate: Option<Ident>,
 }
 
@@ -45,6 +50,8 @@ impl Args {
         let pairs = (|input: ParseStream<'_>| parse_pairs(kind, input)).parse2(tokens)?;
         let mut args = Args {
             procs: None,
+            start_paused: false,
+            current_thread: false,
             krate: default_crate(),
         };
         let mut seen = Seen::default();
@@ -68,6 +75,8 @@ impl Args {
     pub(crate) fn fallback() -> Args {
         Args {
             procs: None,
+            start_paused: false,
+            current_thread: false,
             krate: default_crate(),
         }
     }
@@ -86,7 +95,13 @@ impl Args {
                 if let Some(first) = seen.flavor.replace(name.clone()) {
                     return Err(repeated(&name, &first));
                 }
-                check_flavor(&value)?;
+                self.current_thread = flavor_value(&value)?;
+            }
+            "start_paused" => {
+                if let Some(first) = seen.start_paused.replace(name.clone()) {
+                    return Err(repeated(&name, &first));
+                }
+                self.start_paused = bool_value(&key, &value)?;
             }
             "crate" => {
                 if let Some(first) = seen.krate.replace(name.clone()) {
@@ -99,7 +114,9 @@ impl Args {
                     name.span(),
                     format!(
                         "unknown argument `{key}`: {} takes `procs = N` (or tokio's \
-                         `worker_threads = N`), `flavor = \"multi_thread\"` and `crate = \"path\"`",
+                         `worker_threads = N`), `flavor = \"multi_thread\"` or \
+                         `\"current_thread\"`, \
+                         `start_paused = true` and `crate = \"path\"`",
                         kind.attr()
                     ),
                 ));
@@ -123,7 +140,7 @@ fn parse_pairs(kind: Kind, input: ParseStream<'_>) -> syn::Result<Vec<Arg>> {
                 e.span(),
                 format!(
                     "expected `name = value`, such as `procs = 4`: {} takes `procs`, \
-                     `worker_threads`, `flavor` and `crate`",
+                     `worker_threads`, `flavor`, `start_paused` and `crate`",
                     kind.attr()
                 ),
             )
@@ -185,22 +202,32 @@ fn procs_value(key: &str, value: &Expr) -> syn::Result<usize> {
     Ok(n)
 }
 
-/// `flavor = "multi_thread"`, the only flavour gmp has.
-fn check_flavor(value: &Expr) -> syn::Result<()> {
+/// `start_paused = true`: a bool literal.
+fn bool_value(key: &str, value: &Expr) -> syn::Result<bool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.value),
+        _ => Err(syn::Error::new_spanned(
+            value.to_token_stream(),
+            format!("`{key}` must be `true` or `false`"),
+        )),
+    }
+}
+
+/// `flavor = "multi_thread"` (the default) or `"current_thread"`: true for
+/// the latter.
+fn flavor_value(value: &Expr) -> syn::Result<bool> {
     let lit = string_value("flavor", "\"multi_thread\"", value)?;
     match lit.value().as_str() {
-        "multi_thread" => Ok(()),
-        "current_thread" => Err(syn::Error::new(
-            lit.span(),
-            "gmp has no `current_thread` flavor: every gmp runtime runs its tasks on Ms, \
-             threads of its own, and none on the thread that calls it; for one task at a \
-             time, use one P: `procs = 1`",
-        )),
+        "multi_thread" => Ok(false),
+        "current_thread" => Ok(true),
         other => Err(syn::Error::new(
             lit.span(),
             format!(
-                "unknown flavor `{other}`: gmp has one, `multi_thread` (the default); \
-                 set the number of Ps with `procs = N`"
+                "unknown flavor `{other}`: gmp takes `multi_thread` (the default) and \
+                 `current_thread` (the body runs in a LocalSet on the calling thread, with one \
+                 P unless `procs` says otherwise); set the number of Ps with `procs = N`"
             ),
         )),
     }

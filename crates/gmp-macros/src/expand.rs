@@ -209,14 +209,27 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
     let krate = &args.krate;
     let ident = &sig.ident;
     let output = &sig.output;
+    let paused = if args.start_paused {
+        quote!(.start_paused(true))
+    } else {
+        TokenStream::new()
+    };
     let build = match (kind, args.procs) {
+        // One P: the body and its local tasks run on the calling thread, as
+        // in a tokio current-thread runtime; `spawn`ed Gs on the one M.
+        (_, None) if args.current_thread => {
+            quote!(#krate::Runtime::builder().procs(1) #paused .build())
+        }
         (_, Some(n)) => {
             let n = Literal::usize_unsuffixed(n);
-            quote!(#krate::Runtime::builder().procs(#n).build())
+            quote!(#krate::Runtime::builder().procs(#n) #paused .build())
         }
         (Kind::Test, None) => {
             let n = Literal::usize_unsuffixed(crate::TEST_PROCS);
-            quote!(#krate::Runtime::builder().procs(#n).build())
+            quote!(#krate::Runtime::builder().procs(#n) #paused .build())
+        }
+        (Kind::Main, None) if args.start_paused => {
+            quote!(#krate::Runtime::builder() #paused .build())
         }
         (Kind::Main, None) => quote!(#krate::Runtime::new()),
     };
@@ -225,6 +238,11 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
         // `#[test]` mean this attribute again.
         Kind::Test => quote!(#[::core::prelude::v1::test]),
         Kind::Main => TokenStream::new(),
+    };
+    let run = if args.current_thread {
+        quote!(#krate::task::LocalSet::new().block_on(&runtime, #ident()))
+    } else {
+        quote!(runtime.block_on(#ident()))
     };
     let panic_msg = format!("{} could not start its gmp runtime: {{}}", kind.attr());
     quote! {
@@ -236,7 +254,7 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
                 ::core::result::Result::Ok(runtime) => runtime,
                 ::core::result::Result::Err(error) => ::core::panic!(#panic_msg, error),
             };
-            runtime.block_on(#ident())
+            #run
         }
     }
 }

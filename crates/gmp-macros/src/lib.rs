@@ -40,7 +40,9 @@
 //! | --- | --- |
 //! | `procs = N` | the number of Ps (`Builder::procs`; Go's `GOMAXPROCS`); an integer literal, at least 1 |
 //! | `worker_threads = N` | tokio's spelling of `procs`, for ported code |
-//! | `flavor = "multi_thread"` | accepted, for ported code: it is the only flavour |
+//! | `flavor = "multi_thread"` | the default |
+//! | `flavor = "current_thread"` | the body runs in a `LocalSet` on the calling thread (`spawn_local` works there), with one P unless `procs` is given |
+//! | `start_paused = true` | the runtime's clock starts paused (`Builder::start_paused`, `gmp::time::pause`): timers fire when the test advances the clock, or at once when nothing else runs |
 //! | `crate = "path"` | where the `gmp` crate is, for a crate that re-exports it (default `::gmp`) |
 //!
 //! Without `procs`, `#[gmp::main]` uses `Runtime::new()`: `GMP_MAXPROCS` if set,
@@ -50,12 +52,12 @@
 //! test harness, which already runs tests on parallel threads, does not start
 //! a machine's worth of Ms per test.
 //!
-//! `flavor = "current_thread"` is a compile error, not a silent
-//! approximation: a tokio current-thread runtime runs every task on the
-//! thread that calls `block_on`, which is what makes `!Send` state shareable
-//! and scheduling sequential there. gmp has no such mode: every runtime
-//! runs its Gs on Ms, threads of its own. `procs = 1` is the nearest thing
-//! (one G runs at a time) and the error says so.
+//! `flavor = "current_thread"` keeps what ported code relies on: a tokio
+//! current-thread runtime runs the body and its `spawn_local` tasks on the
+//! thread that calls it, so `!Send` state can be shared there. gmp runs the
+//! body in a `gmp::task::LocalSet` on the calling
+//! thread, with one P (unless `procs` says otherwise) for the Gs it
+//! `spawn`s, which run on an M as always.
 //!
 //! # Errors
 //!
@@ -156,10 +158,9 @@ impl Kind {
 /// as usual. The attribute also works on a function not named `main`, which
 /// then runs its body on a runtime of its own each time it is called.
 ///
-/// Arguments: `procs = N` (or `worker_threads = N`), `flavor = "multi_thread"`,
-/// `crate = "path"`; see the [crate docs](crate) for each and for the compile
-/// errors. `flavor = "current_thread"` is refused: gmp has none; write
-/// `procs = 1`.
+/// Arguments: `procs = N` (or `worker_threads = N`), `flavor =
+/// "multi_thread"` or `"current_thread"`, `start_paused = true`, `crate =
+/// "path"`; see the [crate docs](crate) for each and for the compile errors.
 ///
 /// # Panics
 ///

@@ -87,3 +87,34 @@ async fn a_panic_in_a_task_reaches_the_test_through_its_join_handle() {
         .unwrap_err();
     std::panic::resume_unwind(err.into_panic());
 }
+
+/// An hour of timers in a paused test takes no real time.
+#[gmp::test(start_paused = true)]
+async fn start_paused_runs_an_hour_of_timers_at_once() {
+    let real = std::time::Instant::now();
+    let start = gmp::time::Instant::now();
+    let slow = gmp::time::timeout(
+        std::time::Duration::from_secs(3600),
+        std::future::pending::<()>(),
+    );
+    assert!(slow.await.is_err());
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+    assert!(real.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// tokio's current-thread flavour: `spawn_local` runs `!Send` tasks on the
+/// test's own thread.
+#[gmp::test(flavor = "current_thread")]
+async fn current_thread_runs_local_tasks_on_the_test_thread() {
+    let me = std::thread::current().id();
+    let cell = std::rc::Rc::new(std::cell::Cell::new(1));
+    let c = cell.clone();
+    gmp::task::spawn_local(async move {
+        assert_eq!(std::thread::current().id(), me);
+        c.set(2);
+    })
+    .await
+    .unwrap();
+    assert_eq!(cell.get(), 2);
+    assert_eq!(gmp::Handle::current().procs(), 1);
+}

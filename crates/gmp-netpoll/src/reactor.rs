@@ -221,7 +221,7 @@ impl Reactor {
     /// another registration's interest deleted.
     pub unsafe fn register(self: &Arc<Self>, source: BorrowedFd<'_>) -> io::Result<Registration> {
         let fd = source.as_raw_fd();
-        let src = lock(&self.sources).insert(|key| Arc::new(Source::new(fd, key)))?;
+        let src = lock(&self.sources).insert(fd, |key| Arc::new(Source::new(fd, key)))?;
         // SAFETY: `Poller::add` needs the source deleted before it is closed.
         // The Registration built below deletes it in its `Drop`, and our
         // caller promises to drop it before closing the source. If `add`

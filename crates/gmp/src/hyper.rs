@@ -158,13 +158,13 @@ impl ::hyper::rt::Timer for GmpTimer {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        Box::pin(crate::time::sleep_until(deadline))
+        Box::pin(crate::time::sleep_until(deadline.into()))
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn Sleep>>, new_deadline: Instant) {
         match sleep.as_mut().downcast_mut_pin::<crate::time::Sleep>() {
             // `time::Sleep` is `Unpin`: reset it where it is.
-            Some(ours) => Pin::into_inner(ours).reset(new_deadline),
+            Some(ours) => Pin::into_inner(ours).reset(new_deadline.into()),
             None => *sleep = self.sleep_until(new_deadline),
         }
     }

@@ -31,6 +31,15 @@
 //! With the `hyper` feature, `gmp::hyper` runs hyper 1.x
 //! servers and clients on gmp's sockets; with `tokio-io`, the `net` streams
 //! also implement tokio's `AsyncRead`/`AsyncWrite`.
+//!
+//! A service's other needs have tokio's names, so a port is a
+//! search-and-replace: [`signal`] (`ctrl_c`, `signal(SignalKind::terminate())`),
+//! [`process`] (`Command`, `Child`), [`fs`], [`io::AsyncFd`](io) for any
+//! descriptor, [`task::JoinSet`], [`task_local!`], [`task::LocalSet`] and
+//! [`task::spawn_local`] for `!Send` futures, and paused time for tests
+//! ([`time::pause`], `#[gmp::test(start_paused = true)]`).
+//! `examples/graceful.rs` puts several together: a hyper server that shuts
+//! down gracefully on SIGTERM or Ctrl-C.
 
 #![warn(missing_docs)]
 
@@ -44,7 +53,8 @@ pub use gmp_macros::{main, test};
 /// Task handles and errors (tokio's `tokio::task` names).
 pub mod task {
     pub use gmp_exec::task::{
-        consume_budget, id, try_id, AbortHandle, Builder, Id, JoinError, JoinHandle,
+        consume_budget, id, spawn_local, try_id, AbortHandle, AccessError, Builder, Id, JoinError,
+        JoinHandle, JoinSet, LocalJoinHandle, LocalKey, LocalSet, TaskLocalFuture,
     };
     pub use gmp_exec::{block_in_place, spawn, spawn_blocking, yield_now};
 }
@@ -56,6 +66,8 @@ pub mod trace {
 }
 
 pub use gmp_exec::chan;
+pub use gmp_exec::fs;
+pub use gmp_exec::task_local;
 pub use gmp_exec::time;
 
 /// Stackful Gs: blocking-style code on the same Ps as async tasks. Start one
@@ -102,7 +114,7 @@ macro_rules! go {
 }
 
 #[cfg(unix)]
-pub use gmp_exec::net;
+pub use gmp_exec::{io, net, process, signal};
 
 #[cfg(all(feature = "hyper", unix))]
 pub mod hyper;

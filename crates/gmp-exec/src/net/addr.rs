@@ -89,6 +89,27 @@ pub(crate) async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Resolved> {
     Ok(Resolved::Many(addrs.into_iter()))
 }
 
+/// The socket addresses `host` stands for (tokio's `net::lookup_host`): a
+/// numeric form converts on the spot; a host name is looked up with the
+/// system resolver (`getaddrinfo`) on the current runtime's blocking pool,
+/// so no M waits for DNS. A name that resolves to nothing is an error.
+///
+/// ```
+/// # gmp_exec::block_on(async {
+/// let addrs: Vec<_> = gmp_exec::net::lookup_host("localhost:8080").await?.collect();
+/// assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
+/// let one: Vec<_> = gmp_exec::net::lookup_host(("127.0.0.1", 1)).await?.collect();
+/// assert_eq!(one, ["127.0.0.1:1".parse().unwrap()]);
+/// assert!(gmp_exec::net::lookup_host("no port here").await.is_err());
+/// # std::io::Result::Ok(())
+/// # }).unwrap();
+/// ```
+pub async fn lookup_host<T: ToSocketAddrs>(
+    host: T,
+) -> io::Result<impl Iterator<Item = SocketAddr> + Send + 'static> {
+    resolve(host).await
+}
+
 /// The addresses from [`resolve`].
 pub(crate) enum Resolved {
     One(Option<SocketAddr>),

@@ -46,22 +46,48 @@ impl<S: AsFd> Evented<S> {
             sys::is_nonblocking(io.as_fd()),
             "gmp::net registers nonblocking sockets only"
         );
+        Evented::register_any(shared, io)
+    }
+
+    /// Registers `io` with `shared`'s netpoller whatever its mode: for
+    /// descriptors the user hands in (`AsyncFd`), whose mode is theirs.
+    pub(crate) fn register_any(shared: &Arc<Shared>, io: S) -> io::Result<Evented<S>> {
+        Evented::try_register(shared, io).map_err(|(_, e)| e)
+    }
+
+    /// [`register_any`](Self::register_any), giving `io` back on failure.
+    pub(crate) fn try_register(shared: &Arc<Shared>, io: S) -> Result<Evented<S>, (S, io::Error)> {
         // SAFETY: the registration is stored in the `registration` field,
         // declared before `io`, so it is dropped (deleting the descriptor from
         // the poller) before `io` closes it; `into_inner` drops it explicitly
         // before handing `io` out. See the type's invariants.
-        let registration = unsafe { shared.netpoll.reactor.register(io.as_fd())? };
-        Ok(Evented {
-            registration,
-            io,
-            shared: shared.clone(),
-        })
+        match unsafe { shared.netpoll.reactor.register(io.as_fd()) } {
+            Ok(registration) => Ok(Evented {
+                registration,
+                io,
+                shared: shared.clone(),
+            }),
+            Err(e) => Err((io, e)),
+        }
     }
 
     /// The socket.
     #[inline]
     pub(crate) fn get_ref(&self) -> &S {
         &self.io
+    }
+
+    /// The socket, mutably (the registration stays: the descriptor must not
+    /// be closed or replaced through it).
+    #[inline]
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// The registration: readiness tokens and their clearing.
+    #[inline]
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
     }
 
     /// The runtime the socket is registered with.

@@ -1,4 +1,5 @@
-//! Sockets on gmp's netpoller: [`TcpListener`], [`TcpStream`], [`UdpSocket`],
+//! Sockets on gmp's netpoller: [`TcpListener`], [`TcpStream`], [`TcpSocket`],
+//! [`UdpSocket`],
 //! and on Unix [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 //!
 //! # How a socket waits
@@ -79,7 +80,9 @@
 //! forms convert on the spot, host names are looked up with the system
 //! resolver on the runtime's blocking pool (Go's cgo resolver also runs on a
 //! thread of its own); each address is tried in turn and the last error is
-//! returned.
+//! returned. [`lookup_host`] does the lookup alone. [`TcpSocket`] sets options
+//! (address reuse, buffer sizes, a source address) before it connects or
+//! listens.
 //!
 //! # Errors
 //!
@@ -146,16 +149,16 @@
 
 mod addr;
 pub(crate) mod blocking;
-mod evented;
+pub(crate) mod evented;
 mod split;
 pub(crate) mod stream;
-mod sys;
+pub(crate) mod sys;
 pub mod tcp;
 mod udp;
 pub mod unix;
 
-pub use addr::ToSocketAddrs;
-pub use tcp::{TcpListener, TcpStream};
+pub use addr::{lookup_host, ToSocketAddrs};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 

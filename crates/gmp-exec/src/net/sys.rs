@@ -8,7 +8,7 @@
 use std::io::{self, IoSlice};
 use std::mem;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
@@ -238,6 +238,13 @@ impl SockAddr {
 /// turns writable when it is done, and `SO_ERROR` tells how it went).
 pub(crate) fn connect(addr: &SockAddr, ty: libc::c_int) -> io::Result<(OwnedFd, bool)> {
     let fd = socket(addr.family(), ty)?;
+    let in_progress = connect_fd(fd.as_fd(), addr)?;
+    Ok((fd, in_progress))
+}
+
+/// Starts connecting the nonblocking socket `fd` to `addr`; true if the
+/// connection is still in progress (see [`connect`]).
+pub(crate) fn connect_fd(fd: BorrowedFd<'_>, addr: &SockAddr) -> io::Result<bool> {
     // SAFETY: `addr.storage` holds a valid address of `addr.len` bytes and
     // outlives the call; `fd` is open.
     let ret = unsafe {
@@ -248,13 +255,13 @@ pub(crate) fn connect(addr: &SockAddr, ty: libc::c_int) -> io::Result<(OwnedFd, 
         )
     };
     if ret == 0 {
-        return Ok((fd, false));
+        return Ok(false);
     }
     let err = io::Error::last_os_error();
     match err.raw_os_error() {
         // EINTR: POSIX says the connection then goes on asynchronously, as
         // with EINPROGRESS.
-        Some(libc::EINPROGRESS) | Some(libc::EINTR) => Ok((fd, true)),
+        Some(libc::EINPROGRESS) | Some(libc::EINTR) => Ok(true),
         Some(libc::EAGAIN) if addr.family() == libc::AF_UNIX => Err(io::Error::new(
             io::ErrorKind::WouldBlock,
             "the Unix socket's listener has a full backlog (EAGAIN); try connecting again later",
@@ -289,4 +296,67 @@ pub(crate) fn is_nonblocking(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: `F_GETFL` on an open descriptor takes no pointers.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
     flags != -1 && flags & libc::O_NONBLOCK != 0
+}
+
+/// `bind(2)`.
+pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SockAddr) -> io::Result<()> {
+    // SAFETY: as in `connect_fd`: a valid address of `addr.len` bytes.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr.storage as *const libc::sockaddr_storage).cast(),
+            addr.len,
+        )
+    })?;
+    Ok(())
+}
+
+/// `listen(2)`.
+pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: u32) -> io::Result<()> {
+    let backlog = backlog.min(libc::c_int::MAX as u32) as libc::c_int;
+    // SAFETY: `listen` takes no pointers.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
+    Ok(())
+}
+
+/// `setsockopt` of an `int` option.
+pub(crate) fn set_int_opt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `value` outlives the call and its size is passed with it.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `getsockopt` of an `int` option.
+pub(crate) fn int_opt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` outlive the call; `len` holds `value`'s size,
+    // and the kernel writes at most that many bytes.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
 }

@@ -12,7 +12,6 @@ use std::cell::{Cell, RefCell};
 use std::ptr::{self};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::task::Waker;
-use std::time::Instant;
 
 use gmp_core::runq::StealRunnext;
 
@@ -103,7 +102,8 @@ impl Worker {
     /// G that was running, not behind the whole queue).
     pub(super) fn check_timers(&self, p: usize) {
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        self.shared.run_timers_of(p, Instant::now(), &mut wakers);
+        self.shared
+            .run_timers_of(p, self.shared.clock.now(), &mut wakers);
         if let Some(task) = self.collect_and_inject(&mut wakers) {
             if let Some(task) = self.schedule_local(task, true) {
                 self.shared.inject(task);
@@ -131,7 +131,7 @@ impl Worker {
     /// this M (the victim's M may be stuck in a long poll).
     fn steal_timers(&self, victim: usize) -> Option<Notified> {
         let when = self.shared.netpoll.next_deadline_of(victim)?;
-        let now = Instant::now();
+        let now = self.shared.clock.now();
         if when > now {
             return None;
         }

@@ -408,6 +408,7 @@ impl Shared {
         }
         let spawned = builder.spawn(move || {
             tighten_timer_slack();
+            crate::config::run_hook(&shared.config.on_thread_start, "on_thread_start");
             let m = Arc::new(M::new(id, shared.config.sysmon));
             let registered = {
                 let mut set = lock(&shared.idle.set);
@@ -430,6 +431,8 @@ impl Shared {
                     shared.idle.spinning_stopped();
                 }
             }
+            // Before the M counts as gone: shutdown waits for the hook.
+            crate::config::run_hook(&shared.config.on_thread_stop, "on_thread_stop");
             // Its counters live on in the runtime's totals.
             let st = &shared.stats;
             st.retired_completed.add(m.stats.completed.get());

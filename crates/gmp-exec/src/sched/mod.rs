@@ -261,6 +261,8 @@ pub(crate) struct Shared {
     pub(crate) id: u32,
     /// When the runtime was built (schedtrace's clock).
     pub(crate) started: std::time::Instant,
+    /// The runtime's clock: the OS clock unless a test paused it.
+    pub(crate) clock: crate::clock::Clock,
     /// This `Shared`'s own `Arc`, to hand clones to new Ms.
     pub(crate) me: Weak<Shared>,
 }
@@ -397,6 +399,7 @@ impl Shared {
             netpoll,
             stats: RuntimeStats::default(),
             started: std::time::Instant::now(),
+            clock: crate::clock::Clock::new(),
             id: {
                 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
                 NEXT.fetch_add(1, Relaxed)

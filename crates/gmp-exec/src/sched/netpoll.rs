@@ -285,8 +285,11 @@ impl Shared {
         np.poll_until.store(UNKNOWN, SeqCst);
         fence(SeqCst);
         let next = np.timers.next_deadline();
-        let now = Instant::now();
-        let timeout = next.map(|when| when.saturating_duration_since(now));
+        let now = self.clock.now();
+        let mut timeout = next.map(|when| when.saturating_duration_since(now));
+        if self.clock.is_paused() {
+            timeout = self.paused_poll_timeout(next);
+        }
         if let Some(when) = next {
             // SeqCst: published for `timer_armed`'s read after its fence (the
             // StoreLoad pair in the module docs).
@@ -298,13 +301,55 @@ impl Shared {
             eprintln!("gmp: the network poller failed: {e}");
             std::thread::sleep(Duration::from_millis(10));
         }
-        let now = Instant::now();
-        np.last_poll.store(self.clock(now), Relaxed);
+        np.last_poll.store(self.clock(Instant::now()), Relaxed);
+        let now = self.clock.now();
         for p in 0..self.capacity() {
             self.run_timers_of(p, now, wakers);
         }
         self.wake_collect(wakers, tasks);
         self.note_netpoll(tasks.len(), trace::NO_P, m);
+    }
+
+    /// The poller's timeout while the clock is paused (tokio's
+    /// auto-advance): a paused clock's deadlines never come by themselves,
+    /// so with nothing else to do — every P idle, no G queued, no
+    /// blocking-pool closure running — the clock jumps to the next timer and the poll does not
+    /// block. Otherwise the poller looks again every millisecond (real
+    /// time), as the Gs that keep the runtime busy may finish without
+    /// waking it.
+    #[cfg(not(loom))]
+    fn paused_poll_timeout(&self, next: Option<Instant>) -> Option<Duration> {
+        // SeqCst: read as sysmon reads it (a heuristic: a P taken right
+        // after is seen at the next look, a millisecond later).
+        let idle = self.idle.npidle.load(SeqCst) == self.procs()
+            && self.global.is_empty()
+            && self.ps.iter().all(|p| p.stealer.is_empty())
+            && self.blocking.is_idle();
+        match next {
+            Some(when) if idle => {
+                self.clock.advance_to(when);
+                Some(Duration::ZERO)
+            }
+            _ => Some(Duration::from_millis(1)),
+        }
+    }
+
+    /// Fires every timer due on the runtime's clock now, from any thread
+    /// (`time::advance` moved a paused clock on).
+    #[cfg(not(loom))]
+    pub(crate) fn fire_due_timers(&self) {
+        let mut wakers = Vec::new();
+        let now = self.clock.now();
+        for p in 0..self.capacity() {
+            self.run_timers_of(p, now, &mut wakers);
+        }
+        if wakers.is_empty() {
+            return;
+        }
+        let mut tasks = Vec::new();
+        self.wake_collect(&mut wakers, &mut tasks);
+        self.note_netpoll(tasks.len(), trace::NO_P, trace::NO_P);
+        self.inject_batch(tasks.drain(..), 0);
     }
 
     /// sysmon's part: polls if nobody has for 10 ms, and runs timers overdue

@@ -232,7 +232,7 @@ impl Shared {
             // whose Ms are all busy, sysmon is the poller every 10 ms, and
             // counting that dropped its sleep back to 20 µs each time, for
             // thousands of wake-ups a second.
-            let _ = self.sysmon_netpoll(now);
+            let _ = self.sysmon_netpoll(self.clock.now());
             if let (Some(period), Some(due)) = (schedtrace, next_trace) {
                 if now >= due {
                     eprintln!(

@@ -319,7 +319,7 @@ impl Worker {
             };
             let p = self.p.get().expect("core() implies a P");
             if let Some(when) = self.shared.netpoll.next_deadline_of(p) {
-                if when <= Instant::now() {
+                if when <= self.shared.clock.now() {
                     // Go's `checkTimers`: this P's due timers fire first.
                     drop(core);
                     self.check_timers(p);

@@ -79,6 +79,12 @@ pub use crate::coop::consume_budget;
 // The spawning front-end lives beside the runtime it spawns on (it is not
 // task-cell code, and `task/` does not reach `runtime` or `sched`).
 pub use crate::task_builder::Builder;
+// Task sets and task-locals are built on the public task API, beside it.
+#[cfg(not(loom))]
+pub use crate::join_set::JoinSet;
+#[cfg(not(loom))]
+pub use crate::local::{spawn_local, LocalJoinHandle, LocalSet};
+pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub(crate) use waker::{detached_copy, wake_contained};

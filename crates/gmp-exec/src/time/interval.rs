@@ -4,10 +4,11 @@ use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::saturating_add;
 use super::sleep::Timer;
+use super::{now_std, Instant};
 use crate::coop;
 
 /// A ticker whose first tick completes at once, then every `period`.
@@ -36,7 +37,7 @@ pub fn interval(period: Duration) -> Interval {
 /// If `period` is zero.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use gmp_exec::time::{Duration, Instant};
 /// gmp_exec::block_on(async {
 ///     let start = Instant::now() + Duration::from_millis(3);
 ///     let mut ticker = gmp_exec::time::interval_at(start, Duration::from_millis(2));
@@ -51,7 +52,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         "gmp_exec::time::interval: the period must be greater than zero"
     );
     Interval {
-        timer: Timer::new(start),
+        timer: Timer::new(start.into_std()),
         period,
         missed: MissedTickBehavior::Burst,
     }
@@ -62,7 +63,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 ///
 /// ```
 /// use gmp_exec::time::{interval, MissedTickBehavior};
-/// use std::time::{Duration, Instant};
+/// use gmp_exec::time::{Duration, Instant};
 /// gmp_exec::block_on(async {
 ///     let mut ticker = interval(Duration::from_millis(2));
 ///     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -110,7 +111,7 @@ impl Interval {
     /// Waits for the next tick; returns when it was scheduled.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// gmp_exec::block_on(async {
     ///     let start = Instant::now();
     ///     let mut ticker = gmp_exec::time::interval(Duration::from_millis(2));
@@ -143,13 +144,16 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.timer.deadline();
-        let now = Instant::now();
-        let next = self.next_after(scheduled, now);
+        let next = self.next_after(scheduled, now_std());
         self.timer.reset(next);
-        Poll::Ready(scheduled)
+        Poll::Ready(Instant::from_std(scheduled))
     }
 
-    fn next_after(&self, scheduled: Instant, now: Instant) -> Instant {
+    fn next_after(
+        &self,
+        scheduled: std::time::Instant,
+        now: std::time::Instant,
+    ) -> std::time::Instant {
         // Saturating: a period of `Duration::MAX` means a first tick, then
         // none (the timer's deadline is then beyond any wait).
         let on_time = saturating_add(scheduled, self.period);
@@ -172,7 +176,7 @@ impl Interval {
     /// Restarts the schedule: the next tick is one period from now.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// gmp_exec::block_on(async {
     ///     let mut ticker = gmp_exec::time::interval(Duration::from_millis(3));
     ///     ticker.tick().await;
@@ -184,8 +188,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        self.timer
-            .reset(saturating_add(Instant::now(), self.period));
+        self.timer.reset(saturating_add(now_std(), self.period));
     }
 
     /// The period.
@@ -214,7 +217,7 @@ impl Interval {
     ///
     /// ```
     /// use gmp_exec::time::MissedTickBehavior;
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// gmp_exec::block_on(async {
     ///     let start = Instant::now();
     ///     let mut ticker = gmp_exec::time::interval_at(start, Duration::from_millis(2));

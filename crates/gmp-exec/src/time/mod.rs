@@ -16,15 +16,22 @@
 //! Timers are leaf futures for cooperative scheduling: a ready sleep spends
 //! one unit of its G's budget (see [`consume_budget`](crate::task::consume_budget)).
 //!
-//! [`Instant`] is `std::time::Instant`.
+//! [`Instant`] reads the current runtime's clock, which tests can stop:
+//! [`pause`], [`advance`], [`resume`] (tokio's test-util clock; see
+//! `clock.rs`). Unpaused, it is `std::time::Instant`'s reading.
 
+mod instant;
 mod interval;
+mod pause;
 mod sleep;
 mod timeout;
 
-pub use std::time::{Duration, Instant};
+pub use std::time::Duration;
 
+pub(crate) use instant::now_std;
+pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use pause::{advance, pause, resume};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
@@ -34,7 +41,7 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 /// billions of years away on Linux. Every `Instant + Duration` in this crate
 /// whose duration a user can choose goes through here (or `checked_add` where
 /// "no deadline" is the better answer), so none can panic.
-pub(crate) fn saturating_add(at: Instant, d: Duration) -> Instant {
+pub(crate) fn saturating_add(at: std::time::Instant, d: Duration) -> std::time::Instant {
     if let Some(t) = at.checked_add(d) {
         return t;
     }
@@ -53,6 +60,7 @@ pub(crate) fn saturating_add(at: Instant, d: Duration) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn saturating_add_adds_and_saturates_without_panicking() {

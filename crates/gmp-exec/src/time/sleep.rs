@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::{now_std, Instant};
 
 use gmp_netpoll::TimerEntry;
 
@@ -22,7 +24,7 @@ use crate::sched::Shared;
 /// are clamped.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use gmp_exec::time::{Duration, Instant};
 /// gmp_exec::block_on(async {
 ///     let start = Instant::now();
 ///     gmp_exec::time::sleep(Duration::from_millis(10)).await;
@@ -31,14 +33,14 @@ use crate::sched::Shared;
 /// ```
 #[must_use = "a sleep does nothing unless awaited"]
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = super::saturating_add(Instant::now(), duration);
-    sleep_until(deadline)
+    let deadline = super::saturating_add(now_std(), duration);
+    sleep_until(Instant::from_std(deadline))
 }
 
 /// Waits until `deadline`.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use gmp_exec::time::{Duration, Instant};
 /// gmp_exec::block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(5);
 ///     gmp_exec::time::sleep_until(deadline).await;
@@ -48,7 +50,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 #[must_use = "a sleep does nothing unless awaited"]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        timer: Timer::new(deadline),
+        timer: Timer::new(deadline.into_std()),
     }
 }
 
@@ -64,7 +66,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///     let sleep: gmp_exec::time::Sleep = gmp_exec::time::sleep(Duration::from_millis(2));
 ///     let deadline = sleep.deadline();
 ///     sleep.await;
-///     assert!(std::time::Instant::now() >= deadline);
+///     assert!(gmp_exec::time::Instant::now() >= deadline);
 /// });
 /// ```
 pub struct Sleep {
@@ -75,13 +77,13 @@ impl Sleep {
     /// When the sleep ends.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// let at = Instant::now() + Duration::from_millis(20);
     /// let sleep = gmp_exec::time::sleep_until(at);
     /// assert_eq!(sleep.deadline(), at);
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.timer.deadline
+        Instant::from_std(self.timer.deadline)
     }
 
     /// Whether the sleep has completed: its timer fired, or its deadline had
@@ -105,7 +107,7 @@ impl Sleep {
     /// tokio's `sleep.as_mut().reset(d)` work.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// gmp_exec::block_on(async {
     ///     let mut sleep = gmp_exec::time::sleep(Duration::from_secs(60));
     ///     let sooner = Instant::now() + Duration::from_millis(2);
@@ -116,7 +118,7 @@ impl Sleep {
     /// });
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
-        self.timer.reset(deadline);
+        self.timer.reset(deadline.into_std());
     }
 }
 
@@ -147,7 +149,7 @@ impl fmt::Debug for Sleep {
 /// [`Sleep`] that [`Interval`](super::Interval) and
 /// [`Timeout`](super::Timeout) reuse.
 pub(crate) struct Timer {
-    deadline: Instant,
+    deadline: std::time::Instant,
     armed: Option<Armed>,
     /// The deadline had passed when it was polled (no entry was needed).
     passed: bool,
@@ -180,7 +182,7 @@ fn shard_for(shared: &Arc<Shared>) -> usize {
 }
 
 impl Timer {
-    pub(crate) fn new(deadline: Instant) -> Timer {
+    pub(crate) fn new(deadline: std::time::Instant) -> Timer {
         Timer {
             deadline,
             armed: None,
@@ -188,7 +190,7 @@ impl Timer {
         }
     }
 
-    pub(crate) fn deadline(&self) -> Instant {
+    pub(crate) fn deadline(&self) -> std::time::Instant {
         self.deadline
     }
 
@@ -218,7 +220,7 @@ impl Timer {
         if self.passed {
             return Poll::Ready(());
         }
-        if self.deadline <= Instant::now() {
+        if self.deadline <= now_std() {
             self.passed = true;
             return Poll::Ready(());
         }
@@ -239,12 +241,12 @@ impl Timer {
 
     /// Tells a task dump that the G waits on this timer.
     fn note_wait(&self) {
-        let left = self.deadline.saturating_duration_since(Instant::now());
+        let left = self.deadline.saturating_duration_since(now_std());
         crate::task::wait::note(crate::task::wait::Wait::Timer(left.as_millis() as u64));
     }
 
     /// Moves the deadline (and the entry, if armed, to this thread's shard).
-    pub(crate) fn reset(&mut self, deadline: Instant) {
+    pub(crate) fn reset(&mut self, deadline: std::time::Instant) {
         self.deadline = deadline;
         self.passed = false;
         if let Some(armed) = &self.armed {
@@ -255,7 +257,7 @@ impl Timer {
 
 /// Puts `armed`'s entry in the heap at `deadline`, moving it if it is in one,
 /// and makes sure an M will wake for it (Go's `wakeNetPoller`).
-fn arm(armed: &Armed, deadline: Instant) {
+fn arm(armed: &Armed, deadline: std::time::Instant) {
     let shared = &armed.shared;
     let shard = shard_for(shared);
     if shared.netpoll.timers.insert(shard, &armed.entry, deadline) {

@@ -6,9 +6,10 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::sleep::Timer;
+use super::{now_std, Instant};
 
 /// Runs `future` for at most `duration`: `Ok(output)` if it completes first,
 /// `Err(Elapsed)` otherwise (the future is then dropped with the `Timeout`).
@@ -26,14 +27,14 @@ use super::sleep::Timer;
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    let deadline = super::saturating_add(Instant::now(), duration);
-    timeout_at(deadline, future)
+    let deadline = super::saturating_add(now_std(), duration);
+    timeout_at(Instant::from_std(deadline), future)
 }
 
 /// Like [`timeout`], with a deadline.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use gmp_exec::time::{Duration, Instant};
 /// use gmp_exec::time::{sleep, timeout_at};
 /// gmp_exec::block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(3);
@@ -45,7 +46,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
-        timer: Timer::new(deadline),
+        timer: Timer::new(deadline.into_std()),
     }
 }
 
@@ -72,7 +73,7 @@ impl<F> Timeout<F> {
     /// The wrapped future.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// let wake_at = Instant::now() + Duration::from_millis(10);
     /// let t = gmp_exec::time::timeout(Duration::from_secs(1), gmp_exec::time::sleep_until(wake_at));
     /// assert_eq!(t.get_ref().deadline(), wake_at);
@@ -109,13 +110,13 @@ impl<F> Timeout<F> {
     /// The deadline.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use gmp_exec::time::{Duration, Instant};
     /// let at = Instant::now() + Duration::from_millis(30);
     /// let t = gmp_exec::time::timeout_at(at, async {});
     /// assert_eq!(t.deadline(), at);
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.timer.deadline()
+        Instant::from_std(self.timer.deadline())
     }
 }
 

@@ -8,7 +8,9 @@
 //! a new registration. Freed slots are reused (last freed, first reused), so the
 //! table stays as large as the most registrations alive at once.
 
+use std::collections::HashSet;
 use std::io;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use super::registration::Source;
@@ -31,14 +33,30 @@ pub(crate) struct Keys {
     slots: Vec<Slot>,
     free: Vec<usize>,
     live: usize,
+    /// The descriptors registered now: a second registration of one would
+    /// be refused by epoll (`EEXIST`) but silently take the first one's
+    /// place under kqueue (`EV_ADD` modifies), losing its wake-ups. One
+    /// check here makes it an error on every backend.
+    fds: HashSet<RawFd>,
 }
 
 impl Keys {
-    /// Stores the source that `make` builds for the next free key.
+    /// Stores the source that `make` builds for `fd` under the next free
+    /// key; `AlreadyExists` if `fd` is registered already.
     pub(crate) fn insert(
         &mut self,
+        fd: RawFd,
         make: impl FnOnce(usize) -> Arc<Source>,
     ) -> io::Result<Arc<Source>> {
+        if self.fds.contains(&fd) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "fd {fd} is already registered with this runtime's netpoller (a socket or \
+                     AsyncFd holds it): a second registration would steal its wake-ups"
+                ),
+            ));
+        }
         let index = match self.free.pop() {
             Some(index) => index,
             None if self.slots.len() < MAX_SLOTS => {
@@ -59,6 +77,7 @@ impl Keys {
         let key = (slot.generation << INDEX_BITS) | index;
         let source = make(key);
         slot.source = Some(source.clone());
+        self.fds.insert(fd);
         self.live += 1;
         Ok(source)
     }
@@ -81,6 +100,7 @@ impl Keys {
             return None;
         }
         let source = slot.source.take()?;
+        self.fds.remove(&source.fd);
         slot.generation = (slot.generation + 1) & (usize::MAX >> INDEX_BITS);
         self.free.push(index);
         self.live -= 1;

@@ -160,3 +160,33 @@ fn try_ready_peeks_without_displacing_the_waiting_task() {
         drop(reg);
     }
 }
+
+#[test]
+fn registering_a_registered_fd_again_is_an_error_in_both_modes() {
+    for reactor in modes() {
+        let (a, _b) = pair();
+        let first = register(&reactor, &a);
+        // SAFETY: the failed registration holds nothing; `first` is dropped
+        // before `a`.
+        let err = unsafe { reactor.register(a.as_fd()) }.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists, "{err}");
+        assert_eq!(reactor.registrations(), 1, "the first one stays");
+        // The first registration still hears its events.
+        assert!(poll(&first, Direction::Read).is_pending());
+        (&_b).write_all(b"x").unwrap();
+        let mut woken = Vec::new();
+        for _ in 0..500 {
+            reactor
+                .poll(Some(Duration::from_millis(10)), &mut woken)
+                .unwrap();
+            if poll(&first, Direction::Read).is_ready() {
+                break;
+            }
+        }
+        assert!(poll(&first, Direction::Read).is_ready());
+        drop(first);
+        // Once it is gone, the fd can be registered again.
+        let again = register(&reactor, &a);
+        drop(again);
+    }
+}

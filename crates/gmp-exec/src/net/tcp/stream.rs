@@ -112,6 +112,15 @@ impl TcpStream {
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let (fd, in_progress) = sys::connect(&sys::SockAddr::inet(&addr), libc::SOCK_STREAM)?;
+        TcpStream::finish_connect(fd, in_progress).await
+    }
+
+    /// Registers `fd`, a nonblocking TCP socket whose `connect` has started,
+    /// and waits for the connection to be made or to fail.
+    pub(crate) async fn finish_connect(
+        fd: std::os::fd::OwnedFd,
+        in_progress: bool,
+    ) -> io::Result<TcpStream> {
         let stream = TcpStream {
             io: Evented::new(std::net::TcpStream::from(fd))?,
         };

@@ -1,2 +1,2 @@
-#[gmp::main(start_paused = true)]
+#[gmp::main(shutdown_timeout = 5)]
 async fn main() {}

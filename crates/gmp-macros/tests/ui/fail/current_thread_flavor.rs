@@ -1,2 +1,0 @@
-#[gmp::main(flavor = "current_thread")]
-async fn main() {}
