@@ -75,21 +75,46 @@
 //!
 //! # Platform
 //!
-//! Linux only: the guard install, the slab layout and the fault handler use
-//! Linux's `madvise`, `mmap` flags and `siginfo`. Guard pages need Linux 6.13
-//! for `MADV_GUARD_INSTALL`; older kernels get the `mprotect` fallback.
+//! Every Unix that corosensei supports (Linux, Android, Apple's systems, the
+//! BSDs, illumos): the stacks need `mmap` and a way to make a page fault, the
+//! overflow report needs `sigaltstack` and a `SIGSEGV`/`SIGBUS` handler (Apple's
+//! systems raise `SIGBUS` for a guard page, Linux and the BSDs `SIGSEGV`). The
+//! OS calls are in one private module per OS family (`sys/`); what differs
+//! within the Unix family is behind `cfg`s naming the system:
+//!
+//! | | Linux | other Unix |
+//! | --- | --- | --- |
+//! | guard pages | `MADV_GUARD_INSTALL` (6.13+), else `mprotect` | `mprotect` |
+//! | slab flags | `MAP_NORESERVE`, `MAP_STACK`, `MADV_NOHUGEPAGE` | `MAP_STACK` on OpenBSD only |
+//! | deep-stack release | `MADV_DONTNEED` | a fresh `MAP_FIXED` mapping |
+//! | alternate stack size | `AT_MINSIGSTKSZ`, at least 32 KiB | `SIGSTKSZ`, at least 32 KiB |
+//!
+//! Linux is where all of it runs in CI; the other Unix systems are
+//! type-checked (`ci/cross.sh`).
+//!
+//! **Windows** has no coroutine stacks here yet: its stacks need the Thread
+//! Environment Block's limits kept per stack, guard pages that move as the
+//! stack grows, and the overflow reported from a vectored exception handler
+//! running on the overflowing stack itself, all of which is different code.
+//! On Windows this crate builds and is empty; `gmp`'s `coro` feature (and so
+//! `go!`) is absent there.
 
 #![warn(missing_docs)]
 
-#[cfg(not(target_os = "linux"))]
-compile_error!("gmp-coro supports Linux only (guarded stack slabs and the overflow handler)");
-
+#[cfg(unix)]
 pub mod coroutine;
+#[cfg(unix)]
 pub mod overflow;
+#[cfg(unix)]
 pub mod pool;
+#[cfg(unix)]
 pub mod stack;
+#[cfg(unix)]
+mod sys;
 
+#[cfg(unix)]
 pub use coroutine::{
     check, current_id, is_being_dropped, is_in_coroutine, on_m_stack, suspend, Coroutine, Resumed,
 };
+#[cfg(unix)]
 pub use stack::{Stack, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};

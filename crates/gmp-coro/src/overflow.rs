@@ -381,9 +381,16 @@ impl Drop for AltStack {
 /// hundred bytes, but the handler it chains to (Rust's overflow report, say)
 /// may need more.
 fn alt_stack_size() -> usize {
-    const AT_MINSIGSTKSZ: libc::c_ulong = 51;
-    // SAFETY: getauxval has no preconditions; 0 means "not known".
-    let min = unsafe { libc::getauxval(AT_MINSIGSTKSZ) } as usize;
+    // Linux tells the signal frame's size for this CPU (AVX-512 frames outgrow
+    // the old constant); elsewhere `SIGSTKSZ` is all there is.
+    #[cfg(target_os = "linux")]
+    let min = {
+        const AT_MINSIGSTKSZ: libc::c_ulong = 51;
+        // SAFETY: getauxval has no preconditions; 0 means "not known".
+        unsafe { libc::getauxval(AT_MINSIGSTKSZ) as usize }
+    };
+    #[cfg(not(target_os = "linux"))]
+    let min = 0;
     let want = min.max(libc::SIGSTKSZ).max(32 * 1024);
     want.next_multiple_of(page_size())
 }
@@ -420,7 +427,7 @@ pub fn prepare_thread() -> io::Result<()> {
             ptr::null_mut(),
             len,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            crate::sys::ALT_STACK_FLAGS,
             -1,
             0,
         )

@@ -105,7 +105,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use corosensei::stack::StackPointer;
 
-use crate::{overflow, pool};
+use crate::{overflow, pool, sys};
 
 /// The stack size a coroutine gets unless asked otherwise: 64 KiB.
 ///
@@ -192,9 +192,6 @@ pub const SLAB_TARGET_BYTES: usize = 16 << 20;
 /// ```
 pub const GUARD_ENV: &str = "GMP_CORO_GUARD";
 
-/// `MADV_GUARD_INSTALL` from `<linux/mman.h>` (Linux 6.13); not in `libc` yet.
-const MADV_GUARD_INSTALL: libc::c_int = 102;
-
 /// How many words of the canary page the pool reads (evenly spaced:
 /// one per 256 bytes of a 4 KiB page).
 ///
@@ -226,15 +223,21 @@ pub enum GuardKind {
     Mprotect,
 }
 
-const GUARD_UNKNOWN: u8 = 0;
-const GUARD_MADVISE: u8 = 1;
-const GUARD_MPROTECT: u8 = 2;
+pub(crate) const GUARD_UNKNOWN: u8 = 0;
+pub(crate) const GUARD_MADVISE: u8 = 1;
+pub(crate) const GUARD_MPROTECT: u8 = 2;
 
 /// Which [`GuardKind`] slabs use; decided when the first slab is mapped. Only
 /// written with the pool's global lock held; `Relaxed` because it is a hint that
 /// every reader re-derives under that same lock, except [`guard_kind`], which
 /// is a report.
-static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
+pub(crate) static GUARD_MODE: AtomicU8 = AtomicU8::new(GUARD_UNKNOWN);
+
+/// Records the guard mechanism in use. Called only with the pool's global
+/// lock held.
+pub(crate) fn set_guard_mode(mode: u8) {
+    GUARD_MODE.store(mode, Relaxed);
+}
 
 /// The system page size.
 ///
@@ -255,9 +258,7 @@ static PAGE: AtomicUsize = AtomicUsize::new(0);
 
 #[cold]
 fn first_page_size() -> usize {
-    // SAFETY: `sysconf` has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let page = usize::try_from(page).expect("sysconf(_SC_PAGESIZE) failed");
+    let page = sys::page_size();
     assert!(
         page.is_power_of_two(),
         "page size {page} is not a power of two"
@@ -460,39 +461,21 @@ impl Slab {
         let count = stacks_per_slab(size);
         let stride = size + page;
         let len = stride * count;
-        // SAFETY: an anonymous private mapping at an address of the kernel's
-        // choosing touches no existing memory.
-        let base = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            let err = io::Error::last_os_error();
-            return Err(io::Error::new(
+        let base = sys::map_slab(len).map_err(|err| {
+            io::Error::new(
                 err.kind(),
                 format!(
                     "mapping a slab of {count} coroutine stacks ({len} bytes) failed: {err}; \
                      {}",
-                    map_limit_hint()
+                    sys::map_limit_hint()
                 ),
-            ));
-        }
-        let base = base as usize;
-        // Best effort: keep transparent huge pages out of stacks. `MAP_STACK`
-        // already implies this on Linux >= 6.7.
-        // SAFETY: the range is the mapping we just made.
-        unsafe { libc::madvise(base as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
-        let installed = (0..count).try_for_each(|k| install_guard(base + k * stride, page));
+            )
+        })?;
+        let installed = (0..count).try_for_each(|k| sys::install_guard(base + k * stride, page));
         let registered = installed.and_then(|()| overflow::register_slab(base, len, stride, size));
         if let Err(err) = registered {
             // SAFETY: the whole slab is ours and nothing in it was handed out.
-            unsafe { libc::munmap(base as *mut libc::c_void, len) };
+            unsafe { sys::unmap(base, len) };
             return Err(err);
         }
         Ok(Slab {
@@ -513,70 +496,6 @@ impl Slab {
         self.next = top;
         NonZeroUsize::new(top)
     }
-}
-
-/// What to tell the user when the kernel refuses a mapping.
-fn map_limit_hint() -> String {
-    let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "unknown".to_owned());
-    let how = match guard_kind() {
-        Some(GuardKind::Mprotect) => {
-            "guard pages use the mprotect fallback, which splits every stack into its own \
-             mappings, so the process can hold only about half that many stacks"
-        }
-        _ => "each slab of stacks is one mapping",
-    };
-    format!(
-        "the process is out of address space or at the kernel's limit on mappings \
-         (vm.max_map_count = {max}); {how}"
-    )
-}
-
-/// Makes the page at `addr` a guard page, choosing the mechanism on first use.
-///
-/// Called only with the pool's global lock held (it may decide [`GUARD_MODE`]).
-fn install_guard(addr: usize, page: usize) -> io::Result<()> {
-    let mut mode = GUARD_MODE.load(Relaxed);
-    if mode == GUARD_UNKNOWN {
-        let forced = std::env::var(GUARD_ENV).is_ok_and(|v| v == "mprotect");
-        mode = if forced {
-            GUARD_MPROTECT
-        } else {
-            GUARD_MADVISE
-        };
-    }
-    if mode == GUARD_MADVISE {
-        // SAFETY: `addr` is a page inside a slab we just mapped and own.
-        let rc = unsafe { libc::madvise(addr as *mut libc::c_void, page, MADV_GUARD_INSTALL) };
-        if rc == 0 {
-            GUARD_MODE.store(GUARD_MADVISE, Relaxed);
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINVAL) || guard_kind().is_some() {
-            return Err(io::Error::new(
-                err.kind(),
-                format!("installing a stack guard page failed: {err}"),
-            ));
-        }
-        // This kernel does not know MADV_GUARD_INSTALL: fall back for good.
-        mode = GUARD_MPROTECT;
-    }
-    GUARD_MODE.store(mode, Relaxed);
-    // SAFETY: as above; PROT_NONE on our own page.
-    let rc = unsafe { libc::mprotect(addr as *mut libc::c_void, page, libc::PROT_NONE) };
-    if rc != 0 {
-        let err = io::Error::last_os_error();
-        return Err(io::Error::new(
-            err.kind(),
-            format!(
-                "installing a stack guard page with mprotect failed: {err}; {}",
-                map_limit_hint()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// If the stack below `top` was used deeper than [`KEEP_RESIDENT`], gives the
@@ -605,12 +524,6 @@ pub(crate) fn release_if_deep(top: NonZeroUsize, size: usize) {
         // SAFETY: `[bottom, kept)` is part of the usable bytes of a stack no one
         // runs on; dropping its pages loses nothing anybody will read (the next
         // tenant starts from the top and finds zero-filled pages below).
-        unsafe {
-            libc::madvise(
-                bottom as *mut libc::c_void,
-                kept - bottom,
-                libc::MADV_DONTNEED,
-            )
-        };
+        unsafe { sys::release(bottom, kept - bottom) };
     }
 }

@@ -1,6 +1,9 @@
 //! Dropping a coroutine drops what it owns exactly once, wherever it stopped,
 //! and gives its stack back.
 
+// gmp-coro has no stacks on Windows (see its crate docs).
+#![cfg(unix)]
+
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;

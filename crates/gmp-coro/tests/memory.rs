@@ -3,6 +3,9 @@
 //! mappings is an error, not a crash. Each case runs in a child process so
 //! that its RSS and mapping counts are its own.
 
+// RSS and mapping counts come from /proc: Linux only.
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::hint::black_box;

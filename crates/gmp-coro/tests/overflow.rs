@@ -2,6 +2,9 @@
 //! every other fault behaves as it would without gmp-coro. Each case runs in a
 //! child process (this test binary, re-run with an environment variable).
 
+// gmp-coro has no stacks on Windows (see its crate docs).
+#![cfg(unix)]
+
 mod support;
 
 use std::hint::black_box;

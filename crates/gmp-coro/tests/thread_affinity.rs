@@ -2,6 +2,9 @@
 //! and misuse is a clear panic (or a safe leak), never a resume on the wrong
 //! thread.
 
+// gmp-coro has no stacks on Windows (see its crate docs).
+#![cfg(unix)]
+
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
