@@ -73,11 +73,11 @@ mod readiness;
 mod sync;
 mod waker;
 
-#[cfg(all(unix, not(loom)))]
+#[cfg(all(any(unix, windows), not(loom)))]
 pub mod reactor;
 pub mod timer;
 
-#[cfg(all(unix, not(loom)))]
-pub use reactor::{Reactor, Registration};
+#[cfg(all(any(unix, windows), not(loom)))]
+pub use reactor::{BorrowedSource, RawSource, Reactor, Registration};
 pub use readiness::{Direction, Ready};
 pub use timer::{TimerEntry, Timers};

@@ -83,6 +83,7 @@
 //! | `poll_runtime_pollReset` | [`Registration::clear`] |
 
 mod keys;
+mod raw;
 mod registration;
 
 #[cfg(all(target_os = "linux", not(gmp_polling)))]
@@ -96,13 +97,13 @@ use portable as sys;
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::Ordering::{AcqRel, SeqCst};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
 pub use crate::readiness::{Direction, Ready};
+pub use raw::{BorrowedSource, RawSource};
 pub use registration::Registration;
 
 use crate::sync::{lock, try_lock, AtomicUsize, Mutex};
@@ -164,7 +165,7 @@ impl Reactor {
     /// A reactor that re-arms its sources in oneshot mode even where the OS
     /// could do edge-triggered polling, so the oneshot path can be tested on
     /// every platform.
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     pub(crate) fn new_oneshot() -> io::Result<Reactor> {
         Ok(Reactor::with_poller(sys::Poller::new()?, false))
     }
@@ -219,8 +220,11 @@ impl Reactor {
     /// Nothing in the type system ties the two lifetimes together, hence
     /// `unsafe`: a socket closed first could, once its number is reused, get
     /// another registration's interest deleted.
-    pub unsafe fn register(self: &Arc<Self>, source: BorrowedFd<'_>) -> io::Result<Registration> {
-        let fd = source.as_raw_fd();
+    pub unsafe fn register(
+        self: &Arc<Self>,
+        source: BorrowedSource<'_>,
+    ) -> io::Result<Registration> {
+        let fd = raw::as_raw(source);
         let src = lock(&self.sources).insert(fd, |key| Arc::new(Source::new(fd, key)))?;
         // SAFETY: `Poller::add` needs the source deleted before it is closed.
         // The Registration built below deletes it in its `Drop`, and our
@@ -407,5 +411,5 @@ impl fmt::Debug for Reactor {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests;

@@ -10,9 +10,9 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::Arc;
 
+use super::raw::RawSource;
 use super::registration::Source;
 
 /// Bits of a key that hold the slot index; the rest hold the generation.
@@ -37,7 +37,7 @@ pub(crate) struct Keys {
     /// be refused by epoll (`EEXIST`) but silently take the first one's
     /// place under kqueue (`EV_ADD` modifies), losing its wake-ups. One
     /// check here makes it an error on every backend.
-    fds: HashSet<RawFd>,
+    fds: HashSet<RawSource>,
 }
 
 impl Keys {
@@ -45,7 +45,7 @@ impl Keys {
     /// key; `AlreadyExists` if `fd` is registered already.
     pub(crate) fn insert(
         &mut self,
-        fd: RawFd,
+        fd: RawSource,
         make: impl FnOnce(usize) -> Arc<Source>,
     ) -> io::Result<Arc<Source>> {
         if self.fds.contains(&fd) {

@@ -12,11 +12,11 @@
 //! (kqueue, epoll) and oneshot elsewhere (event ports).
 
 use std::io;
-use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use polling::{Event, PollMode};
 
+use super::BorrowedSource;
 use crate::readiness::{ERROR, HUP, READABLE, WRITABLE};
 
 /// The backend's name, for `Debug`.
@@ -77,7 +77,12 @@ impl Poller {
     ///
     /// `fd` must be [deleted](Poller::delete) before it is closed
     /// (`polling::Poller::add`'s contract).
-    pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize, edge: bool) -> io::Result<()> {
+    pub(crate) unsafe fn add(
+        &self,
+        fd: BorrowedSource<'_>,
+        key: usize,
+        edge: bool,
+    ) -> io::Result<()> {
         let mode = if edge {
             PollMode::Edge
         } else {
@@ -90,7 +95,7 @@ impl Poller {
     /// Oneshot mode: arms `fd` for one event in the directions asked for.
     pub(crate) fn rearm(
         &self,
-        fd: BorrowedFd<'_>,
+        fd: BorrowedSource<'_>,
         key: usize,
         read: bool,
         write: bool,
@@ -100,7 +105,7 @@ impl Poller {
     }
 
     /// Removes `fd` from the poller.
-    pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+    pub(crate) fn delete(&self, fd: BorrowedSource<'_>) -> io::Result<()> {
         self.0.delete(fd)
     }
 

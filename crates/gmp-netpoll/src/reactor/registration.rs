@@ -14,10 +14,10 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::raw::{self, RawSource};
 use super::{sys, Reactor};
 use crate::readiness::{Direction, Readiness, Ready};
 use crate::sync::{lock, Mutex};
@@ -26,7 +26,7 @@ use crate::sync::{lock, Mutex};
 pub(crate) struct Source {
     /// The registered descriptor, open for as long as the `Registration` lives
     /// (the contract of [`Reactor::register`]).
-    pub(crate) fd: RawFd,
+    pub(crate) fd: RawSource,
     /// The key the OS reports with the source's events.
     pub(crate) key: usize,
     /// The readiness word and wakers.
@@ -37,7 +37,7 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    pub(crate) fn new(fd: RawFd, key: usize) -> Source {
+    pub(crate) fn new(fd: RawSource, key: usize) -> Source {
         Source {
             fd,
             key,
@@ -58,7 +58,7 @@ impl Source {
         }
         // SAFETY: the `Registration` is alive (see the calling contexts above),
         // so by `Reactor::register`'s contract the descriptor is still open.
-        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        let fd = unsafe { raw::borrow_raw(self.fd) };
         reactor.poller.rearm(fd, self.key, read, write)
     }
 }
@@ -315,7 +315,7 @@ impl Drop for Registration {
         self.source.readiness.withdraw_all(&self.reactor.waiters);
         // SAFETY: `Reactor::register`'s contract: the Registration is dropped
         // before the descriptor is closed, and it is not dropped yet.
-        let fd = unsafe { BorrowedFd::borrow_raw(self.source.fd) };
+        let fd = unsafe { raw::borrow_raw(self.source.fd) };
         // An error here (the descriptor already closed, against the contract)
         // leaves nothing to undo: the key is gone, so no event reaches us.
         let _ = self.reactor.poller.delete(fd);
