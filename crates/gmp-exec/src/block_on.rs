@@ -49,7 +49,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
 /// blocking call that may run *inside* the poll of an outer `block_on` (a
 /// socket's `std::io::Read` called from a future). Sharing the thread's
 /// waker, the inner loop would swallow the outer future's wake-ups.
-#[cfg(all(unix, not(loom)))]
+#[cfg(all(any(unix, windows), not(loom)))]
 pub(crate) fn block_on_nested<F: Future>(future: F) -> F::Output {
     let tw = Arc::new(ThreadWaker {
         thread: thread::current(),

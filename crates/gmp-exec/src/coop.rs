@@ -72,7 +72,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 /// Gives back the unit a leaf future spent in [`poll_proceed`] when the
 /// operation it then attempted made no progress (a socket call that returned
 /// `WouldBlock`): only operations that complete spend budget.
-#[cfg(all(unix, not(loom)))]
+#[cfg(all(any(unix, windows), not(loom)))]
 #[inline]
 pub(crate) fn refund() {
     LEFT.with(|l| {

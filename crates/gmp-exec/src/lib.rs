@@ -42,6 +42,11 @@
 //! | `chan.go`'s `hchan` (`recvq`, `sendq`) | [`chan`] |
 
 #![warn(missing_docs)]
+// Without coroutine Gs, the scheduler's binding machinery (bound Gs, their
+// mailboxes, `lock_os_thread`, a coroutine's yield) has no caller: it is
+// called only from `coro.rs`. The default build, which has them, still
+// reports dead code.
+#![cfg_attr(not(all(feature = "coro", unix)), allow(dead_code))]
 
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -55,12 +60,28 @@ mod clock;
 mod config;
 mod context;
 mod coop;
+#[cfg(all(feature = "coro", unix))]
 pub mod coro;
+/// Without coroutine Gs (the `coro` feature is off, or the platform is
+/// Windows, where gmp-coro has no stacks): no G is a coroutine, so the
+/// blocking-style paths that would park one never do.
+#[cfg(not(all(feature = "coro", unix)))]
+mod coro {
+    /// Never: there are no coroutine Gs in this build.
+    pub(crate) fn is_coroutine() -> bool {
+        false
+    }
+
+    /// Unreachable: only called when [`is_coroutine`] is true.
+    pub(crate) fn wait<F: std::future::Future>(_fut: F) -> F::Output {
+        unreachable!("gmp was built without coroutine Gs")
+    }
+}
 mod debug;
 mod dump;
 #[cfg(not(loom))]
 pub mod fs;
-#[cfg(all(feature = "hyper", unix, not(loom)))]
+#[cfg(all(feature = "hyper", any(unix, windows), not(loom)))]
 mod hyper_rt;
 #[cfg(all(unix, not(loom)))]
 pub mod io;
@@ -71,7 +92,7 @@ mod local;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
-#[cfg(all(unix, not(loom)))]
+#[cfg(all(any(unix, windows), not(loom)))]
 pub mod net;
 #[cfg(all(unix, not(loom)))]
 pub mod process;

@@ -40,6 +40,7 @@ impl Drop for CountDrop {
 }
 
 /// Names of this process's threads (with their ids) that start with `prefix`.
+#[cfg(target_os = "linux")]
 fn threads_named(prefix: &str) -> Vec<(i32, String)> {
     std::fs::read_dir("/proc/self/task")
         .unwrap()
@@ -298,6 +299,7 @@ fn spawns_racing_shutdown_from_another_thread_run_or_are_cancelled_once() {
     });
 }
 
+#[cfg(target_os = "linux")] // signals to each thread by id (tgkill), /proc
 #[test]
 fn a_signal_interrupting_the_idle_poller_and_parked_ms_is_harmless() {
     extern "C" fn ignore(_: libc::c_int) {}
@@ -373,6 +375,7 @@ fn a_signal_interrupting_the_idle_poller_and_parked_ms_is_harmless() {
     });
 }
 
+#[cfg(target_os = "linux")] // counts threads in /proc/self/task
 #[test]
 fn reaching_max_threads_delays_work_but_completes_it() {
     within("work at max_threads", || {

@@ -1,6 +1,7 @@
 //! Parked Ms cost no CPU: after a burst of work, an idle runtime's threads
 //! accumulate no CPU time.
-#![cfg(not(loom))]
+// Thread CPU times come from /proc: Linux only.
+#![cfg(all(target_os = "linux", not(loom)))]
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,7 @@ fn an_idle_runtime_uses_no_cpu() {
 /// other Gs bound to it (which may run there meanwhile) are done: it must not
 /// take a P, find nothing it may run, give the P up and take it again, for as
 /// long as the locked G waits.
+#[cfg(feature = "coro")]
 #[test]
 fn a_locked_m_waiting_for_its_g_uses_no_cpu_beside_a_runnable_bound_g() {
     use gmp_exec::coro;

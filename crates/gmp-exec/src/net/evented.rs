@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
 use std::task::{Context, Poll};
 
 use gmp_netpoll::{Direction, Ready, Registration};
@@ -15,7 +14,7 @@ use crate::sched::worker::Worker;
 use crate::sched::Shared;
 use crate::sync::Arc;
 
-use super::sys;
+use super::sys::{self, AsSource};
 
 /// A socket registered with the netpoller of the runtime it was created in.
 ///
@@ -27,13 +26,13 @@ use super::sys;
 ///   is closed ([`Reactor::register`](gmp_netpoll::Reactor::register)'s
 ///   contract). Fields drop in declaration order, so `registration` is
 ///   declared first, and `into_inner` drops it before giving `io` away.
-pub(crate) struct Evented<S: AsFd> {
+pub(crate) struct Evented<S: AsSource> {
     registration: Registration,
     io: S,
     shared: Arc<Shared>,
 }
 
-impl<S: AsFd> Evented<S> {
+impl<S: AsSource> Evented<S> {
     /// Registers `io` (nonblocking) with the current runtime: this M's, the
     /// entered one, or the default.
     pub(crate) fn new(io: S) -> io::Result<Evented<S>> {
@@ -43,7 +42,7 @@ impl<S: AsFd> Evented<S> {
     /// Registers `io` (nonblocking) with `shared`'s netpoller.
     pub(crate) fn with_shared(shared: &Arc<Shared>, io: S) -> io::Result<Evented<S>> {
         debug_assert!(
-            sys::is_nonblocking(io.as_fd()),
+            sys::is_nonblocking(io.as_source()),
             "gmp::net registers nonblocking sockets only"
         );
         Evented::register_any(shared, io)
@@ -61,7 +60,7 @@ impl<S: AsFd> Evented<S> {
         // declared before `io`, so it is dropped (deleting the descriptor from
         // the poller) before `io` closes it; `into_inner` drops it explicitly
         // before handing `io` out. See the type's invariants.
-        match unsafe { shared.netpoll.reactor.register(io.as_fd()) } {
+        match unsafe { shared.netpoll.reactor.register(io.as_source()) } {
             Ok(registration) => Ok(Evented {
                 registration,
                 io,
@@ -217,7 +216,7 @@ impl<S: AsFd> Evented<S> {
     #[cold]
     fn pending<R>(&self, dir: Direction) -> Poll<io::Result<R>> {
         // For task dumps: what this G now waits on.
-        let fd = self.io.as_fd().as_raw_fd() as u64;
+        let fd = sys::raw_number(self.io.as_source());
         crate::task::wait::note(match dir {
             Direction::Read => crate::task::wait::Wait::Read(fd),
             Direction::Write => crate::task::wait::Wait::Write(fd),
@@ -236,17 +235,18 @@ impl<S: AsFd> Evented<S> {
     }
 }
 
-impl<S: AsFd> AsFd for Evented<S> {
+#[cfg(unix)]
+impl<S: AsSource> std::os::fd::AsFd for Evented<S> {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.io.as_fd()
+        self.io.as_source()
     }
 }
 
-impl<S: AsFd + fmt::Debug> fmt::Debug for Evented<S> {
+impl<S: AsSource + fmt::Debug> fmt::Debug for Evented<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Evented")
             .field("io", &self.io)
-            .field("fd", &self.io.as_fd().as_raw_fd())
+            .field("fd", &sys::raw_number(self.io.as_source()))
             .field("registration", &self.registration)
             .finish()
     }

@@ -155,12 +155,15 @@ pub(crate) mod stream;
 pub(crate) mod sys;
 pub mod tcp;
 mod udp;
+#[cfg(unix)]
 pub mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
+#[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
-#[cfg(test)]
+// They pair Unix streams too.
+#[cfg(all(test, unix))]
 mod tests;

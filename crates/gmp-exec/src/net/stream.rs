@@ -6,16 +6,15 @@
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd};
 use std::task::{Context, Poll};
 
 use gmp_netpoll::Direction;
 
 use super::evented::Evented;
-use super::sys;
+use super::sys::{self, AsSource};
 
 /// A connected stream socket from std.
-pub(crate) trait StreamSocket: AsFd {
+pub(crate) trait StreamSocket: AsSource {
     /// A read shorter than its buffer proves the receive queue empty (see
     /// [`short`]).
     const SHORT_READ_DRAINS: bool;
@@ -37,6 +36,7 @@ impl StreamSocket for std::net::TcpStream {
     }
 }
 
+#[cfg(unix)]
 impl StreamSocket for std::os::unix::net::UnixStream {
     // A Unix stream read stops after a message that carried descriptors
     // (`SCM_RIGHTS`, which any peer may send) and, with `SO_PASSCRED`, between
@@ -48,22 +48,6 @@ impl StreamSocket for std::os::unix::net::UnixStream {
     }
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         std::os::unix::net::UnixStream::shutdown(self, how)
-    }
-}
-
-/// `recv` into a buffer that may be uninitialised (tokio's `ReadBuf`).
-/// Returns how many bytes were written (and so are initialised).
-pub(crate) fn recv_uninit(
-    fd: std::os::fd::BorrowedFd<'_>,
-    buf: &mut [MaybeUninit<u8>],
-) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the kernel only
-    // writes to it, so its being uninitialised does not matter.
-    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
     }
 }
 
@@ -112,7 +96,7 @@ impl<S: StreamSocket> Evented<S> {
         self.poll_io_drain(
             Direction::Read,
             cx,
-            |s| recv_uninit(s.as_fd(), buf),
+            |s| sys::recv_uninit(s.as_source(), buf),
             short_read::<S>(len),
         )
     }
@@ -136,7 +120,7 @@ impl<S: StreamSocket> Evented<S> {
         self.poll_io_drain(
             Direction::Write,
             cx,
-            |s| sys::send(s.as_fd(), buf),
+            |s| sys::send(s.as_source(), buf),
             short(len),
         )
     }
@@ -150,7 +134,7 @@ impl<S: StreamSocket> Evented<S> {
         self.poll_io_drain(
             Direction::Write,
             cx,
-            |s| sys::send_vectored(s.as_fd(), bufs),
+            |s| sys::send_vectored(s.as_source(), bufs),
             short(len),
         )
     }
@@ -158,7 +142,7 @@ impl<S: StreamSocket> Evented<S> {
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: as in `poll_read`.
         let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-        self.try_io(Direction::Read, |s| recv_uninit(s.as_fd(), uninit))
+        self.try_io(Direction::Read, |s| sys::recv_uninit(s.as_source(), uninit))
     }
 
     pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
@@ -166,11 +150,13 @@ impl<S: StreamSocket> Evented<S> {
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_io(Direction::Write, |s| sys::send(s.as_fd(), buf))
+        self.try_io(Direction::Write, |s| sys::send(s.as_source(), buf))
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.try_io(Direction::Write, |s| sys::send_vectored(s.as_fd(), bufs))
+        self.try_io(Direction::Write, |s| {
+            sys::send_vectored(s.as_source(), bufs)
+        })
     }
 
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {

@@ -4,13 +4,13 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use gmp_netpoll::Direction;
 
 use super::addr::{each_addr, first_addr, ToSocketAddrs};
 use super::evented::Evented;
+use super::sys;
 
 /// A UDP socket (Go's `net.UDPConn`, tokio's `UdpSocket`).
 ///
@@ -624,17 +624,7 @@ impl TryFrom<std::net::UdpSocket> for UdpSocket {
     }
 }
 
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_fd().as_raw_fd()
-    }
-}
+sys::impl_as_source!(UdpSocket);
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,17 +1,18 @@
-//! The few socket calls std does not make the way a netpoller needs them:
-//! a socket created nonblocking, a `connect` that may return `EINPROGRESS`,
-//! and writes that can never raise `SIGPIPE`.
-//!
-//! This is the only module of `net` with `unsafe` code, all of it plain libc
-//! calls on descriptors the caller owns or borrows.
+//! Sockets on Unix: a socket created nonblocking, a `connect` that may return
+//! `EINPROGRESS`, writes that can never raise `SIGPIPE`, Unix-domain
+//! addresses. Plain libc calls on descriptors the caller owns or borrows.
 
 use std::io::{self, IoSlice};
 use std::mem;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
+
+/// The socket type of a TCP stream.
+pub(crate) const SOCK_STREAM: libc::c_int = libc::SOCK_STREAM;
 
 /// `send` flags for stream writes: `MSG_NOSIGNAL` turns the `SIGPIPE` a write
 /// to a closed peer would raise into an `EPIPE` error. std's
@@ -289,6 +290,14 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     msg.msg_iovlen = bufs.len() as _;
     // SAFETY: `msg` points at `bufs`, which outlive the call.
     cvt_size(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, SEND_FLAGS) })
+}
+
+/// `recv` into a buffer that may be uninitialised (tokio's `ReadBuf`).
+/// Returns how many bytes were written (and so are initialised).
+pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the kernel only
+    // writes to it, so its being uninitialised does not matter.
+    cvt_size(unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
 }
 
 /// Whether `fd` is in nonblocking mode (for debug assertions).

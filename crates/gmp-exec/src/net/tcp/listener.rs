@@ -4,14 +4,13 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
 use gmp_netpoll::Direction;
 
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::evented::Evented;
-use crate::net::sys;
+use crate::net::sys::{self, AsSource};
 use crate::net::TcpStream;
 
 /// A TCP socket listening for connections (Go's `net.TCPListener`, tokio's
@@ -101,7 +100,7 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
         stream.set_nonblocking(true)?;
-        sys::no_sigpipe(stream.as_fd())?;
+        sys::no_sigpipe(stream.as_source())?;
         let io = Evented::with_shared(self.io.shared(), stream)?;
         Poll::Ready(Ok((TcpStream { io }, peer)))
     }
@@ -198,17 +197,7 @@ impl TryFrom<std::net::TcpListener> for TcpListener {
     }
 }
 
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_fd().as_raw_fd()
-    }
-}
+sys::impl_as_source!(TcpListener);
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

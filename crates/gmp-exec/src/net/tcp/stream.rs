@@ -4,7 +4,6 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use gmp_netpoll::Direction;
@@ -13,7 +12,7 @@ use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::evented::Evented;
 use crate::net::stream::{async_read, async_write, blocking_io};
-use crate::net::sys;
+use crate::net::sys::{self, AsSource};
 
 /// A TCP connection (Go's `net.TCPConn`, tokio's `TcpStream`).
 ///
@@ -111,18 +110,18 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let (fd, in_progress) = sys::connect(&sys::SockAddr::inet(&addr), libc::SOCK_STREAM)?;
+        let (fd, in_progress) = sys::connect(&sys::SockAddr::inet(&addr), sys::SOCK_STREAM)?;
         TcpStream::finish_connect(fd, in_progress).await
     }
 
     /// Registers `fd`, a nonblocking TCP socket whose `connect` has started,
     /// and waits for the connection to be made or to fail.
     pub(crate) async fn finish_connect(
-        fd: std::os::fd::OwnedFd,
+        fd: impl Into<std::net::TcpStream>,
         in_progress: bool,
     ) -> io::Result<TcpStream> {
         let stream = TcpStream {
-            io: Evented::new(std::net::TcpStream::from(fd))?,
+            io: Evented::new(fd.into())?,
         };
         if in_progress {
             poll_fn(|cx| stream.io.poll_ready(Direction::Write, cx)).await?;
@@ -152,7 +151,7 @@ impl TcpStream {
     /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        sys::no_sigpipe(stream.as_fd())?;
+        sys::no_sigpipe(stream.as_source())?;
         Ok(TcpStream {
             io: Evented::new(stream)?,
         })
@@ -634,17 +633,7 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
     }
 }
 
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_fd().as_raw_fd()
-    }
-}
+sys::impl_as_source!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
