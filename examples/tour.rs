@@ -106,25 +106,29 @@ fn main() {
             std::str::from_utf8(&echo).unwrap()
         );
 
-        // 6. Stackful Gs: blocking-style code, parked on the same Ps.
-        let start = Instant::now();
-        let coroutines: Vec<_> = (0..10_000u64)
-            .map(|i| {
-                gmp::go!(move || {
-                    gmp::coro::sleep(std::time::Duration::from_millis(1));
-                    gmp::coro::yield_now();
-                    i
+        // 6. Stackful Gs: blocking-style code, parked on the same Ps (the
+        // `coro` feature, on Unix).
+        #[cfg(all(feature = "coro", unix))]
+        {
+            let start = Instant::now();
+            let coroutines: Vec<_> = (0..10_000u64)
+                .map(|i| {
+                    gmp::go!(move || {
+                        gmp::coro::sleep(std::time::Duration::from_millis(1));
+                        gmp::coro::yield_now();
+                        i
+                    })
                 })
-            })
-            .collect();
-        let mut sum = 0;
-        for c in coroutines {
-            sum += c.await.unwrap();
+                .collect();
+            let mut sum = 0;
+            for c in coroutines {
+                sum += c.await.unwrap();
+            }
+            println!(
+                "10 000 coroutine Gs slept, yielded and finished in {:.1?} (sum {sum})",
+                start.elapsed()
+            );
         }
-        println!(
-            "10 000 coroutine Gs slept, yielded and finished in {:.1?} (sum {sum})",
-            start.elapsed()
-        );
 
         // 7. A panic reaches its JoinHandle; the runtime goes on.
         let err = gmp::spawn(async { panic!("this G panics on purpose") })

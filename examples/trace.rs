@@ -73,7 +73,9 @@ fn main() {
         }
         drop(client);
         server.await.unwrap();
-        // A coroutine G (stackful) that sleeps and yields between slices.
+        // A coroutine G (stackful) that sleeps and yields between slices
+        // (the `coro` feature, on Unix).
+        #[cfg(all(feature = "coro", unix))]
         let coroutine = gmp::go!(|| {
             for _ in 0..20 {
                 gmp::coro::sleep(std::time::Duration::from_micros(300));
@@ -88,6 +90,7 @@ fn main() {
         for s in sleepers {
             s.await.unwrap();
         }
+        #[cfg(all(feature = "coro", unix))]
         coroutine.await.unwrap();
         blocker.await.unwrap();
         producer.await.unwrap();

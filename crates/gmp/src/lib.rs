@@ -72,6 +72,10 @@ pub use gmp_exec::time;
 
 /// Stackful Gs: blocking-style code on the same Ps as async tasks. Start one
 /// with [`go!`]; inside, [`wait`](coro::wait) parks the G on any future.
+///
+/// With the `coro` feature (on by default), on Unix only: see the crate's
+/// [platform table](crate#platforms).
+#[cfg(all(feature = "coro", unix))]
 pub mod coro {
     pub use gmp_exec::coro::{
         is_coroutine, lock_os_thread, on_m_stack, preempt_requested, sleep, spawn,
@@ -106,6 +110,9 @@ pub mod coro {
 /// ```
 ///
 /// For a custom stack size or a name, use [`coro::Builder`].
+///
+/// With the `coro` feature (on by default), on Unix only.
+#[cfg(all(feature = "coro", unix))]
 #[macro_export]
 macro_rules! go {
     ($f:expr $(,)?) => {
@@ -113,10 +120,12 @@ macro_rules! go {
     };
 }
 
+#[cfg(any(unix, windows))]
+pub use gmp_exec::net;
 #[cfg(unix)]
-pub use gmp_exec::{io, net, process, signal};
+pub use gmp_exec::{io, process, signal};
 
-#[cfg(all(feature = "hyper", unix))]
+#[cfg(all(feature = "hyper", any(unix, windows)))]
 pub mod hyper;
 
 /// The README's examples, compiled and run as doctests.
