@@ -20,8 +20,17 @@
 //! barriers use; the Rust memory model has no name for it, so it is confined to
 //! these functions.
 //!
-//! **Without `membarrier`** (not Linux, an old kernel, a seccomp sandbox that
-//! forbids it, or [`NO_MEMBARRIER_ENV`] set) both sides are `SeqCst` fences: the
+//! **On Windows** the heavy side is `FlushProcessWriteBuffers`, the same
+//! barrier under another name (an interrupt to every processor running a
+//! thread of the process, which flushes its write queue before the call
+//! returns; folly's and .NET's asymmetric barriers use it there), always
+//! available, so the Ms keep the compiler barrier. Apple's systems and the
+//! BSDs have no such call (the `mprotect` trick some use promises nothing on
+//! arm64, whose TLB shootdowns need no interrupt): they take the fallback.
+//!
+//! **Without `membarrier`** (Apple's systems, the BSDs, an old kernel, a
+//! seccomp sandbox that forbids it, or [`NO_MEMBARRIER_ENV`] set on Linux)
+//! both sides are `SeqCst` fences: the
 //! symmetric form of the same argument (C++20 [atomics.fences]: of two `SeqCst`
 //! fences, one comes first in the single total order, so the load after the
 //! later one sees the store before the earlier one). Retake stays on and
@@ -217,7 +226,25 @@ mod sys {
     }
 }
 
-#[cfg(all(not(loom), not(target_os = "linux")))]
+#[cfg(all(not(loom), windows))]
+mod sys {
+    pub(super) fn available() -> bool {
+        true
+    }
+
+    pub(super) fn known_available() -> bool {
+        true
+    }
+
+    pub(super) fn membarrier() -> bool {
+        // SAFETY: no arguments and no preconditions; it only waits for every
+        // processor running a thread of this process to flush its writes.
+        unsafe { windows_sys::Win32::System::Threading::FlushProcessWriteBuffers() };
+        true
+    }
+}
+
+#[cfg(all(not(loom), not(any(target_os = "linux", windows))))]
 mod sys {
     pub(super) fn available() -> bool {
         false
