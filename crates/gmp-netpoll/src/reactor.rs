@@ -382,6 +382,23 @@ impl Reactor {
         self.waiters.load(SeqCst)
     }
 
+    /// Whether this reactor's backend reports a read side closed by the peer
+    /// ([`Ready::is_read_closed`]) and urgent data ([`Ready::is_priority`])
+    /// apart from readability: true for the epoll backend (`EPOLLRDHUP`,
+    /// `EPOLLPRI`), false for `polling` (every other OS, and Linux under
+    /// `--cfg gmp_polling`), where both arrive as plain readability. Where it
+    /// is false, [`Registration::clear_drained`] never clears reading.
+    ///
+    /// ```
+    /// let reactor = gmp_netpoll::Reactor::new()?;
+    /// let epoll = cfg!(target_os = "linux") && format!("{reactor:?}").contains("epoll");
+    /// assert_eq!(reactor.reports_read_closed(), epoll);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reports_read_closed(&self) -> bool {
+        sys::REPORTS_READ_CLOSED
+    }
+
     /// The number of live registrations.
     ///
     /// ```

@@ -258,7 +258,8 @@ impl Ready {
     /// end of file. Unlike readability it is a state, not news: it does not go
     /// away when the data is read, and the OS reports it once. Only backends
     /// that can tell it apart from readability report it (epoll, through
-    /// `EPOLLRDHUP`); elsewhere a peer's close is reported as readability alone.
+    /// `EPOLLRDHUP`: [`Reactor::reports_read_closed`](crate::Reactor::reports_read_closed));
+    /// elsewhere a peer's close is reported as readability alone.
     ///
     /// ```
     /// # use std::io::{Read, Write};
@@ -283,7 +284,7 @@ impl Ready {
     /// # };
     /// client.shutdown(std::net::Shutdown::Write)?; // the peer is done writing
     /// let ready = wait(Direction::Read)?;
-    /// assert!(ready.is_read_closed()); // on epoll
+    /// assert_eq!(ready.is_read_closed(), reactor.reports_read_closed()); // epoll: yes
     /// assert_eq!(server.read(&mut [0; 8])?, 0); // end of file
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -293,7 +294,9 @@ impl Ready {
 
     /// The OS reported urgent data (TCP out-of-band, epoll's `EPOLLPRI`): a
     /// read stops short at the urgent mark, so a short read does not prove the
-    /// receive queue empty. Reported by the epoll backend only.
+    /// receive queue empty. Reported by the epoll backend only (where
+    /// [`Reactor::reports_read_closed`](crate::Reactor::reports_read_closed)
+    /// is true).
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
@@ -321,7 +324,8 @@ impl Ready {
     /// // SAFETY: `fd` is an open socket and the buffer holds one byte.
     /// let sent = unsafe { libc::send(fd, b"!".as_ptr().cast(), 1, libc::MSG_OOB) };
     /// assert_eq!(sent, 1);
-    /// assert!(wait(Direction::Read)?.is_priority()); // on epoll
+    /// let ready = wait(Direction::Read)?;
+    /// assert_eq!(ready.is_priority(), reactor.reports_read_closed()); // epoll: yes
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn is_priority(&self) -> bool {
