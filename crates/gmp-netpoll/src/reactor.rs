@@ -40,7 +40,8 @@
 //! swallow an event that came in meanwhile, because the OS will not repeat it.
 //! The tick in the word does that (see `readiness.rs`, rule 1).
 //!
-//! Elsewhere (event ports), sources are oneshot: each event disarms the source,
+//! Elsewhere (event ports, and Windows' IOCP/AFD), sources are oneshot: each
+//! event disarms the source,
 //! and it is re-armed, for exactly the directions a task waits on, when a task
 //! starts waiting and after each event that leaves a waiter behind. Both
 //! backends implement oneshot mode, so this path is tested on Linux too.
@@ -110,6 +111,22 @@ use crate::sync::{lock, try_lock, AtomicUsize, Mutex};
 use keys::Keys;
 use registration::Source;
 
+/// Environment variable: set it to `1` to register sources oneshot, re-armed
+/// per wait, even where the OS could do edge-triggered polling. Read by
+/// [`Reactor::new`]. It runs the path Windows and illumos take on any
+/// machine: CI runs gmp-exec's socket tests with it (`ci/polling.sh`).
+///
+/// ```
+/// use gmp_netpoll::{reactor::ONESHOT_ENV, Reactor};
+///
+/// assert_eq!(ONESHOT_ENV, "GMP_NETPOLL_ONESHOT");
+/// std::env::set_var(ONESHOT_ENV, "1");
+/// let reactor = Reactor::new()?;
+/// assert!(format!("{reactor:?}").contains("edge_triggered: false"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub const ONESHOT_ENV: &str = "GMP_NETPOLL_ONESHOT";
+
 /// Wake word: a thread is in, or entering, a blocking poll.
 const POLLING: usize = 0b01;
 /// Wake word: a notification is pending.
@@ -148,7 +165,8 @@ pub struct Reactor {
 }
 
 impl Reactor {
-    /// A reactor with a new OS poller, edge-triggered where the OS supports it.
+    /// A reactor with a new OS poller, edge-triggered where the OS supports it
+    /// (and [`ONESHOT_ENV`] does not say otherwise).
     ///
     /// ```
     /// let reactor = gmp_netpoll::Reactor::new()?;
@@ -158,7 +176,8 @@ impl Reactor {
     /// ```
     pub fn new() -> io::Result<Reactor> {
         let poller = sys::Poller::new()?;
-        let edge = poller.supports_edge();
+        let forced_oneshot = std::env::var_os(ONESHOT_ENV).is_some_and(|v| v == "1");
+        let edge = poller.supports_edge() && !forced_oneshot;
         Ok(Reactor::with_poller(poller, edge))
     }
 
