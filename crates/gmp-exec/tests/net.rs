@@ -1,16 +1,25 @@
 //! Sockets on the netpoller: echo under load, the OS's errors, readiness
 //! noticed while every P is busy, split halves, sockets waited on from outside
 //! the runtime, UDP and Unix sockets, and blocking-style I/O in coroutine Gs.
-#![cfg(all(unix, not(loom)))]
+// TCP and UDP everywhere; Unix-domain sockets, SIGPIPE and the raw socket
+// options (libc) on Unix only.
+#![cfg(all(any(unix, windows), not(loom)))]
 
 use std::io::{self, IoSlice};
-use std::net::{Shutdown, SocketAddr};
+#[cfg(unix)]
+use std::net::Shutdown;
+use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+#[cfg(unix)]
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use gmp_exec::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
+use gmp_exec::net::{TcpListener, TcpStream, UdpSocket};
+#[cfg(unix)]
+use gmp_exec::net::{UnixDatagram, UnixListener, UnixStream};
 use gmp_exec::time::timeout;
 use gmp_exec::Runtime;
 
@@ -148,6 +157,7 @@ fn connecting_to_a_host_name_tries_each_address() {
 }
 
 /// Makes closing `stream` send a reset instead of a FIN.
+#[cfg(unix)]
 fn set_linger_zero(stream: &std::net::TcpStream) {
     let linger = libc::linger {
         l_onoff: 1,
@@ -171,6 +181,7 @@ fn set_linger_zero(stream: &std::net::TcpStream) {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_peer_that_resets_mid_stream_is_connection_reset() {
     runtime(2).block_on(async {
@@ -204,12 +215,15 @@ fn reading_after_the_peer_closed_is_end_of_file() {
             let mut buf = [0u8; 8];
             assert_eq!(client.read(&mut buf).await.unwrap(), 0, "EOF again");
 
-            let (mut a, mut b) = UnixStream::pair().unwrap();
-            b.write_all(b"bye").await.unwrap();
-            drop(b);
-            let mut big = [0u8; 1024];
-            assert_eq!(a.read(&mut big).await.unwrap(), 3);
-            assert_eq!(a.read(&mut big).await.unwrap(), 0, "Unix EOF");
+            #[cfg(unix)]
+            {
+                let (mut a, mut b) = UnixStream::pair().unwrap();
+                b.write_all(b"bye").await.unwrap();
+                drop(b);
+                let mut big = [0u8; 1024];
+                assert_eq!(a.read(&mut big).await.unwrap(), 3);
+                assert_eq!(a.read(&mut big).await.unwrap(), 0, "Unix EOF");
+            }
         });
     });
 }
@@ -298,10 +312,13 @@ fn write_to_closed_peers() {
                 .expect("writes to a closed peer never failed");
             assert_peer_gone(&err);
 
-            let (mut a, b) = UnixStream::pair().unwrap();
-            drop(b);
-            let err = write_until_error(&mut a, vectored).await;
-            assert_peer_gone(&err);
+            #[cfg(unix)]
+            {
+                let (mut a, b) = UnixStream::pair().unwrap();
+                drop(b);
+                let err = write_until_error(&mut a, vectored).await;
+                assert_peer_gone(&err);
+            }
         }
     });
 }
@@ -311,6 +328,7 @@ fn writing_after_the_peer_closed_is_broken_pipe_or_reset() {
     write_to_closed_peers();
 }
 
+#[cfg(unix)]
 #[test]
 fn writes_to_a_closed_peer_never_raise_sigpipe() {
     // Rust programs ignore SIGPIPE, but a library can be loaded by a program
@@ -579,8 +597,10 @@ fn udp_datagrams_round_trip() {
 }
 
 /// A fresh directory for socket files, removed on drop.
+#[cfg(unix)]
 struct TempDir(std::path::PathBuf);
 
+#[cfg(unix)]
 impl TempDir {
     fn new(name: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!("gmp-net-{name}-{}", std::process::id()));
@@ -590,12 +610,14 @@ impl TempDir {
     }
 }
 
+#[cfg(unix)]
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn unix_streams_round_trip() {
     let dir = TempDir::new("stream");
@@ -628,6 +650,7 @@ fn unix_streams_round_trip() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn unix_datagrams_round_trip() {
     let dir = TempDir::new("dgram");
@@ -671,15 +694,18 @@ fn into_std_and_from_std_round_trip() {
         let udp = UdpSocket::from_std(udp.into_std().unwrap()).unwrap();
         assert_eq!(udp.local_addr().unwrap(), addr);
 
-        let (a, b) = UnixStream::pair().unwrap();
-        let (mut a, mut b) = (
-            UnixStream::from_std(a.into_std().unwrap()).unwrap(),
-            UnixStream::try_from(b.into_std().unwrap()).unwrap(),
-        );
-        a.write_all(b"u").await.unwrap();
-        let mut one = [0u8; 1];
-        b.read_exact(&mut one).await.unwrap();
-        assert_eq!(&one, b"u");
+        #[cfg(unix)]
+        {
+            let (a, b) = UnixStream::pair().unwrap();
+            let (mut a, mut b) = (
+                UnixStream::from_std(a.into_std().unwrap()).unwrap(),
+                UnixStream::try_from(b.into_std().unwrap()).unwrap(),
+            );
+            a.write_all(b"u").await.unwrap();
+            let mut one = [0u8; 1];
+            b.read_exact(&mut one).await.unwrap();
+            assert_eq!(&one, b"u");
+        }
     });
 }
 
@@ -719,6 +745,7 @@ fn try_read_would_block_until_readable_reports_data() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn a_socket_that_always_has_data_still_lets_its_ps_other_tasks_run() {
     // One P: a reader whose socket never runs dry must still yield (the
@@ -735,6 +762,7 @@ fn a_socket_that_always_has_data_still_lets_its_ps_other_tasks_run() {
     });
 }
 
+#[cfg(unix)]
 async fn reader_that_never_runs_dry() {
     // A Unix socket pair: what the writer managed to write is in the
     // reader's queue at once (no TCP window holds part of it back).
@@ -785,17 +813,17 @@ async fn reader_that_never_runs_dry() {
 /// `std::io::Read`/`Write` on gmp streams (kept apart: with futures'
 /// extension traits in scope too, `read` and `write_all` would be ambiguous).
 // Without the `coro` feature the first test, and what only it uses, is out.
-#[cfg_attr(not(feature = "coro"), allow(unused_imports))]
+#[cfg_attr(not(all(feature = "coro", unix)), allow(unused_imports))]
 mod blocking_style {
     use std::io::{IoSlice, Read, Write};
 
-    #[cfg(feature = "coro")]
+    #[cfg(all(feature = "coro", unix))]
     use gmp_exec::coro;
     use gmp_exec::net::TcpStream;
 
     use super::{echo_server, message, runtime, tcp_pair};
 
-    #[cfg(feature = "coro")]
+    #[cfg(all(feature = "coro", unix))]
     #[test]
     fn blocking_style_io_in_100_coroutines_against_an_async_echo_server() {
         const COROUTINES: usize = 100;
