@@ -40,6 +40,18 @@
 //! | `allgs` | the live-task registry (`task::registry`) |
 //! | `GOMAXPROCS` | [`Builder::procs`], `GMP_MAXPROCS` (at most [`MAX_PROCS`]) |
 //! | `chan.go`'s `hchan` (`recvq`, `sendq`) | [`chan`] |
+//!
+//! # Platforms
+//!
+//! Every Unix and Windows. What differs is behind `cfg`s that name the
+//! platform, each with its fallback said where it is: the netpoller
+//! (gmp-netpoll: epoll on Linux, `polling` elsewhere), the socket calls
+//! (`net/sys/`: one module per OS family; Unix-domain sockets on Unix only),
+//! sysmon's retake (`sched/barrier.rs`: `membarrier` on Linux,
+//! `FlushProcessWriteBuffers` on Windows, off elsewhere), Linux's timer slack
+//! and coarse clock (skipped elsewhere), and the `coro` module: coroutine Gs
+//! need the default `coro` feature and a Unix (gmp-coro has no Windows
+//! stacks); without them, no G is a coroutine.
 
 #![warn(missing_docs)]
 // Without coroutine Gs, the scheduler's binding machinery (bound Gs, their

@@ -40,6 +40,21 @@
 //! ([`time::pause`], `#[gmp::test(start_paused = true)]`).
 //! `examples/graceful.rs` puts several together: a hyper server that shuts
 //! down gracefully on SIGTERM or Ctrl-C.
+//!
+//! # Platforms
+//!
+//! | | Linux | Apple's systems, the BSDs, illumos | Windows |
+//! | --- | --- | --- | --- |
+//! | scheduler, timers, `spawn_blocking`, `block_in_place`, `syscall`, metrics, dumps, traces, `chan` | yes | yes | yes |
+//! | netpoller | epoll (gmp's own) | `polling`: kqueue, event ports | `polling`: IOCP/AFD |
+//! | `net`: TCP, UDP | yes | yes | yes |
+//! | `net`: Unix-domain sockets | yes | yes | — |
+//! | sysmon's retake of a blocked P | yes (`membarrier`) | no: no asymmetric barrier, so a blocked call keeps its P unless marked with `block_in_place` | yes (`FlushProcessWriteBuffers`) |
+//! | coroutine Gs (`go!`, `gmp::coro`; feature `coro`, on by default) | yes | yes | — (the feature does nothing) |
+//!
+//! Linux runs every test tier; the others are type-checked and linted in CI,
+//! and Windows' scheduler, timer and socket tests have run under Wine. The
+//! README's platform table says exactly what ran where.
 
 #![warn(missing_docs)]
 

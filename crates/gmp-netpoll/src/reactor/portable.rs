@@ -1,15 +1,20 @@
-//! The backend for every OS but Linux: the `polling` crate (kqueue, event
-//! ports, epoll on Android), behind the same small interface as `epoll.rs`.
+//! The backend for every OS but Linux: the `polling` crate (kqueue on Apple's
+//! systems and the BSDs, event ports on illumos, IOCP with AFD polling on
+//! Windows, epoll on Android), behind the same small interface as `epoll.rs`.
+//! The one thing it names per OS is the handle type, through `raw.rs`
+//! (a descriptor on Unix, a `SOCKET` on Windows).
 //!
 //! Built on Linux too with `RUSTFLAGS="--cfg gmp_polling"`, so the reactor's
-//! tests can run against it where CI runs (`.ci/run` does).
+//! and gmp-exec's tests run against it where CI runs (`ci/polling.sh`, in
+//! `.ci/run`; with [`ONESHOT_ENV`](super::ONESHOT_ENV) set, on the oneshot
+//! path too).
 //!
 //! `polling` reports readability, writability, a hang-up (`is_interrupt`) and
 //! an error, but not a read side closed by the peer apart from readability,
 //! nor urgent data apart from readability: events never carry `READ_CLOSED`
 //! or `PRIORITY`, and [`REPORTS_READ_CLOSED`] tells the read path not to
 //! trust a short read. Sources are edge-triggered where `polling` supports it
-//! (kqueue, epoll) and oneshot elsewhere (event ports).
+//! (kqueue, epoll) and oneshot elsewhere (event ports, IOCP/AFD).
 
 use std::io;
 use std::time::Duration;
