@@ -1,6 +1,6 @@
 //! `Reactor::notify`: it ends a blocked poll from another thread, it is not lost
 //! when it comes before the poll, and a burst of notifications is one wake-up.
-#![cfg(unix)]
+#![cfg(any(unix, windows))] // where the reactor is built
 
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};

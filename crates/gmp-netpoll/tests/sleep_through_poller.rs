@@ -1,7 +1,7 @@
 //! Timers and the poller together, the way the scheduler's idle M uses them: it
 //! blocks in the poller until the next deadline, and a timer armed meanwhile
 //! with an earlier deadline re-times it through `notify`.
-#![cfg(unix)]
+#![cfg(any(unix, windows))] // where the reactor is built
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
