@@ -48,7 +48,7 @@
 //! (gmp-netpoll: epoll on Linux, `polling` elsewhere), the socket calls
 //! (`net/sys/`: one module per OS family; Unix-domain sockets on Unix only),
 //! sysmon's retake (`sched/barrier.rs`: `membarrier` on Linux,
-//! `FlushProcessWriteBuffers` on Windows, off elsewhere), Linux's timer slack
+//! `FlushProcessWriteBuffers` on Windows, fences on both sides elsewhere), Linux's timer slack
 //! and coarse clock (skipped elsewhere), and the `coro` module: coroutine Gs
 //! need the default `coro` feature and a Unix (gmp-coro has no Windows
 //! stacks); without them, no G is a coroutine.

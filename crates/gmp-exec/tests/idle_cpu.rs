@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use gmp_exec::Runtime;
 
 mod common;
-use common::{recv, wait_until};
+#[cfg(feature = "coro")]
+use common::recv;
+use common::wait_until;
 
 /// utime + stime, in clock ticks, of this process's threads named `prefix…`.
 fn cpu_ticks(prefix: &str) -> u64 {

@@ -27,7 +27,9 @@ mod common;
 // `within`: for waits that a timer could not interrupt (a timer would itself
 // wake an M and hide a missing poller) or that could wedge the runtime so
 // that dropping it would hang.
-use common::{output_within, within, PATIENCE};
+#[cfg(unix)]
+use common::output_within;
+use common::{within, PATIENCE};
 
 fn runtime(procs: usize) -> Runtime {
     Runtime::builder().procs(procs).build().unwrap()

@@ -7,7 +7,9 @@
 //! scheduler; `EnterGuard`s check their order. Cases that used to crash or
 //! hang the process run in a child process, so a regression fails the test
 //! instead of killing the harness.
-#![cfg(not(loom))]
+// Mostly coroutine Gs (the `coro` feature, on Unix), and kill(2) for a hung
+// child: the few tests here that need neither run where those do.
+#![cfg(all(feature = "coro", unix, not(loom)))]
 
 use std::future::{poll_fn, Future};
 use std::process::{Command, Output};

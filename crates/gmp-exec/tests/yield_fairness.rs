@@ -3,7 +3,8 @@
 //! the M's mailbox, not the P's queue) or an async task. On one P, Gs that
 //! yield in turn alternate, and a newly queued G runs within one yield of a
 //! coroutine that yields in a loop.
-#![cfg(not(loom))]
+// Coroutine Gs: the `coro` feature, on Unix.
+#![cfg(all(feature = "coro", unix, not(loom)))]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};

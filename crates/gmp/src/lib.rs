@@ -49,7 +49,7 @@
 //! | netpoller | epoll (gmp's own) | `polling`: kqueue, event ports | `polling`: IOCP/AFD |
 //! | `net`: TCP, UDP | yes | yes | yes |
 //! | `net`: Unix-domain sockets | yes | yes | — |
-//! | sysmon's retake of a blocked P | yes (`membarrier`) | no: no asymmetric barrier, so a blocked call keeps its P unless marked with `block_in_place` | yes (`FlushProcessWriteBuffers`) |
+//! | sysmon's retake of a blocked P | yes (`membarrier`) | yes (a fence on both sides: each M pays one per P-state access) | yes (`FlushProcessWriteBuffers`) |
 //! | coroutine Gs (`go!`, `gmp::coro`; feature `coro`, on by default) | yes | yes | — (the feature does nothing) |
 //!
 //! Linux runs every test tier; the others are type-checked and linted in CI,

@@ -87,7 +87,9 @@ pub use crate::local::{spawn_local, LocalJoinHandle, LocalSet};
 pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
-pub(crate) use waker::{detached_copy, wake_contained};
+#[cfg(all(feature = "coro", unix))] // only coroutine Gs borrow a waker so
+pub(crate) use waker::detached_copy;
+pub(crate) use waker::wake_contained;
 
 /// A task's id (Go's `goid`): unique within the process, never zero.
 ///
