@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 export CARGO_TERM_COLOR=never
-export CARGO_TARGET_DIR=target/cross
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/cross}"
 t0=$SECONDS
 targets="${CROSS_TARGETS:-x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd x86_64-pc-windows-msvc}"
 crates="-p gmp-core -p gmp-netpoll -p gmp-coro -p gmp-exec -p gmp -p gmp-macros -p gmp-trace"
