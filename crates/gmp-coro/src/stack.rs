@@ -34,6 +34,11 @@
 //! handler](crate::overflow) turns the fault into a report instead of letting the
 //! coroutine scribble over the stack below.
 //!
+//! What follows describes Linux, where gmp-coro is tested; the other Unix
+//! systems use `mprotect` guards, plain anonymous mappings and a fresh
+//! mapping instead of `MADV_DONTNEED` (the OS calls and their differences are
+//! in the private `sys` module; the crate docs have the table).
+//!
 //! Guards are installed with `madvise(MADV_GUARD_INSTALL)` (Linux 6.13), which
 //! marks the page as faulting in the page tables *without* splitting the mapping:
 //! a slab stays one mapping however many guards it holds. Where the kernel does
