@@ -505,6 +505,7 @@ fn lock_os_thread_nests_and_ends_with_the_last_unlock() {
 /// A G that ends while locked takes its thread with it: no later G runs on
 /// that thread or sees the thread state it changed, and the runtime goes on
 /// on another M.
+#[cfg(target_os = "linux")] // gettid and /proc/self/task
 #[test]
 fn a_g_that_ends_locked_takes_its_thread_with_it() {
     let rt = Runtime::builder().procs(1).build().unwrap();
