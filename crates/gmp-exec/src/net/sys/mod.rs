@@ -15,9 +15,10 @@
 //! | `SockAddr::inet` | `sockaddr_in`/`sockaddr_in6` | `SOCKADDR_IN`/`SOCKADDR_IN6` |
 //!
 //! Unix-domain sockets (`SockAddr::unix`, `net::unix`) exist on Unix only.
-//! This module and its two children are the only ones of `net` with
-//! `unsafe` code, all of it plain system calls on sockets the caller owns or
-//! borrows.
+//! This module and its two children make all of `net`'s system calls, plain
+//! calls on sockets the caller owns or borrows (the rest of `net`'s `unsafe`
+//! is the registration in `evented.rs` and the uninitialised read buffers in
+//! `stream.rs`).
 
 pub(crate) use gmp_netpoll::BorrowedSource;
 
