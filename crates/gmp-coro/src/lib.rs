@@ -76,45 +76,38 @@
 //! # Platform
 //!
 //! Every Unix that corosensei supports (Linux, Android, Apple's systems, the
-//! BSDs, illumos): the stacks need `mmap` and a way to make a page fault, the
-//! overflow report needs `sigaltstack` and a `SIGSEGV`/`SIGBUS` handler (Apple's
-//! systems raise `SIGBUS` for a guard page, Linux and the BSDs `SIGSEGV`). The
-//! OS calls are in one private module per OS family (`sys/`); what differs
+//! BSDs, illumos) and Windows. The OS calls are in one private module per OS
+//! family (`sys/` for the stacks, `overflow/` for the report); what differs
 //! within the Unix family is behind `cfg`s naming the system:
 //!
-//! | | Linux | other Unix |
-//! | --- | --- | --- |
-//! | guard pages | `MADV_GUARD_INSTALL` (6.13+), else `mprotect` | `mprotect` |
-//! | slab flags | `MAP_NORESERVE`, `MAP_STACK`, `MADV_NOHUGEPAGE` | `MAP_STACK` on OpenBSD only |
-//! | deep-stack release | `MADV_DONTNEED` | a fresh `MAP_FIXED` mapping |
-//! | alternate stack size | `AT_MINSIGSTKSZ`, at least 32 KiB | `SIGSTKSZ`, at least 32 KiB |
+//! | | Linux | other Unix | Windows |
+//! | --- | --- | --- | --- |
+//! | slabs | `mmap`, `MAP_NORESERVE`, `MAP_STACK`, `MADV_NOHUGEPAGE` | `mmap` (`MAP_STACK` on OpenBSD only) | `VirtualAlloc(MEM_RESERVE)` |
+//! | guard | a page, `MADV_GUARD_INSTALL` (6.13+) or `mprotect` | a page, `mprotect` | a reserved page below `PAGE_GUARD` pages the system moves as the stack grows (the TEB's limits kept per stack) |
+//! | memory | touched pages | touched pages | committed as the stack grows |
+//! | deep-stack release | canary, `MADV_DONTNEED` | canary, a fresh `MAP_FIXED` mapping | exact (the TEB's limit), `MEM_DECOMMIT` |
+//! | overflow report | `SIGSEGV` on an alternate stack (`AT_MINSIGSTKSZ`, at least 32 KiB) | `SIGSEGV`, or `SIGBUS` on Apple's systems (`SIGSTKSZ`, at least 32 KiB) | `STATUS_STACK_OVERFLOW` in a vectored exception handler, in the stack guarantee's room |
 //!
 //! Linux is where all of it runs in CI; the other Unix systems are
-//! type-checked (`ci/cross.sh`).
-//!
-//! **Windows** has no coroutine stacks here yet: its stacks need the Thread
-//! Environment Block's limits kept per stack, guard pages that move as the
-//! stack grows, and the overflow reported from a vectored exception handler
-//! running on the overflowing stack itself, all of which is different code.
-//! On Windows this crate builds and is empty; `gmp`'s `coro` feature (and so
-//! `go!`) is absent there.
+//! type-checked (`ci/cross.sh`); on Windows the suite has run under Wine
+//! (`ci/wine.sh`).
 
 #![warn(missing_docs)]
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod coroutine;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod overflow;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod pool;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod stack;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod sys;
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub use coroutine::{
     check, current_id, is_being_dropped, is_in_coroutine, on_m_stack, suspend, Coroutine, Resumed,
 };
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub use stack::{Stack, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};

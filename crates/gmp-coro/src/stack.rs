@@ -217,7 +217,10 @@ pub const CANARY_SAMPLES: usize = 16;
 ///
 /// let _stack = Stack::new(DEFAULT_STACK_SIZE)?;
 /// let kind = guard_kind().expect("a slab has been mapped");
-/// assert!(matches!(kind, GuardKind::GuardInstall | GuardKind::Mprotect));
+/// assert!(matches!(
+///     kind,
+///     GuardKind::GuardInstall | GuardKind::Mprotect | GuardKind::WindowsGuardPages
+/// ));
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,11 +229,16 @@ pub enum GuardKind {
     GuardInstall,
     /// `mprotect(PROT_NONE)`: each guard splits the slab's mapping.
     Mprotect,
+    /// Windows: a reserved page below `PAGE_GUARD` pages that the system
+    /// moves down as the stack grows (`sys/windows.rs`).
+    WindowsGuardPages,
 }
 
 pub(crate) const GUARD_UNKNOWN: u8 = 0;
 pub(crate) const GUARD_MADVISE: u8 = 1;
 pub(crate) const GUARD_MPROTECT: u8 = 2;
+#[cfg_attr(not(windows), allow(dead_code))]
+pub(crate) const GUARD_WINDOWS: u8 = 3;
 
 /// Which [`GuardKind`] slabs use; decided when the first slab is mapped. Only
 /// written with the pool's global lock held; `Relaxed` because it is a hint that
@@ -288,6 +296,7 @@ pub fn guard_kind() -> Option<GuardKind> {
     match GUARD_MODE.load(Relaxed) {
         GUARD_MADVISE => Some(GuardKind::GuardInstall),
         GUARD_MPROTECT => Some(GuardKind::Mprotect),
+        GUARD_WINDOWS => Some(GuardKind::WindowsGuardPages),
         _ => None,
     }
 }
@@ -339,12 +348,19 @@ fn bad_size(size: usize) -> io::Error {
 ///
 /// # Invariants
 ///
-/// `[bottom - page, bottom)` is a guard page installed in a slab that is
-/// registered in the overflow table; `[bottom, top)` is mapped read-write and
-/// belongs to this value alone until it is dropped; `top` is page-aligned.
+/// `[bottom - guard_len, bottom)` is a guard (one page on Unix) installed in a
+/// slab that is registered in the overflow table; `[bottom, top)` belongs to
+/// this value alone until it is dropped; `top` is page-aligned. On Unix
+/// `[bottom, top)` is mapped read-write; on Windows only its top page is
+/// committed, and the rest is committed by the kernel as the stack grows
+/// while it is the running stack, through the guard pages below its limit
+/// (`sys/windows.rs`).
 pub struct Stack {
     top: NonZeroUsize,
     size: usize,
+    /// Windows: how far the stack has grown, as the TEB saw it last.
+    #[cfg(windows)]
+    teb: sys::Teb,
 }
 
 impl Stack {
@@ -369,7 +385,12 @@ impl Stack {
     pub fn new(size: usize) -> io::Result<Stack> {
         check_size(size)?;
         let top = pool::get(size)?;
-        Ok(Stack { top, size })
+        Ok(Stack {
+            top,
+            size,
+            #[cfg(windows)]
+            teb: sys::Teb::fresh(top.get()),
+        })
     }
 
     /// The usable size in bytes (the guard page not counted).
@@ -414,6 +435,9 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        // Windows: a stack that grew shrinks back before its next tenant.
+        #[cfg(windows)]
+        sys::reset(self.top.get(), self.size, &self.teb);
         pool::put(self.top, self.size);
     }
 }
@@ -437,13 +461,33 @@ unsafe impl corosensei::stack::Stack for Stack {
     #[inline]
     fn limit(&self) -> StackPointer {
         // The guard page is below `bottom`, which is above zero.
-        StackPointer::new(self.bottom() - page_size()).expect("stack limit is null")
+        StackPointer::new(self.bottom() - guard_len()).expect("stack limit is null")
     }
+
+    #[cfg(windows)]
+    #[inline]
+    fn teb_fields(&self) -> corosensei::stack::StackTebFields {
+        self.teb.fields(self.top.get(), self.size)
+    }
+
+    #[cfg(windows)]
+    #[inline]
+    fn update_teb_fields(&mut self, stack_limit: usize, guaranteed_stack_bytes: usize) {
+        self.teb.limit = stack_limit;
+        self.teb.guarantee = guaranteed_stack_bytes;
+    }
+}
+
+/// The bytes below each stack's usable ones: one guard page on Unix; on
+/// Windows the hard guard page plus the room its guard and stack guarantee
+/// need (`sys/windows.rs`), so a stack of `size` bytes can use all of them.
+pub(crate) fn guard_len() -> usize {
+    sys::guard_len(page_size())
 }
 
 /// How many stacks of `size` bytes one slab holds.
 pub(crate) fn stacks_per_slab(size: usize) -> usize {
-    let stride = size + page_size();
+    let stride = size + guard_len();
     (SLAB_TARGET_BYTES / stride).clamp(1, MAX_STACKS_PER_SLAB)
 }
 
@@ -464,7 +508,7 @@ impl Slab {
     pub(crate) fn map(size: usize) -> io::Result<Slab> {
         let page = page_size();
         let count = stacks_per_slab(size);
-        let stride = size + page;
+        let stride = size + guard_len();
         let len = stride * count;
         let base = sys::map_slab(len).map_err(|err| {
             io::Error::new(
@@ -476,7 +520,8 @@ impl Slab {
                 ),
             )
         })?;
-        let installed = (0..count).try_for_each(|k| sys::install_guard(base + k * stride, page));
+        let installed =
+            (0..count).try_for_each(|k| sys::install_guard(base + k * stride, page, size));
         let registered = installed.and_then(|()| overflow::register_slab(base, len, stride, size));
         if let Err(err) = registered {
             // SAFETY: the whole slab is ours and nothing in it was handed out.
@@ -496,7 +541,7 @@ impl Slab {
             return None;
         }
         self.left -= 1;
-        let stride = self.size + page_size();
+        let stride = self.size + guard_len();
         let top = self.next + stride;
         self.next = top;
         NonZeroUsize::new(top)
@@ -509,6 +554,12 @@ impl Slab {
 ///
 /// Called by the pool on a stack nobody runs on.
 pub(crate) fn release_if_deep(top: NonZeroUsize, size: usize) {
+    // Windows: the canary page may not even be committed (reading it would
+    // fault), and the stack's own TEB record says exactly how deep it went:
+    // `Stack`'s drop resets it (`sys/windows.rs`).
+    if cfg!(windows) {
+        return;
+    }
     let page = page_size();
     if size < KEEP_RESIDENT + page {
         return;

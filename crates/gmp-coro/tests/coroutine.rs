@@ -1,8 +1,8 @@
 //! A coroutine runs its closure to the end across suspends, hands back its
 //! value or its panic, and the free functions inside see the right coroutine.
 
-// gmp-coro has no stacks on Windows (see its crate docs).
-#![cfg(unix)]
+// Where gmp-coro has stacks: Unix and Windows.
+#![cfg(any(unix, windows))]
 
 mod support;
 

@@ -1,8 +1,8 @@
 //! Dropping a coroutine drops what it owns exactly once, wherever it stopped,
 //! and gives its stack back.
 
-// gmp-coro has no stacks on Windows (see its crate docs).
-#![cfg(unix)]
+// Where gmp-coro has stacks: Unix and Windows.
+#![cfg(any(unix, windows))]
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

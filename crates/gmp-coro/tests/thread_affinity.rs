@@ -2,8 +2,8 @@
 //! and misuse is a clear panic (or a safe leak), never a resume on the wrong
 //! thread.
 
-// gmp-coro has no stacks on Windows (see its crate docs).
-#![cfg(unix)]
+// Where gmp-coro has stacks: Unix and Windows.
+#![cfg(any(unix, windows))]
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;

@@ -8,16 +8,22 @@
 //! | `page_size()` | the system page size, asked once |
 //! | `map_slab(len)` | maps `len` bytes read-write for stacks, no memory behind them yet |
 //! | `unmap(base, len)` | unmaps a slab that failed to set up |
-//! | `install_guard(addr, page)` | makes one page of a slab fault on any access |
+//! | `install_guard(addr, page, size)` | makes one page of a slab fault on any access (Windows: also sets up the stack of `size` bytes above it) |
 //! | `release(addr, len)` | gives a range of stack back to the OS, to read as zeros next time |
 //! | `map_limit_hint()` | what to tell the user when the OS refuses a mapping |
 //!
-//! Only the Unix family is here: Linux, Android, the BSDs, Apple's systems,
+//! Two families: Unix — Linux, Android, the BSDs, Apple's systems,
 //! illumos/Solaris (`unix.rs`, with Linux's extras behind
-//! `cfg(target_os = "linux")`). Windows has no implementation: the crate
-//! builds there without its modules (see the [crate docs](crate#platform)).
+//! `cfg(target_os = "linux")`) — and Windows (`windows.rs`, whose stacks the
+//! system grows itself; it adds `guard_len`'s extra room, the per-stack
+//! `Teb` record and `reset`). See the [crate docs](crate#platform).
 
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::*;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub(crate) use windows::*;

@@ -36,6 +36,11 @@ pub(crate) fn page_size() -> usize {
     usize::try_from(page).expect("sysconf(_SC_PAGESIZE) failed")
 }
 
+/// The bytes below a stack's usable ones: one guard page.
+pub(crate) fn guard_len(page: usize) -> usize {
+    page
+}
+
 /// `mmap` flags of a slab (module docs).
 #[cfg(target_os = "linux")]
 const SLAB_FLAGS: libc::c_int =
@@ -93,7 +98,7 @@ pub(crate) unsafe fn unmap(base: usize, len: usize) {
 /// (Linux; elsewhere always `mprotect`).
 ///
 /// Called only with the pool's global lock held (it may decide the guard mode).
-pub(crate) fn install_guard(addr: usize, page: usize) -> io::Result<()> {
+pub(crate) fn install_guard(addr: usize, page: usize, _size: usize) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     let mode = {
         /// `MADV_GUARD_INSTALL` from `<linux/mman.h>` (Linux 6.13); not in

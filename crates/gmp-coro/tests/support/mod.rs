@@ -26,6 +26,7 @@ pub fn run_child(test: &str, env: &[(&str, &str)]) -> Output {
 }
 
 /// The signal that killed the child, if one did.
+#[cfg(unix)]
 pub fn signal(out: &Output) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     out.status.signal()
