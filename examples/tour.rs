@@ -107,8 +107,8 @@ fn main() {
         );
 
         // 6. Stackful Gs: blocking-style code, parked on the same Ps (the
-        // `coro` feature, on Unix).
-        #[cfg(all(feature = "coro", unix))]
+        // `coro` feature, on Unix and Windows).
+        #[cfg(all(feature = "coro", any(unix, windows)))]
         {
             let start = Instant::now();
             let coroutines: Vec<_> = (0..10_000u64)

@@ -74,8 +74,8 @@ fn main() {
         drop(client);
         server.await.unwrap();
         // A coroutine G (stackful) that sleeps and yields between slices
-        // (the `coro` feature, on Unix).
-        #[cfg(all(feature = "coro", unix))]
+        // (the `coro` feature, on Unix and Windows).
+        #[cfg(all(feature = "coro", any(unix, windows)))]
         let coroutine = gmp::go!(|| {
             for _ in 0..20 {
                 gmp::coro::sleep(std::time::Duration::from_micros(300));
@@ -90,7 +90,7 @@ fn main() {
         for s in sleepers {
             s.await.unwrap();
         }
-        #[cfg(all(feature = "coro", unix))]
+        #[cfg(all(feature = "coro", any(unix, windows)))]
         coroutine.await.unwrap();
         blocker.await.unwrap();
         producer.await.unwrap();

@@ -50,15 +50,15 @@
 //! sysmon's retake (`sched/barrier.rs`: `membarrier` on Linux,
 //! `FlushProcessWriteBuffers` on Windows, fences on both sides elsewhere), Linux's timer slack
 //! and coarse clock (skipped elsewhere), and the `coro` module: coroutine Gs
-//! need the default `coro` feature and a Unix (gmp-coro has no Windows
-//! stacks); without them, no G is a coroutine.
+//! need the default `coro` feature (gmp-coro's stacks: `mmap` on Unix,
+//! `VirtualAlloc` on Windows); without it, no G is a coroutine.
 
 #![warn(missing_docs)]
 // Without coroutine Gs, the scheduler's binding machinery (bound Gs, their
 // mailboxes, `lock_os_thread`, a coroutine's yield) has no caller: it is
 // called only from `coro.rs`. The default build, which has them, still
 // reports dead code.
-#![cfg_attr(not(all(feature = "coro", unix)), allow(dead_code))]
+#![cfg_attr(not(all(feature = "coro", any(unix, windows))), allow(dead_code))]
 
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -72,12 +72,12 @@ mod clock;
 mod config;
 mod context;
 mod coop;
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 pub mod coro;
 /// Without coroutine Gs (the `coro` feature is off, or the platform is
-/// Windows, where gmp-coro has no stacks): no G is a coroutine, so the
+/// neither Unix nor Windows): no G is a coroutine, so the
 /// blocking-style paths that would park one never do.
-#[cfg(not(all(feature = "coro", unix)))]
+#[cfg(not(all(feature = "coro", any(unix, windows))))]
 mod coro {
     /// Never: there are no coroutine Gs in this build.
     pub(crate) fn is_coroutine() -> bool {

@@ -3,7 +3,7 @@
 //! exactly once under many senders and receivers, async and coroutine Gs.
 #![cfg(not(loom))]
 
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures::StreamExt;
 use gmp_exec::chan::{self, RecvError, SendError, TryRecvError, TrySendError};
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 use gmp_exec::coro;
 use gmp_exec::Runtime;
 
@@ -238,7 +238,7 @@ fn the_receiver_is_a_stream() {
     rt.block_on(producer).unwrap();
 }
 
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn coroutines_ping_pong_over_two_channels() {
     let rt = Runtime::builder().procs(2).build().unwrap();
@@ -264,7 +264,7 @@ fn coroutines_ping_pong_over_two_channels() {
 
 /// Many senders and receivers, async and coroutine, on a small bound: every
 /// value arrives exactly once and nobody is left parked.
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn every_value_arrives_once_with_many_senders_and_receivers() {
     const SENDERS: u64 = 8;

@@ -5,8 +5,8 @@
 //! runtime is then shut down under the rest. Every G must end exactly once —
 //! finished, cancelled or torn down — and every stack must unwind (its guard
 //! dropped exactly once). Bounded by a count and a deadline (`GMP_STRESS_SECS`).
-// Coroutine Gs: the `coro` feature, on Unix (gmp-coro has no Windows stacks).
-#![cfg(all(feature = "coro", unix, not(loom)))]
+// Coroutine Gs: the `coro` feature, on Unix and Windows.
+#![cfg(all(feature = "coro", any(unix, windows), not(loom)))]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,7 +1,7 @@
 //! Stackful Gs: coroutines on the same Ps as async tasks, parked while they
 //! wait, never moved off their thread once started.
-// Coroutine Gs: the `coro` feature, on Unix (gmp-coro has no Windows stacks).
-#![cfg(all(feature = "coro", unix, not(loom)))]
+// Coroutine Gs: the `coro` feature, on Unix and Windows.
+#![cfg(all(feature = "coro", any(unix, windows), not(loom)))]
 
 use std::cell::Cell;
 use std::process::Command;

@@ -815,17 +815,17 @@ async fn reader_that_never_runs_dry() {
 /// `std::io::Read`/`Write` on gmp streams (kept apart: with futures'
 /// extension traits in scope too, `read` and `write_all` would be ambiguous).
 // Without the `coro` feature the first test, and what only it uses, is out.
-#[cfg_attr(not(all(feature = "coro", unix)), allow(unused_imports))]
+#[cfg_attr(not(all(feature = "coro", any(unix, windows))), allow(unused_imports))]
 mod blocking_style {
     use std::io::{IoSlice, Read, Write};
 
-    #[cfg(all(feature = "coro", unix))]
+    #[cfg(all(feature = "coro", any(unix, windows)))]
     use gmp_exec::coro;
     use gmp_exec::net::TcpStream;
 
     use super::{echo_server, message, runtime, tcp_pair};
 
-    #[cfg(all(feature = "coro", unix))]
+    #[cfg(all(feature = "coro", any(unix, windows)))]
     #[test]
     fn blocking_style_io_in_100_coroutines_against_an_async_echo_server() {
         const COROUTINES: usize = 100;

@@ -134,7 +134,7 @@ impl Slot {
 
 /// A started coroutine that yields forever is mailed to its own M, not queued
 /// on the P; the global queue and the netpoller must still get their turn.
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn yielding_coroutines_cannot_starve_the_global_queue() {
     for procs in [1, 2] {
@@ -184,7 +184,7 @@ fn yielding_coroutines_cannot_starve_the_global_queue() {
 /// A started coroutine woken from another thread is mailed to its M; a
 /// neighbour on that M that yields forever (and so always sits in the M's own
 /// mailbox) must not keep it waiting.
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
     let rt = Runtime::builder().procs(1).build().unwrap();
@@ -226,7 +226,7 @@ fn a_yielding_coroutine_cannot_starve_a_neighbour_woken_from_another_thread() {
 /// M (`Worker::queues_first`, for when the hand-off cannot happen). Either way
 /// the waiting G runs within a time slice or two (`retake_after`), not after
 /// dozens; with neither, this test sees 65.
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_preempted_coroutine_lets_the_queues_go_first() {
     for from_outside in [false, true] {

@@ -208,7 +208,7 @@ fn metrics_add_up_with_timer_wakes() {
 /// Bursts of coroutines: unstarted ones are stolen, also by Ms busy with
 /// their bound Gs (`steal_beside_bound`); started ones run from their M's
 /// mailbox, outside the P's queue. The counters must still balance.
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn metrics_add_up_with_coroutine_bursts() {
     let rt = Runtime::builder().procs(2).build().unwrap();

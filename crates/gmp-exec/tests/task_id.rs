@@ -31,7 +31,7 @@ fn each_task_sees_the_id_its_join_handle_reports_across_yields_and_ps() {
     }
 }
 
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn coroutine_gs_have_their_ids_too() {
     let rt = Runtime::builder().procs(2).build().unwrap();

@@ -4,7 +4,7 @@
 //! yield in turn alternate, and a newly queued G runs within one yield of a
 //! coroutine that yields in a loop.
 // Coroutine Gs: the `coro` feature, on Unix.
-#![cfg(all(feature = "coro", unix, not(loom)))]
+#![cfg(all(feature = "coro", any(unix, windows), not(loom)))]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};

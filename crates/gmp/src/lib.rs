@@ -50,7 +50,7 @@
 //! | `net`: TCP, UDP | yes | yes | yes |
 //! | `net`: Unix-domain sockets | yes | yes | — |
 //! | sysmon's retake of a blocked P | yes (`membarrier`) | yes (a fence on both sides: each M pays one per P-state access) | yes (`FlushProcessWriteBuffers`) |
-//! | coroutine Gs (`go!`, `gmp::coro`; feature `coro`, on by default) | yes | yes | — (the feature does nothing) |
+//! | coroutine Gs (`go!`, `gmp::coro`; feature `coro`, on by default) | yes | yes | yes |
 //!
 //! Linux runs every test tier; the others are type-checked and linted in CI,
 //! and Windows' scheduler, timer and socket tests have run under Wine. The
@@ -88,9 +88,9 @@ pub use gmp_exec::time;
 /// Stackful Gs: blocking-style code on the same Ps as async tasks. Start one
 /// with [`go!`]; inside, [`wait`](coro::wait) parks the G on any future.
 ///
-/// With the `coro` feature (on by default), on Unix only: see the crate's
+/// With the `coro` feature (on by default), on Unix and Windows: see the crate's
 /// [platform table](crate#platforms).
-#[cfg(all(feature = "coro", unix))]
+#[cfg(all(feature = "coro", any(unix, windows)))]
 pub mod coro {
     pub use gmp_exec::coro::{
         is_coroutine, lock_os_thread, on_m_stack, preempt_requested, sleep, spawn,
@@ -126,8 +126,8 @@ pub mod coro {
 ///
 /// For a custom stack size or a name, use [`coro::Builder`].
 ///
-/// With the `coro` feature (on by default), on Unix only.
-#[cfg(all(feature = "coro", unix))]
+/// With the `coro` feature (on by default), on Unix and Windows.
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[macro_export]
 macro_rules! go {
     ($f:expr $(,)?) => {

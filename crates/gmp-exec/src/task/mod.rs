@@ -87,7 +87,7 @@ pub use crate::local::{spawn_local, LocalJoinHandle, LocalSet};
 pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use cell::{new_task, Header, Schedule, SLOT_MASK};
 pub use join::{AbortHandle, JoinError, JoinHandle};
-#[cfg(all(feature = "coro", unix))] // only coroutine Gs borrow a waker so
+#[cfg(all(feature = "coro", any(unix, windows)))] // only coroutine Gs borrow a waker so
 pub(crate) use waker::detached_copy;
 pub(crate) use waker::wake_contained;
 
