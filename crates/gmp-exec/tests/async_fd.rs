@@ -124,6 +124,7 @@ fn a_full_pipe_waits_for_room() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_hand_made_socket_works_from_async_and_coroutine_gs() {
     let rt = Runtime::builder().procs(1).build().unwrap();

@@ -168,6 +168,7 @@ fn a_loop_of_file_calls_lets_the_other_gs_of_its_p_run() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn coroutine_gs_use_fs_through_wait() {
     let rt = Runtime::builder().procs(1).build().unwrap();

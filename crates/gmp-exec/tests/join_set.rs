@@ -186,6 +186,7 @@ fn a_panicking_task_is_a_join_error_and_join_all_resumes_it() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_coroutine_can_join_a_set() {
     let rt = Runtime::builder().procs(2).build().unwrap();

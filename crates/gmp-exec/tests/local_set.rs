@@ -105,6 +105,7 @@ fn spawn_local_outside_a_set_panics_saying_what_to_do() {
     }
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_coroutine_g_drives_a_set_on_its_own_m() {
     let rt = Runtime::builder().procs(2).build().unwrap();

@@ -132,6 +132,7 @@ fn other_runtimes_keep_the_os_clock() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_coroutine_sleeps_on_the_paused_clock() {
     let rt = paused(1);

@@ -159,6 +159,7 @@ fn exits_a_dropped_child_is_reaped_in_the_background() {
     wait_until("the killed child was reaped", || !exists(pid));
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn exits_coroutine_gs_wait_and_read_blocking_style() {
     let rt = rt();

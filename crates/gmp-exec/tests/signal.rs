@@ -72,6 +72,7 @@ fn every_listener_hears_each_delivery_also_across_runtimes() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_coroutine_g_waits_for_a_signal() {
     let rt = Runtime::builder().procs(1).build().unwrap();

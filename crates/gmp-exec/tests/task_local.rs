@@ -79,6 +79,7 @@ fn other_gs_do_not_see_a_scope_while_its_g_is_parked() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn sync_scope_in_a_coroutine_survives_wait_and_is_hidden_meanwhile() {
     let rt = Runtime::builder().procs(1).build().unwrap();
@@ -102,6 +103,7 @@ fn sync_scope_in_a_coroutine_survives_wait_and_is_hidden_meanwhile() {
     assert_eq!(theirs, None, "another G saw a parked coroutine's value");
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_scope_around_coro_wait_and_nested_coroutines() {
     let rt = Runtime::builder().procs(1).build().unwrap();
@@ -139,6 +141,7 @@ fn a_scope_around_coro_wait_and_nested_coroutines() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn an_aborted_coroutine_inside_a_scope_leaves_the_m_clean() {
     let rt = Runtime::builder().procs(1).build().unwrap();

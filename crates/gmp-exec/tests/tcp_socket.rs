@@ -120,6 +120,7 @@ fn connecting_to_a_closed_port_is_refused() {
     });
 }
 
+#[cfg(all(feature = "coro", any(unix, windows)))]
 #[test]
 fn a_coroutine_connects_through_a_socket() {
     let rt = rt();

@@ -78,12 +78,14 @@ impl<S: AsSource> Evented<S> {
 
     /// The socket, mutably (the registration stays: the descriptor must not
     /// be closed or replaced through it).
+    #[cfg_attr(not(unix), allow(dead_code))] // for `io::AsyncFd`, Unix only
     #[inline]
     pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.io
     }
 
     /// The registration: readiness tokens and their clearing.
+    #[cfg_attr(not(unix), allow(dead_code))] // for `io::AsyncFd`, Unix only
     #[inline]
     pub(crate) fn registration(&self) -> &Registration {
         &self.registration

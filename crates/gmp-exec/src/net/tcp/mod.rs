@@ -2,10 +2,14 @@
 //! halves.
 
 mod listener;
+// Its option calls are written on libc: Unix only for now (Windows would
+// need their Winsock twins in `net/sys/windows.rs`).
+#[cfg(unix)]
 mod socket;
 mod stream;
 
 pub use listener::TcpListener;
+#[cfg(unix)]
 pub use socket::TcpSocket;
 pub use stream::TcpStream;
 
