@@ -49,11 +49,13 @@
 //! | netpoller | epoll (gmp's own) | `polling`: kqueue, event ports | `polling`: IOCP/AFD |
 //! | `net`: TCP, UDP | yes | yes | yes |
 //! | `net`: Unix-domain sockets | yes | yes | — |
+//! | `fs`, `task::JoinSet`, `task_local!`, `task::LocalSet`, paused time | yes | yes | yes |
+//! | `signal`, `process`, `io::AsyncFd`, `net::TcpSocket` | yes | yes | — |
 //! | sysmon's retake of a blocked P | yes (`membarrier`) | yes (a fence on both sides: each M pays one per P-state access) | yes (`FlushProcessWriteBuffers`) |
 //! | coroutine Gs (`go!`, `gmp::coro`; feature `coro`, on by default) | yes | yes | yes |
 //!
 //! Linux runs every test tier; the others are type-checked and linted in CI,
-//! and Windows' scheduler, timer and socket tests have run under Wine. The
+//! and Windows' scheduler, timer, socket and coroutine tests have run under Wine. The
 //! README's platform table says exactly what ran where.
 
 #![warn(missing_docs)]
