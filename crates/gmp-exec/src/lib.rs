@@ -85,6 +85,8 @@ mod task_builder;
 mod task_local;
 #[cfg(not(loom))]
 pub mod time;
+#[cfg(feature = "tokio-compat")]
+mod tokio_compat;
 pub mod trace;
 mod yield_now;
 
