@@ -469,6 +469,7 @@ impl Builder {
     /// | `tokio::task::spawn_blocking` | tokio's blocking pool |
     /// | the wake-ups of tokio timers and tokio sockets | tokio's worker, which runs tokio's drivers: it wakes the waiting G, which then runs on an M |
     /// | `gmp::time`, `gmp::net` | gmp's netpoller and timer heaps, as always |
+    /// | `gmp::spawn` (or `gmp::time`, `gmp::net`) inside a tokio task | this gmp runtime: tokio's threads have it entered ([`Handle::enter`]), so the new G runs on an M |
     ///
     /// So a G can `.await` a tokio timer or socket (tokio's driver wakes it),
     /// and a library's `tokio::spawn`ed background task runs on tokio's
@@ -553,13 +554,21 @@ impl Builder {
         let mut config = self.config()?;
         #[cfg(feature = "tokio-compat")]
         if self.tokio_compat {
-            let tokio = crate::tokio_compat::TokioCompat::start(&config.name)?;
+            // Started below, once `shared` exists (see `tokio_compat.rs`).
+            let tokio = std::sync::Arc::new(crate::tokio_compat::TokioCompat::default());
             config.thread_hooks.push(tokio.hook());
             config.tokio = Some(tokio);
         }
         let shared = Shared::new(config)?;
         if self.start_paused {
             shared.clock.pause();
+        }
+        #[cfg(feature = "tokio-compat")]
+        if let Some(tokio) = &shared.config.tokio {
+            if let Err(e) = tokio.start(&shared) {
+                shut_down(&shared, None);
+                return Err(e);
+            }
         }
         if shared.config.schedtrace.is_some() {
             // Go prints schedtrace lines from the start, work or no work.

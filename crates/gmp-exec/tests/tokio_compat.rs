@@ -45,6 +45,24 @@ fn tokio_spawn_runs_on_tokios_thread_and_gs_stay_on_ms() {
 }
 
 #[test]
+fn gmp_calls_inside_a_tokio_task_reach_this_runtime() {
+    within("gmp::spawn and gmp::time inside tokio::spawn", || {
+        let rt = compat(2);
+        let name = rt.block_on(async {
+            tokio::spawn(async {
+                gmp_exec::time::sleep(Duration::from_millis(1)).await;
+                gmp_exec::spawn(async { thread_name() }).await.unwrap()
+            })
+            .await
+            .unwrap()
+        });
+        assert!(name.starts_with("compat-m"), "the G ran on {name}");
+        // 1: the G above. Nothing went to the default runtime.
+        assert_eq!(rt.metrics().spawned, 1);
+    });
+}
+
+#[test]
 fn tokio_sleep_wakes_an_async_g_a_coroutine_and_block_on() {
     within("tokio::time::sleep everywhere", || {
         let rt = compat(2);
