@@ -80,6 +80,7 @@
 //! for `MADV_GUARD_INSTALL`; older kernels get the `mprotect` fallback.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("gmp-coro supports Linux only (guarded stack slabs and the overflow handler)");

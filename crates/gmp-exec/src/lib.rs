@@ -42,6 +42,7 @@
 //! | `chan.go`'s `hchan` (`recvq`, `sendq`) | [`chan`] |
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(fuzzing)]
 #[doc(hidden)]

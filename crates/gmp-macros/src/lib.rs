@@ -110,6 +110,7 @@
 //! syn's `ParseStream`, the body not at all.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod args;
 mod expand;

@@ -42,6 +42,7 @@
 //! down gracefully on SIGTERM or Ctrl-C.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use gmp_exec::{
     block_in_place, block_on, spawn, spawn_blocking, syscall, yield_now, AbortHandle, Builder,
