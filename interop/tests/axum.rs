@@ -7,7 +7,9 @@ mod common;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -142,7 +144,9 @@ fn graceful_shutdown_finishes_the_requests_in_flight_and_refuses_new_ones() {
         // The request in flight is answered; then the server finishes.
         let (status, body) = slow.await.unwrap().unwrap();
         assert_eq!((status, body.as_str()), (200, "waited 300 ms"));
-        gmp::time::timeout(Duration::from_secs(30), server)
+        // Well within hyper's 30 s header-read timeout, which would close the
+        // idle connection by itself.
+        gmp::time::timeout(Duration::from_secs(10), server)
             .await
             .expect("serve returned once its connections were done")
             .unwrap()
@@ -199,6 +203,119 @@ fn serving_a_listener_that_was_shut_down_returns_the_error() {
         // EINVAL.
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
     });
+}
+
+/// A listener that plays a script: `Some(error)` fails one accept with it,
+/// `None` takes one real connection; past the script, it accepts.
+struct Scripted {
+    inner: TcpListener,
+    script: std::collections::VecDeque<Option<std::io::Error>>,
+}
+
+impl gmp::hyper::Listener for Scripted {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    fn poll_accept(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<(TcpStream, SocketAddr)>> {
+        if let Some(Some(_)) = self.script.front() {
+            let e = self.script.pop_front().unwrap().unwrap();
+            return std::task::Poll::Ready(Err(e));
+        }
+        let accepted = std::task::ready!(self.inner.poll_accept(cx));
+        self.script.pop_front();
+        std::task::Poll::Ready(accepted)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[test]
+fn running_out_of_descriptors_pauses_accepting_and_serving_goes_on() {
+    run("accept errors that pass", runtime(2, false), async {
+        let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        // EMFILE twice (24 on Linux and the BSDs), an aborted connection.
+        let emfile = || Some(std::io::Error::from_raw_os_error(24));
+        let aborted = Some(std::io::Error::from(std::io::ErrorKind::ConnectionAborted));
+        let listener = Scripted {
+            inner,
+            script: [emfile(), emfile(), aborted].into_iter().collect(),
+        };
+        gmp::spawn(gmp::hyper::serve(listener, app(AppState::default())).into_future());
+        let mut sender = connect(addr).await.unwrap();
+        let (status, body) = send(&mut sender, get_request(addr, "/")).await.unwrap();
+        assert_eq!((status, body.as_str()), (200, "hello"));
+    });
+}
+
+/// A listener that fails for good once told to, at its next accept.
+struct Breakable {
+    inner: TcpListener,
+    broken: Arc<AtomicBool>,
+}
+
+impl gmp::hyper::Listener for Breakable {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    fn poll_accept(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<(TcpStream, SocketAddr)>> {
+        let accepted = std::task::ready!(self.inner.poll_accept(cx));
+        if self.broken.load(SeqCst) {
+            return std::task::Poll::Ready(Err(std::io::Error::other("the listener broke")));
+        }
+        std::task::Poll::Ready(accepted)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[test]
+fn a_listener_that_fails_for_good_ends_serve_and_its_connections_are_told_to_finish() {
+    run(
+        "an accept error that does not pass",
+        runtime(2, false),
+        async {
+            let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = inner.local_addr().unwrap();
+            let broken = Arc::new(AtomicBool::new(false));
+            let listener = Breakable {
+                inner,
+                broken: broken.clone(),
+            };
+            let server =
+                gmp::spawn(gmp::hyper::serve(listener, app(AppState::default())).into_future());
+            let mut sender = connect(addr).await.unwrap();
+            let (status, _) = send(&mut sender, get_request(addr, "/")).await.unwrap();
+            assert_eq!(status, 200);
+            // Break it; the next connection attempt makes it accept, and fail.
+            broken.store(true, SeqCst);
+            let _knock = TcpStream::connect(addr).await.unwrap();
+            let err = gmp::time::timeout(Duration::from_secs(30), server)
+                .await
+                .expect("serve returned")
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(err.to_string(), "the listener broke");
+            // The open keep-alive connection was told to finish: it closes.
+            let closed = gmp::time::timeout(Duration::from_secs(30), async {
+                while !sender.is_closed() {
+                    gmp::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await;
+            assert!(closed.is_ok(), "the idle connection was closed");
+        },
+    );
 }
 
 #[test]

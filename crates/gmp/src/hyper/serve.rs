@@ -27,8 +27,10 @@ use std::future::{poll_fn, Future, IntoFuture, Pending};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use http::{Request, Response, StatusCode};
@@ -102,6 +104,11 @@ impl Listener for UnixListener {
 /// handing each request to a clone of `service`: any
 /// `tower::Service<Request<hyper::body::Incoming>>` that is `Clone`, such as
 /// an `axum::Router` (with its layers) — `axum::serve`'s job, on gmp.
+///
+/// Connections get hyper's defaults, with [`GmpTimer`] as the timer: an
+/// HTTP/1 connection that has not sent a whole request head within 30 s of
+/// starting to wait for one is closed (hyper's `header_read_timeout`; an
+/// idle keep-alive connection too), and HTTP/2 sends no keep-alive pings.
 ///
 /// Returns a [`Serve`]: `.await` it (it runs until accepting fails for good),
 /// or first give it a shutdown signal with
@@ -415,8 +422,16 @@ where
     http.http1().timer(GmpTimer);
     http.http2().timer(GmpTimer);
     let http = Arc::new(http);
-    // Closed (its sender dropped) to tell every connection to finish.
+    // Closed (its sender dropped) to tell every connection to finish; the
+    // flag is set first, so a connection need not lock the channel on every
+    // poll to learn it (see the connection G below). Both happen when `stop`
+    // drops: at shutdown, on an error, or if this future is dropped.
     let (stop_tx, stop_rx) = chan::bounded::<()>(1);
+    let closing = Arc::new(AtomicBool::new(false));
+    let stop = Stop {
+        closing: closing.clone(),
+        _sender: stop_tx,
+    };
     // Closes when the last connection G drops its sender.
     let (done_tx, done_rx) = chan::bounded::<()>(1);
 
@@ -474,6 +489,7 @@ where
         };
         let http = http.clone();
         let stop = stop_rx.clone();
+        let closing = closing.clone();
         let done = done_tx.clone();
         crate::spawn(async move {
             let _done = done;
@@ -481,10 +497,23 @@ where
             let mut conn = pin!(conn);
             let mut stopped = pin!(stop.recv());
             let mut stopping = false;
+            // The waker the stop channel holds. The channel is shared by every
+            // connection and a poll of it takes its lock, so it is polled only
+            // to register (again, if the waker changed) and once `closing` is
+            // set; the wake that follows the flag polls it to its end.
+            let mut registered: Option<Waker> = None;
             let served = poll_fn(|cx| {
-                if !stopping && stopped.as_mut().poll(cx).is_ready() {
-                    stopping = true;
-                    conn.as_mut().graceful_shutdown();
+                if !stopping
+                    && (closing.load(Acquire)
+                        || !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())))
+                {
+                    match stopped.as_mut().poll(cx) {
+                        Poll::Ready(_) => {
+                            stopping = true;
+                            conn.as_mut().graceful_shutdown();
+                        }
+                        Poll::Pending => registered = Some(cx.waker().clone()),
+                    }
                 }
                 conn.as_mut().poll(cx)
             })
@@ -500,11 +529,26 @@ where
     }
     // Stop accepting: the socket closes, and connecting clients are refused.
     drop(listener);
-    drop(stop_tx);
+    drop(stop);
     drop(done_tx);
     // Err once every connection G has dropped its sender.
     let _ = done_rx.recv().await;
     Ok(())
+}
+
+/// Tells the connections to finish when dropped: sets the flag, then closes
+/// the channel (the sender is dropped after `drop` runs).
+struct Stop {
+    closing: Arc<AtomicBool>,
+    _sender: chan::Sender<()>,
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire in the connection Gs; the flag is
+        // set before the channel's close wakes them, so a woken G sees it.
+        self.closing.store(true, Release);
+    }
 }
 
 /// One call of the make-service.
