@@ -319,6 +319,30 @@ fn a_listener_that_fails_for_good_ends_serve_and_its_connections_are_told_to_fin
 }
 
 #[test]
+fn aborting_the_server_closes_its_listener_and_tells_connections_to_finish() {
+    run("an aborted server", runtime(2, false), async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server =
+            gmp::spawn(gmp::hyper::serve(listener, app(AppState::default())).into_future());
+        let mut sender = connect(addr).await.unwrap();
+        let (status, _) = send(&mut sender, get_request(addr, "/")).await.unwrap();
+        assert_eq!(status, 200);
+        server.abort();
+        assert!(server.await.unwrap_err().is_cancelled());
+        let closed = gmp::time::timeout(Duration::from_secs(10), async {
+            while !sender.is_closed() {
+                gmp::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "the idle connection was closed");
+        let refused = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    });
+}
+
+#[test]
 fn axum_on_a_unix_listener() {
     run("axum on a Unix socket", runtime(2, false), async {
         let dir = std::env::temp_dir().join(format!("gmp-axum-{}", std::process::id()));

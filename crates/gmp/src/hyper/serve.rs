@@ -326,6 +326,8 @@ where
 
 /// The future of a [`Serve`]: the accept loop. It completes with `Ok(())`
 /// after a graceful shutdown, or with the error that stopped accepting.
+/// Dropping it (aborting its G) closes the listener and tells the open
+/// connections to finish, without waiting for them.
 #[must_use = "futures do nothing unless polled"]
 pub struct ServeFuture(Pin<Box<dyn Future<Output = io::Result<()>> + Send>>);
 
