@@ -63,6 +63,40 @@ fn gmp_calls_inside_a_tokio_task_reach_this_runtime() {
 }
 
 #[test]
+fn ms_started_by_set_procs_enter_tokio_too() {
+    within("tokio on the Ms a GOMAXPROCS change starts", || {
+        let rt = gmp_exec::Runtime::builder()
+            .procs(1)
+            .max_procs(4)
+            .thread_name("compat")
+            .tokio_compat(true)
+            .build()
+            .unwrap();
+        rt.set_procs(4).unwrap();
+        let seen = rt.block_on(async {
+            let gs: Vec<_> = (0..64)
+                .map(|_| {
+                    gmp_exec::spawn(async {
+                        // Long enough that the other Ps' Ms take some of them.
+                        std::thread::sleep(Duration::from_millis(1));
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        thread_name()
+                    })
+                })
+                .collect();
+            let mut names = std::collections::BTreeSet::new();
+            for g in gs {
+                names.insert(g.await.unwrap());
+            }
+            names
+        });
+        assert!(seen.iter().all(|n| n.starts_with("compat-m")), "{seen:?}");
+        // 64 ms of blocking work on 4 Ps: more than the first M ran some.
+        assert!(seen.len() >= 2, "one M ran every G: {seen:?}");
+    });
+}
+
+#[test]
 fn tokio_sleep_wakes_an_async_g_a_coroutine_and_block_on() {
     within("tokio::time::sleep everywhere", || {
         let rt = compat(2);
