@@ -13,6 +13,8 @@
 //! curl -X POST http://127.0.0.1:3000/shutdown  # graceful: in-flight requests finish
 //! ```
 //!
+//! Ctrl-C (`gmp::signal::ctrl_c`) shuts it down gracefully too.
+//!
 //! The timeout is a small layer on gmp's timer (`axum::middleware::from_fn`
 //! around `gmp::time::timeout`). tower-http's own `TimeoutLayer` sleeps on
 //! tokio's timer, so it panics in a gmp program unless the runtime runs in the
@@ -160,14 +162,16 @@ async fn main() -> std::io::Result<()> {
     };
     let listener = gmp::net::TcpListener::bind(addr.as_str()).await?;
     println!(
-        "axum on gmp: http://{} ({} Ps); POST /shutdown to stop",
+        "axum on gmp: http://{} ({} Ps); POST /shutdown or Ctrl-C to stop",
         listener.local_addr()?,
         gmp::Handle::current().procs()
     );
     gmp::hyper::serve(listener, app(state))
         .with_graceful_shutdown(async move {
-            // Err once `POST /shutdown` drops the only sender.
-            let _ = stopped.recv().await;
+            // `recv` ends with Err once `POST /shutdown` drops the only sender.
+            let shutdown = std::pin::pin!(stopped.recv());
+            let ctrl_c = std::pin::pin!(gmp::signal::ctrl_c());
+            futures::future::select(shutdown, ctrl_c).await;
         })
         .await?;
     println!("stopped: every connection finished");
