@@ -1,12 +1,26 @@
 //! hyper 1.x hello-world requests per second over loopback: the same hyper
 //! HTTP/1 server on gmp (`gmp_exec::net` streams, hyper's traits from the
 //! `hyper` feature) and on tokio's multi-thread runtime (hyper-util's
-//! `TokioIo`), at 1 and 2 procs.
+//! `TokioIo`), at 1 and 2 procs. Then the same hello as an axum app, served
+//! three ways:
+//!
+//! * `axum-gmp`: `gmp::hyper::serve` on a gmp listener — a G per connection,
+//!   the handler polled on gmp's Ps, no tokio runtime;
+//! * `axum-tokio`: axum's own `axum::serve` on a plain tokio multi-thread
+//!   runtime with `procs` workers;
+//! * `axum-compat`: axum's own `axum::serve` inside a gmp runtime in the tokio
+//!   compatibility mode (`Builder::tokio_compat`): `axum::serve` spawns its
+//!   connections with `tokio::spawn`, so they run on the compatibility
+//!   runtime's one tokio worker, whatever `procs` is — what the mode costs
+//!   when the server itself is left to tokio.
+//!
+//! Both axum servers detect HTTP/1 and HTTP/2 per connection (hyper-util's
+//! auto builder); the load is HTTP/1.
 //!
 //! `cargo bench -p gmp-benches --bench hyper` (options after `--`:
 //! `--procs 1,2`, `--rounds 7`, `--requests 1000` per connection and round,
-//! `--connections 64`, `--runtimes gmp,tokio`, `--metrics` to print gmp's
-//! scheduler counters).
+//! `--connections 64`, `--runtimes gmp,tokio,axum-gmp,axum-tokio,axum-compat`,
+//! `--metrics` to print gmp's scheduler counters).
 //!
 //! One load generator drives both servers identically: a plain std program
 //! with blocking sockets — keep-alive connections shared by 4 threads, each
@@ -21,6 +35,7 @@
 //! so machine noise lands on each alike; a cell is the median of the rounds.
 
 use std::convert::Infallible;
+use std::future::IntoFuture;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
@@ -149,6 +164,101 @@ impl Server for Tokio {
     }
 }
 
+/// The axum app every axum server runs: `GET /` answers [`BODY`].
+fn axum_app() -> axum::Router {
+    axum::Router::new().route("/", axum::routing::get(|| async { BODY }))
+}
+
+/// gmp-native axum: `gmp::hyper::serve` (a G per connection).
+struct AxumGmp {
+    _rt: gmp::Runtime,
+    addr: SocketAddr,
+}
+
+impl AxumGmp {
+    fn start(procs: usize) -> AxumGmp {
+        let rt = gmp::Runtime::builder().procs(procs).build().unwrap();
+        let listener = rt
+            .block_on(gmp::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(rt.spawn(gmp::hyper::serve(listener, axum_app()).into_future()));
+        AxumGmp { _rt: rt, addr }
+    }
+}
+
+impl Server for AxumGmp {
+    fn name(&self) -> &'static str {
+        "axum-gmp"
+    }
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// axum on plain tokio: `axum::serve`, `procs` workers.
+struct AxumTokio {
+    _rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+}
+
+impl AxumTokio {
+    fn start(procs: usize) -> AxumTokio {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(procs)
+            .enable_io()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
+        AxumTokio { _rt: rt, addr }
+    }
+}
+
+impl Server for AxumTokio {
+    fn name(&self) -> &'static str {
+        "axum-tokio"
+    }
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// axum's own `axum::serve` in a gmp runtime, in the tokio compatibility
+/// mode: the accept loop is a G, the connections are tokio tasks.
+struct AxumCompat {
+    _rt: gmp::Runtime,
+    addr: SocketAddr,
+}
+
+impl AxumCompat {
+    fn start(procs: usize) -> AxumCompat {
+        let rt = gmp::Runtime::builder()
+            .procs(procs)
+            .tokio_compat(true)
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
+        AxumCompat { _rt: rt, addr }
+    }
+}
+
+impl Server for AxumCompat {
+    fn name(&self) -> &'static str {
+        "axum-compat"
+    }
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 /// A keep-alive connection of the load generator, with the size of the
 /// server's (constant) response.
 struct Conn {
@@ -258,7 +368,6 @@ fn main() {
             .as_ref()
             .is_none_or(|rs| rs.iter().any(|r| r == name))
     };
-    let columns = ["gmp", "tokio"];
     let mut cells: Vec<(usize, &'static str, f64)> = Vec::new();
     for &procs in &opts.procs {
         let mut servers: Vec<Box<dyn Server>> = Vec::new();
@@ -267,6 +376,15 @@ fn main() {
         }
         if wanted("tokio") {
             servers.push(Box::new(Tokio::start(procs)));
+        }
+        if wanted("axum-gmp") {
+            servers.push(Box::new(AxumGmp::start(procs)));
+        }
+        if wanted("axum-tokio") {
+            servers.push(Box::new(AxumTokio::start(procs)));
+        }
+        if wanted("axum-compat") {
+            servers.push(Box::new(AxumCompat::start(procs)));
         }
         // Warm-up: connections, thread pools, caches.
         for s in &servers {
@@ -308,30 +426,43 @@ fn main() {
             .map(|c| c.2)
     };
     let mut out = format!(
-        "| hyper hello (requests/s, {} keep-alive connections) | procs |",
+        "| hyper hello (requests/s, {} keep-alive connections) | procs | gmp | tokio | gmp / tokio |\n\
+         | --- | ---: | ---: | ---: | ---: |\n",
         opts.connections
     );
-    for c in columns {
-        out.push_str(&format!(" {c} |"));
-    }
-    out.push_str(" gmp / tokio |\n| --- | ---: |");
-    for _ in columns {
-        out.push_str(" ---: |");
-    }
-    out.push_str(" ---: |\n");
+    let cell = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.0}"));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "—".to_string(),
+    };
     for &procs in &opts.procs {
-        out.push_str(&format!("| hyper | {procs} |"));
-        for c in columns {
-            match get(procs, c) {
-                Some(v) => out.push_str(&format!(" {v:.0} |")),
-                None => out.push_str(" — |"),
-            }
-        }
-        let ratio = match (get(procs, "gmp"), get(procs, "tokio")) {
-            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-            _ => "—".to_string(),
-        };
-        out.push_str(&format!(" {ratio} |\n"));
+        let (g, t) = (get(procs, "gmp"), get(procs, "tokio"));
+        out.push_str(&format!(
+            "| hyper | {procs} | {} | {} | {} |\n",
+            cell(g),
+            cell(t),
+            ratio(g, t)
+        ));
+    }
+    out.push_str(
+        "\n| axum hello (requests/s) | procs | gmp::hyper::serve | axum::serve on tokio | \
+         axum::serve, gmp compat mode | native / tokio | compat / tokio |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for &procs in &opts.procs {
+        let (g, t, c) = (
+            get(procs, "axum-gmp"),
+            get(procs, "axum-tokio"),
+            get(procs, "axum-compat"),
+        );
+        out.push_str(&format!(
+            "| axum | {procs} | {} | {} | {} | {} | {} |\n",
+            cell(g),
+            cell(t),
+            cell(c),
+            ratio(g, t),
+            ratio(c, t)
+        ));
     }
     println!("\nHigher is better; a ratio above 1 favours gmp.\n\n{out}");
 }

@@ -43,6 +43,7 @@
 //! races exhaustively on a 4-slot ring.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod item;

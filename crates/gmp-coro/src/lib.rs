@@ -93,6 +93,7 @@
 //! (`ci/wine.sh`).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(unix, windows))]
 pub mod coroutine;

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, ThreadHooks};
 use crate::sync::{lock, Arc, Condvar, Mutex};
 use crate::task::{Header, Notified, Schedule};
 
@@ -31,6 +31,8 @@ pub(crate) struct BlockingPool {
     stack_size: Option<usize>,
     on_thread_start: Option<crate::config::ThreadHook>,
     on_thread_stop: Option<crate::config::ThreadHook>,
+    /// Run around each thread's body (`config::ThreadHooks`).
+    thread_hooks: ThreadHooks,
     me: std::sync::OnceLock<std::sync::Weak<BlockingPool>>,
     /// Blocking tasks run so far (a metric).
     pub(crate) completed: std::sync::atomic::AtomicU64,
@@ -99,6 +101,7 @@ impl BlockingPool {
             stack_size: config.stack_size,
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
+            thread_hooks: config.thread_hooks.clone(),
             me: std::sync::OnceLock::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
         }
@@ -118,7 +121,7 @@ impl BlockingPool {
         if let Some(size) = self.stack_size {
             builder = builder.stack_size(size);
         }
-        match builder.spawn(move || pool.thread_main()) {
+        match builder.spawn(self.thread_hooks.wrap(move || pool.thread_main())) {
             Ok(handle) => {
                 state.next_id += 1;
                 state.threads += 1;

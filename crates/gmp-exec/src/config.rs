@@ -59,6 +59,12 @@ pub(crate) struct Config {
     pub(crate) scheddetail: bool,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
+    /// Run around every thread the runtime starts for Gs and blocking calls,
+    /// and around every `block_on`.
+    pub(crate) thread_hooks: ThreadHooks,
+    /// The tokio runtime of the compatibility mode, if it is on.
+    #[cfg(feature = "tokio-compat")]
+    pub(crate) tokio: Option<std::sync::Arc<crate::tokio_compat::TokioCompat>>,
 }
 
 /// A `Builder::on_thread_start`/`on_thread_stop` callback.
@@ -72,4 +78,61 @@ pub(crate) fn run_hook(hook: &Option<ThreadHook>, which: &str) {
             eprintln!("gmp: the runtime's {which} hook panicked (the thread goes on)");
         }
     }
+}
+
+/// One wrapper: code that runs around a thread's body (or a `block_on`), and
+/// calls the body it is handed exactly once, on the same thread. A wrapper
+/// that sets a thread-local context for the body's whole life (the tokio
+/// compatibility mode enters its tokio handle) keeps its guard on its own
+/// stack frame, which is why it wraps the body rather than being called
+/// before it.
+pub(crate) type ThreadWrap = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+/// The wrappers every thread a runtime starts runs inside: its Ms (`new_m` in
+/// `sched/m.rs`), its blocking-pool threads (`BlockingPool::spawn_thread`),
+/// and every `Handle::block_on`. Unlike the user's `on_thread_start` and
+/// `on_thread_stop` callbacks ([`ThreadHook`], which run inside them), a
+/// wrapper can hold a guard for the body's whole life, and also wraps
+/// `block_on`; the crate's own modes use them (the tokio compatibility
+/// mode). Sysmon's thread runs no user code and no wrappers. Each of those
+/// places makes one call, so the thread code stays free of what the
+/// wrappers are for.
+#[derive(Clone, Default)]
+pub(crate) struct ThreadHooks(Vec<ThreadWrap>);
+
+impl ThreadHooks {
+    /// Adds a wrapper, inside the ones already there.
+    #[cfg_attr(not(feature = "tokio-compat"), allow(dead_code))]
+    pub(crate) fn push(&mut self, hook: ThreadWrap) {
+        self.0.push(hook);
+    }
+
+    /// Runs `body` on this thread inside every wrapper (the first outermost).
+    pub(crate) fn run<R>(&self, body: impl FnOnce() -> R) -> R {
+        run_inside(&self.0, body)
+    }
+
+    /// `body` made into a thread's main function that runs inside the
+    /// wrappers.
+    pub(crate) fn wrap<F>(&self, body: F) -> impl FnOnce() + Send + 'static
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let hooks = self.clone();
+        move || hooks.run(body)
+    }
+}
+
+fn run_inside<R>(hooks: &[ThreadWrap], body: impl FnOnce() -> R) -> R {
+    let Some((outer, inner)) = hooks.split_first() else {
+        return body();
+    };
+    let mut body = Some(body);
+    let mut out = None;
+    outer(&mut || {
+        if let Some(body) = body.take() {
+            out = Some(run_inside(inner, body));
+        }
+    });
+    out.expect("gmp: a thread wrapper returned without running the thread's body")
 }

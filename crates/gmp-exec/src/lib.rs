@@ -59,6 +59,7 @@
 // called only from `coro.rs`. The default build, which has them, still
 // reports dead code.
 #![cfg_attr(not(all(feature = "coro", any(unix, windows))), allow(dead_code))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -118,6 +119,8 @@ mod task_builder;
 mod task_local;
 #[cfg(not(loom))]
 pub mod time;
+#[cfg(feature = "tokio-compat")]
+mod tokio_compat;
 pub mod trace;
 mod yield_now;
 

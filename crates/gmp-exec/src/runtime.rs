@@ -83,6 +83,8 @@ pub struct Builder {
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
     start_paused: bool,
+    #[cfg(feature = "tokio-compat")]
+    tokio_compat: bool,
 }
 
 impl Default for Builder {
@@ -119,6 +121,8 @@ impl Builder {
             on_thread_start: None,
             on_thread_stop: None,
             start_paused: false,
+            #[cfg(feature = "tokio-compat")]
+            tokio_compat: false,
         }
     }
 
@@ -444,6 +448,88 @@ impl Builder {
         self
     }
 
+    /// The tokio compatibility mode (the `tokio-compat` feature; default
+    /// off): for crates that call `tokio::spawn`, `tokio::time` or
+    /// `tokio::net` themselves (reqwest's client, `axum::serve`, tower's and
+    /// tower-http's timeouts), which panic in a gmp program otherwise ("there
+    /// is no reactor running").
+    ///
+    /// `build` then also starts a small tokio runtime of this runtime's own —
+    /// multi-thread flavour with **one** worker thread (`<name>-tokio`),
+    /// tokio's I/O and time drivers on, and tokio's blocking pool — and
+    /// enters its handle (tokio's `Handle::enter`) on every thread where this
+    /// runtime runs code: each M, each blocking-pool thread, and the thread
+    /// of every [`block_on`](Runtime::block_on) (so `#[gmp::main]`'s body
+    /// too). What then runs where:
+    ///
+    /// | code | runs on |
+    /// | --- | --- |
+    /// | gmp's Gs (`gmp::spawn`, `go!`), their handlers, whatever they `.await` | gmp's Ms, scheduled by the Ps, as without the mode |
+    /// | a future passed to `tokio::spawn` (by the crate or by you) | tokio's one worker thread, scheduled by tokio |
+    /// | `tokio::task::spawn_blocking` | tokio's blocking pool |
+    /// | the wake-ups of tokio timers and tokio sockets | tokio's worker, which runs tokio's drivers: it wakes the waiting G, which then runs on an M |
+    /// | `gmp::time`, `gmp::net` | gmp's netpoller and timer heaps, as always |
+    /// | `gmp::spawn` (or `gmp::time`, `gmp::net`) inside a tokio task | this gmp runtime: tokio's threads have it entered ([`Handle::enter`]), so the new G runs on an M |
+    ///
+    /// So a G can `.await` a tokio timer or socket (tokio's driver wakes it),
+    /// and a library's `tokio::spawn`ed background task runs on tokio's
+    /// thread, not as a G: it does not show in gmp's metrics or dumps, and
+    /// one worker is all it gets. That suits the background work libraries
+    /// spawn (a connection pool's driver, a timeout); serve your own
+    /// handlers with gmp (`gmp::hyper::serve`) to run them on the Ps.
+    /// `tokio::task::block_in_place` still panics on gmp's threads (they
+    /// are not tokio workers), as does `tokio::runtime::Handle::block_on`
+    /// inside a G.
+    ///
+    /// Dropping the runtime (or [`Runtime::shutdown_timeout`]) shuts gmp
+    /// down first, then the tokio runtime, which drops its tasks and waits
+    /// for its threads (up to the same timeout). A [`Handle`] that outlives
+    /// the runtime still enters the tokio handle; `tokio::spawn` there
+    /// gives a task that is cancelled at once, as on any tokio runtime that
+    /// has shut down.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_exec::Runtime::builder().procs(2).tokio_compat(true).build().unwrap();
+    /// let answer = rt.block_on(async {
+    ///     // A G awaiting tokio's timer, and a task on tokio's own thread.
+    ///     let g = gmp_exec::spawn(async {
+    ///         tokio::time::sleep(Duration::from_millis(1)).await;
+    ///         std::thread::current().name().unwrap().to_string()
+    ///     });
+    ///     let t = tokio::spawn(async { std::thread::current().name().unwrap().to_string() });
+    ///     (g.await.unwrap(), t.await.unwrap())
+    /// });
+    /// assert!(answer.0.starts_with("gmp-m"), "the G ran on an M");
+    /// assert_eq!(answer.1, "gmp-tokio", "tokio's task ran on tokio's worker");
+    /// ```
+    ///
+    /// Without the feature this method asks for a type no value has, so a
+    /// call is a compile error that names the feature.
+    #[cfg(feature = "tokio-compat")]
+    pub fn tokio_compat(mut self, on: bool) -> Self {
+        self.tokio_compat = on;
+        self
+    }
+
+    /// The tokio compatibility mode **needs the `tokio-compat` feature**
+    /// (`gmp = { version = "0.1", features = ["tokio-compat"] }`, or the
+    /// same feature of `gmp-exec`): without it, tokio is not a dependency,
+    /// and any call of this method fails to compile with an error that
+    /// names the feature. With it, this is `tokio_compat(on: bool)`; its
+    /// documentation (on docs.rs, built with every feature) says what runs
+    /// where.
+    ///
+    /// ```compile_fail,E0277
+    /// // error: `Builder::tokio_compat` needs the `tokio-compat` feature
+    /// let _ = gmp_exec::Runtime::builder().tokio_compat(true);
+    /// ```
+    #[cfg(not(feature = "tokio-compat"))]
+    #[allow(private_bounds)] // the bound exists to be unmet
+    pub fn tokio_compat<T: TokioCompatNeedsTheFeature>(self, _on: T) -> Self {
+        self
+    }
+
     /// Builds the runtime and starts its M threads, one per P (at most
     /// `max_threads`); with no work yet, they park at once and cost no CPU.
     /// They start now, not when work first appears, because a started
@@ -464,9 +550,25 @@ impl Builder {
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// ```
     pub fn build(&self) -> io::Result<Runtime> {
-        let shared = Shared::new(self.config()?)?;
+        #[allow(unused_mut)] // changed only by the tokio compatibility mode
+        let mut config = self.config()?;
+        #[cfg(feature = "tokio-compat")]
+        if self.tokio_compat {
+            // Started below, once `shared` exists (see `tokio_compat.rs`).
+            let tokio = std::sync::Arc::new(crate::tokio_compat::TokioCompat::default());
+            config.thread_hooks.push(tokio.hook());
+            config.tokio = Some(tokio);
+        }
+        let shared = Shared::new(config)?;
         if self.start_paused {
             shared.clock.pause();
+        }
+        #[cfg(feature = "tokio-compat")]
+        if let Some(tokio) = &shared.config.tokio {
+            if let Err(e) = tokio.start(&shared) {
+                shut_down(&shared, None);
+                return Err(e);
+            }
         }
         if shared.config.schedtrace.is_some() {
             // Go prints schedtrace lines from the start, work or no work.
@@ -476,7 +578,7 @@ impl Builder {
         if let Err(e) = shared.start_all_ms() {
             // No M runs; what did start (sysmon) stops and is joined, so a
             // failed build leaves no thread behind.
-            shared.shutdown(None);
+            shut_down(&shared, None);
             return Err(e);
         }
         Ok(Runtime {
@@ -551,9 +653,23 @@ impl Builder {
                 .unwrap_or_else(|| debug::from_env().scheddetail),
             on_thread_start: self.on_thread_start.clone(),
             on_thread_stop: self.on_thread_stop.clone(),
+            thread_hooks: Default::default(),
+            #[cfg(feature = "tokio-compat")]
+            tokio: None,
         })
     }
 }
+
+/// Implemented by nothing: the bound of `Builder::tokio_compat` when the
+/// `tokio-compat` feature is off, so that a call fails to compile with this
+/// message.
+#[cfg(not(feature = "tokio-compat"))]
+#[diagnostic::on_unimplemented(
+    message = "`Builder::tokio_compat` needs the `tokio-compat` feature of gmp (or gmp-exec)",
+    label = "the tokio compatibility mode is not compiled in",
+    note = "enable it in Cargo.toml: gmp = {{ version = \"0.1\", features = [\"tokio-compat\"] }}"
+)]
+trait TokioCompatNeedsTheFeature {}
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -788,8 +904,24 @@ impl Runtime {
         // moved out exactly once.
         let shared = unsafe { std::ptr::read(&this.handle) }.shared;
         check_not_own_worker(&shared);
-        shared.shutdown(Some(timeout))
+        shut_down(&shared, Some(timeout))
     }
+}
+
+/// Shuts the runtime down (`Shared::shutdown`), then, in the tokio
+/// compatibility mode, its tokio runtime, with what is left of `timeout`.
+fn shut_down(shared: &Shared, timeout: Option<Duration>) -> bool {
+    #[cfg(feature = "tokio-compat")]
+    let started = std::time::Instant::now();
+    let done = shared.shutdown(timeout);
+    #[cfg(feature = "tokio-compat")]
+    if let Some(tokio) = &shared.config.tokio {
+        tokio.shutdown(match timeout {
+            Some(t) => t.saturating_sub(started.elapsed()),
+            None => crate::tokio_compat::WAIT_ON_DROP,
+        });
+    }
+    done
 }
 
 /// Panics if the calling thread is one that shutting `shared` down would wait
@@ -833,7 +965,7 @@ fn check_not_own_worker(shared: &Shared) {
 impl Drop for Runtime {
     fn drop(&mut self) {
         check_not_own_worker(&self.handle.shared);
-        self.handle.shared.shutdown(None);
+        shut_down(&self.handle.shared, None);
     }
 }
 
@@ -943,7 +1075,10 @@ impl Handle {
             );
         }
         let _enter = context::enter(&self.shared, true);
-        crate::block_on::block_on(future)
+        self.shared
+            .config
+            .thread_hooks
+            .run(|| crate::block_on::block_on(future))
     }
 
     /// Makes this runtime the current one on this thread until the guard drops:

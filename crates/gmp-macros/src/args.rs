@@ -1,5 +1,6 @@
 //! The attribute's arguments: `procs = N`, tokio's `worker_threads = N`,
-//! `flavor = "..."` and `start_paused = bool`, and `crate = "path"`.
+//! `flavor = "..."`, `start_paused = bool` and `tokio_compat = bool`, and
+//! `crate = "path"`.
 //!
 //! Parsing is in two layers. The syntax — a comma-separated list of
 //! `name = value` — stops at its first error, because after a stray token
@@ -21,6 +22,10 @@ pub(crate) struct Args {
     pub(crate) procs: Option<usize>,
     /// Start with the runtime's clock paused (`start_paused = true`).
     pub(crate) start_paused: bool,
+    /// `tokio_compat = true`: the value and the literal's span, which the
+    /// generated `Builder::tokio_compat` call takes, so that without the
+    /// feature the compile error (which names it) points at the attribute.
+    pub(crate) tokio_compat: Option<(bool, proc_macro2::Span)>,
     /// `flavor = "current_thread"`: the body runs inside a `LocalSet`.
     pub(crate) current_thread: bool,
     /// Where the `gmp` crate is (`crate = "path"`); `::gmp` by default.
@@ -40,6 +45,7 @@ struct Seen {
     procs: Option<Ident>,
     flavor: Option<Ident>,
     start_paused: Option<Ident>,
+    tokio_compat: Option<Ident>,
     krate: Option<Ident>,
 }
 
@@ -51,6 +57,7 @@ impl Args {
         let mut args = Args {
             procs: None,
             start_paused: false,
+            tokio_compat: None,
             current_thread: false,
             krate: default_crate(),
         };
@@ -76,6 +83,7 @@ impl Args {
         Args {
             procs: None,
             start_paused: false,
+            tokio_compat: None,
             current_thread: false,
             krate: default_crate(),
         }
@@ -103,6 +111,13 @@ impl Args {
                 }
                 self.start_paused = bool_value(&key, &value)?;
             }
+            "tokio_compat" => {
+                if let Some(first) = seen.tokio_compat.replace(name.clone()) {
+                    return Err(repeated(&name, &first));
+                }
+                let on = bool_value(&key, &value)?;
+                self.tokio_compat = Some((on, value_span(&value)));
+            }
             "crate" => {
                 if let Some(first) = seen.krate.replace(name.clone()) {
                     return Err(repeated(&name, &first));
@@ -116,7 +131,7 @@ impl Args {
                         "unknown argument `{key}`: {} takes `procs = N` (or tokio's \
                          `worker_threads = N`), `flavor = \"multi_thread\"` or \
                          `\"current_thread\"`, \
-                         `start_paused = true` and `crate = \"path\"`",
+                         `start_paused = true`, `tokio_compat = true` and `crate = \"path\"`",
                         kind.attr()
                     ),
                 ));
@@ -140,7 +155,7 @@ fn parse_pairs(kind: Kind, input: ParseStream<'_>) -> syn::Result<Vec<Arg>> {
                 e.span(),
                 format!(
                     "expected `name = value`, such as `procs = 4`: {} takes `procs`, \
-                     `worker_threads`, `flavor`, `start_paused` and `crate`",
+                     `worker_threads`, `flavor`, `start_paused`, `tokio_compat` and `crate`",
                     kind.attr()
                 ),
             )
@@ -202,7 +217,15 @@ fn procs_value(key: &str, value: &Expr) -> syn::Result<usize> {
     Ok(n)
 }
 
-/// `start_paused = true`: a bool literal.
+/// Where a value is, for errors that belong to it.
+fn value_span(value: &Expr) -> proc_macro2::Span {
+    match value {
+        Expr::Lit(ExprLit { lit, .. }) => lit.span(),
+        _ => proc_macro2::Span::call_site(),
+    }
+}
+
+/// `start_paused = true`, `tokio_compat = true`: a bool literal.
 fn bool_value(key: &str, value: &Expr) -> syn::Result<bool> {
     match value {
         Expr::Lit(ExprLit {

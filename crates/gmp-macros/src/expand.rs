@@ -20,7 +20,7 @@
 //! itself, at its place.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Signature, Visibility};
 
@@ -209,29 +209,30 @@ fn emit(kind: Kind, args: &Args, func: AsyncFn) -> TokenStream {
     let krate = &args.krate;
     let ident = &sig.ident;
     let output = &sig.output;
-    let paused = if args.start_paused {
-        quote!(.start_paused(true))
-    } else {
-        TokenStream::new()
-    };
-    let build = match (kind, args.procs) {
+    let procs = match (kind, args.procs) {
+        (_, Some(n)) => Some(n),
         // One P: the body and its local tasks run on the calling thread, as
         // in a tokio current-thread runtime; `spawn`ed Gs on the one M.
-        (_, None) if args.current_thread => {
-            quote!(#krate::Runtime::builder().procs(1) #paused .build())
-        }
-        (_, Some(n)) => {
+        (_, None) if args.current_thread => Some(1),
+        (Kind::Test, None) => Some(crate::TEST_PROCS),
+        (Kind::Main, None) => None,
+    };
+    let paused = args.start_paused.then(|| quote!(.start_paused(true)));
+    // The call takes the literal's span: without gmp's `tokio-compat`
+    // feature, its compile error (which names the feature) points at the
+    // attribute's argument.
+    let tokio_compat = args.tokio_compat.map(|(on, span)| {
+        let on = syn::LitBool::new(on, span);
+        quote_spanned!(span=> .tokio_compat(#on))
+    });
+    let build = if procs.is_none() && paused.is_none() && tokio_compat.is_none() {
+        quote!(#krate::Runtime::new())
+    } else {
+        let procs = procs.map(|n| {
             let n = Literal::usize_unsuffixed(n);
-            quote!(#krate::Runtime::builder().procs(#n) #paused .build())
-        }
-        (Kind::Test, None) => {
-            let n = Literal::usize_unsuffixed(crate::TEST_PROCS);
-            quote!(#krate::Runtime::builder().procs(#n) #paused .build())
-        }
-        (Kind::Main, None) if args.start_paused => {
-            quote!(#krate::Runtime::builder() #paused .build())
-        }
-        (Kind::Main, None) => quote!(#krate::Runtime::new()),
+            quote!(.procs(#n))
+        });
+        quote!(#krate::Runtime::builder() #procs #paused #tokio_compat .build())
     };
     let test_attr = match kind {
         // The full path: a `use gmp::test;` in scope would otherwise make a bare

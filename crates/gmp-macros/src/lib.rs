@@ -43,6 +43,7 @@
 //! | `flavor = "multi_thread"` | the default |
 //! | `flavor = "current_thread"` | the body runs in a `LocalSet` on the calling thread (`spawn_local` works there), with one P unless `procs` is given |
 //! | `start_paused = true` | the runtime's clock starts paused (`Builder::start_paused`, `gmp::time::pause`): timers fire when the test advances the clock, or at once when nothing else runs |
+//! | `tokio_compat = true` | the tokio compatibility mode (`Builder::tokio_compat`): needs gmp's `tokio-compat` feature, and without it is a compile error naming the feature |
 //! | `crate = "path"` | where the `gmp` crate is, for a crate that re-exports it (default `::gmp`) |
 //!
 //! Without `procs`, `#[gmp::main]` uses `Runtime::new()`: `GMP_MAXPROCS` if set,
@@ -109,6 +110,7 @@
 //! syn's `ParseStream`, the body not at all.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod args;
 mod expand;
@@ -159,8 +161,8 @@ impl Kind {
 /// then runs its body on a runtime of its own each time it is called.
 ///
 /// Arguments: `procs = N` (or `worker_threads = N`), `flavor =
-/// "multi_thread"` or `"current_thread"`, `start_paused = true`, `crate =
-/// "path"`; see the [crate docs](crate) for each and for the compile errors.
+/// "multi_thread"` or `"current_thread"`, `start_paused = true`,
+/// `tokio_compat = true`, `crate = "path"`; see the [crate docs](crate) for each and for the compile errors.
 ///
 /// # Panics
 ///

@@ -66,6 +66,7 @@
 //! cannot model the OS poller); its tests run on real sockets.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Under loom only its own models use it: the reactor is not built.
 #[cfg_attr(loom, allow(dead_code))]

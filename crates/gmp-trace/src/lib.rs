@@ -85,6 +85,7 @@
 //! trying the viewer before the runtime records real ones.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod error;

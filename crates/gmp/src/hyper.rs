@@ -21,6 +21,29 @@
 //! (`server`, `client`, `http1`, `http2`); gmp's `hyper` feature asks for
 //! none of them.
 //!
+//! # A server for tower services: axum on gmp
+//!
+//! With the `hyper-server` feature, `serve` is `axum::serve` on gmp: it
+//! takes a gmp [`TcpListener`](crate::net::TcpListener) or
+//! [`UnixListener`](crate::net::UnixListener) and any tower service
+//! (an `axum::Router`, with its layers), serves HTTP/1 and HTTP/2 on each
+//! connection (told apart by the first bytes), runs every connection as a G,
+//! stops gracefully when a future completes
+//! (`Serve::with_graceful_shutdown`), and answers a
+//! panicking handler with a 500. No tokio runtime is involved; middleware
+//! that sleeps on tokio's timer (tower-http's `TimeoutLayer`) needs the
+//! `tokio-compat` feature and [`Builder::tokio_compat`](crate::Builder::tokio_compat).
+//!
+//! ```ignore
+//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+//! let listener = gmp::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! gmp::hyper::serve(listener, app).await?;
+//! ```
+//!
+//! `examples/axum.rs` is a whole app (routes, JSON, state, a timeout layer
+//! on gmp's timer); `serve_make` takes a make-service instead, such as
+//! axum's `into_make_service_with_connect_info::<SocketAddr>()`.
+//!
 //! # Example
 //!
 //! An HTTP/1 server and a client on loopback:
@@ -104,6 +127,11 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use ::hyper::rt::Sleep;
+
+#[cfg(feature = "hyper-server")]
+mod serve;
+#[cfg(feature = "hyper-server")]
+pub use serve::{serve, serve_make, CloneService, Listener, Serve, ServeFuture};
 
 /// hyper's executor on gmp (hyper-util's `TokioExecutor`): spawns each
 /// future hyper hands it as a G of the current runtime — the runtime of the

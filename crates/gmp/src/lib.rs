@@ -29,8 +29,13 @@
 //! | facade | `gmp` (this crate) | what applications use |
 //!
 //! With the `hyper` feature, `gmp::hyper` runs hyper 1.x
-//! servers and clients on gmp's sockets; with `tokio-io`, the `net` streams
-//! also implement tokio's `AsyncRead`/`AsyncWrite`.
+//! servers and clients on gmp's sockets; with `hyper-server`,
+//! `gmp::hyper::serve` serves axum (any tower service) on them, a G per
+//! connection; with `tokio-io`, the `net` streams also implement tokio's
+//! `AsyncRead`/`AsyncWrite`; with `tokio-compat`,
+//! [`Builder::tokio_compat`] keeps crates that call `tokio::spawn` or
+//! `tokio::time` working; with `tracing`, the watchdog reports through
+//! `tracing`.
 //!
 //! A service's other needs have tokio's names, so a port is a
 //! search-and-replace: [`signal`] (`ctrl_c`, `signal(SignalKind::terminate())`),
@@ -59,6 +64,7 @@
 //! README's platform table says exactly what ran where.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use gmp_exec::{
     block_in_place, block_on, spawn, spawn_blocking, syscall, yield_now, AbortHandle, Builder,

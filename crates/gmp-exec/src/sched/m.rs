@@ -406,7 +406,7 @@ impl Shared {
         if let Some(size) = self.config.stack_size {
             builder = builder.stack_size(size);
         }
-        let spawned = builder.spawn(move || {
+        let spawned = builder.spawn(self.config.thread_hooks.wrap(move || {
             tighten_timer_slack();
             crate::config::run_hook(&shared.config.on_thread_start, "on_thread_start");
             let m = Arc::new(M::new(id, shared.config.sysmon));
@@ -455,7 +455,7 @@ impl Shared {
                 // Shutdown gave up waiting for us; nobody else is left to do it.
                 shared.cancel_everything();
             }
-        });
+        }));
         let mut set = lock(&self.idle.set);
         match spawned {
             Ok(handle) => {

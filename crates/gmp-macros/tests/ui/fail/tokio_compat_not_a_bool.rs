@@ -1,0 +1,2 @@
+#[gmp::main(tokio_compat = "yes")]
+async fn main() {}
