@@ -34,6 +34,9 @@ for t in $targets; do
     echo "-- $t: cargo clippy -D warnings with the hyper and tokio-io features (gmp, gmp-exec)"
     cargo clippy --quiet --target "$t" -p gmp -p gmp-exec --features gmp/hyper,gmp/tokio-io \
         --lib --example hyper_server -- -D warnings
+    echo "-- $t: cargo clippy -D warnings with hyper-server, tokio-compat and tracing (gmp, gmp-exec)"
+    cargo clippy --quiet --target "$t" -p gmp -p gmp-exec \
+        --features gmp/hyper-server,gmp/tokio-compat,gmp/tracing --lib --example axum -- -D warnings
     echo "$t: $((SECONDS - t1))s"
 done
 echo "-- Linux without the coro feature: cargo clippy -D warnings"

@@ -13,7 +13,7 @@
 //! curl -X POST http://127.0.0.1:3000/shutdown  # graceful: in-flight requests finish
 //! ```
 //!
-//! Ctrl-C (`gmp::signal::ctrl_c`) shuts it down gracefully too.
+//! Ctrl-C (`gmp::signal::ctrl_c`, on Unix) shuts it down gracefully too.
 //!
 //! The timeout is a small layer on gmp's timer (`axum::middleware::from_fn`
 //! around `gmp::time::timeout`). tower-http's own `TimeoutLayer` sleeps on
@@ -170,7 +170,12 @@ async fn main() -> std::io::Result<()> {
         .with_graceful_shutdown(async move {
             // `recv` ends with Err once `POST /shutdown` drops the only sender.
             let shutdown = std::pin::pin!(stopped.recv());
-            let ctrl_c = std::pin::pin!(gmp::signal::ctrl_c());
+            // `gmp::signal` is Unix-only for now; elsewhere, POST /shutdown.
+            #[cfg(unix)]
+            let ctrl_c = gmp::signal::ctrl_c();
+            #[cfg(not(unix))]
+            let ctrl_c = std::future::pending::<std::io::Result<()>>();
+            let ctrl_c = std::pin::pin!(ctrl_c);
             futures::future::select(shutdown, ctrl_c).await;
         })
         .await?;

@@ -42,7 +42,9 @@ use tower_service::Service;
 
 use super::{GmpExecutor, GmpTimer};
 use crate::chan;
-use crate::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use crate::net::{TcpListener, TcpStream};
+#[cfg(unix)]
+use crate::net::{UnixListener, UnixStream};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -87,6 +89,7 @@ impl Listener for TcpListener {
     }
 }
 
+#[cfg(unix)]
 impl Listener for UnixListener {
     type Io = UnixStream;
     type Addr = crate::net::unix::SocketAddr;
@@ -383,24 +386,50 @@ fn classify(e: &io::Error) -> AcceptError {
         return AcceptError::Skip;
     }
     match e.raw_os_error() {
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::ENOSPC) => {
+        Some(code) => classify_os(code),
+        None => AcceptError::Fatal,
+    }
+}
+
+#[cfg(unix)]
+fn classify_os(code: i32) -> AcceptError {
+    match code {
+        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::ENOSPC => {
             AcceptError::Pause
         }
         // accept(2) on Linux: "already-pending network errors", to be treated
         // like EAGAIN by retrying; EPERM is a firewall rule refusing one peer.
-        Some(
-            libc::EPROTO
-            | libc::ENOPROTOOPT
-            | libc::EHOSTDOWN
-            | libc::ENETDOWN
-            | libc::EHOSTUNREACH
-            | libc::EOPNOTSUPP
-            | libc::ENETUNREACH
-            | libc::EPERM
-            | libc::ETIMEDOUT,
-        ) => AcceptError::Skip,
+        libc::EPROTO
+        | libc::ENOPROTOOPT
+        | libc::EHOSTDOWN
+        | libc::ENETDOWN
+        | libc::EHOSTUNREACH
+        | libc::EOPNOTSUPP
+        | libc::ENETUNREACH
+        | libc::EPERM
+        | libc::ETIMEDOUT => AcceptError::Skip,
         #[cfg(target_os = "linux")]
-        Some(libc::ENONET) => AcceptError::Skip,
+        libc::ENONET => AcceptError::Skip,
+        _ => AcceptError::Fatal,
+    }
+}
+
+/// Winsock's codes (`WSAE*`, from `winerror.h`; `std` reports them as the
+/// raw OS error): the same three groups as on Unix.
+#[cfg(windows)]
+fn classify_os(code: i32) -> AcceptError {
+    const WSAEMFILE: i32 = 10024;
+    const WSAENOBUFS: i32 = 10055;
+    const WSAENETDOWN: i32 = 10050;
+    const WSAENETUNREACH: i32 = 10051;
+    const WSAENETRESET: i32 = 10052;
+    const WSAETIMEDOUT: i32 = 10060;
+    const WSAEHOSTDOWN: i32 = 10064;
+    const WSAEHOSTUNREACH: i32 = 10065;
+    match code {
+        WSAEMFILE | WSAENOBUFS => AcceptError::Pause,
+        WSAENETDOWN | WSAENETUNREACH | WSAENETRESET | WSAETIMEDOUT | WSAEHOSTDOWN
+        | WSAEHOSTUNREACH => AcceptError::Skip,
         _ => AcceptError::Fatal,
     }
 }
