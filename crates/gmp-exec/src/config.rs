@@ -67,6 +67,15 @@ pub(crate) struct Config {
     pub(crate) tokio: Option<std::sync::Arc<crate::tokio_compat::TokioCompat>>,
 }
 
+impl Config {
+    /// How long an M with coroutines of its own to run keeps its P while
+    /// another M's coroutines wait for one (`Worker::locked_m_may_want_p`):
+    /// the preemption slice, or Go's 10 ms when preemption is off.
+    pub(crate) fn time_slice(&self) -> Duration {
+        self.retake_after.unwrap_or(Duration::from_millis(10))
+    }
+}
+
 /// A `Builder::on_thread_start`/`on_thread_stop` callback.
 pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
 

@@ -241,6 +241,51 @@ fn loom_no_lost_wakeup_when_the_last_spinner_parks() {
     });
 }
 
+/// The bound-G wake protocol (`M::parking`, `Shared::schedule_bound`): a
+/// G bound to an M and woken on another thread while that M gives up its P
+/// and parks is always run by it — the M's re-check sees the mail, or the
+/// waker sees the M parking and hands it a P. The waker takes no lock but
+/// the mailbox's when the M runs. A lost wake leaves the M parked with mail:
+/// loom reports the deadlock.
+#[test]
+fn loom_mail_for_a_parking_m_is_never_lost() {
+    loom::model(|| {
+        let shared = Shared::new(Builder::new().procs(1).config().unwrap()).unwrap();
+        let m = Arc::new(M::new(0, true));
+        shared.model_register_m(&m);
+        shared.model_take_p(0);
+
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || {
+                let (notified, handle) = model_task(&shared);
+                drop(handle);
+                notified.header().bind_to_m(0);
+                shared.schedule(notified);
+            })
+        };
+        // M0 holds P0 and runs its loop: serve the mailbox, else give the P
+        // up and park until a P comes back.
+        let mut p = 0;
+        loop {
+            let mut own = VecDeque::new();
+            m.take_all_mail(&mut own);
+            if let Some(task) = own.pop_front() {
+                drop(task);
+                break;
+            }
+            m.wire(p);
+            let owned = m.unwire(p);
+            match shared.give_up_p(&m, owned.then_some(p), false) {
+                Some((next, _)) => p = next,
+                None => unreachable!("no shutdown in this model"),
+            }
+        }
+        waker.join().unwrap();
+        shared.wake_all_for_exit();
+    });
+}
+
 /// A G for the protocol model; its future never runs.
 fn model_task(shared: &Arc<Shared>) -> (Notified, JoinHandle<()>) {
     // SAFETY: the model drops the task (via the queue) before `shared`.

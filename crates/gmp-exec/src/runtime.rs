@@ -372,6 +372,11 @@ impl Builder {
     /// preemption and, if other Gs wait, hands the P to another M (Go's 10 ms
     /// `forcePreemptNS`; default 10 ms). `None` turns both off.
     ///
+    /// It is also the slice for which an M busy with coroutines of its own
+    /// keeps its P while coroutines started on another M wait for one (they
+    /// can run on no other thread): then the Ms take turns (10 ms with
+    /// `None`).
+    ///
     /// ```
     /// use std::time::Duration;
     /// let rt = gmp_exec::Runtime::builder()

@@ -284,3 +284,69 @@ fn a_preempted_coroutine_lets_the_queues_go_first() {
         );
     }
 }
+
+/// Coroutines stay on the M that started them, so an M whose own coroutines
+/// keep each other busy never runs out of work. Here one M's pair ping-pongs
+/// forever on the only P while a coroutine bound to another M (the one that
+/// blocked, so the P went on without it) becomes runnable: it can run on no
+/// other thread, and its M waits for a P. Ms with runnable coroutines take
+/// turns on the Ps (a time slice each, `retake_after`); before they did, the
+/// busy M kept the P for as long as its pair played, and this waited forever.
+#[cfg(all(feature = "coro", any(unix, windows)))]
+#[test]
+fn coroutines_busy_on_one_m_cannot_starve_those_bound_to_another() {
+    use gmp_exec::{chan, coro};
+    let rt = Runtime::builder()
+        .procs(1)
+        .retake_after(Some(Duration::from_millis(2)))
+        .build()
+        .unwrap();
+    let _in = rt.enter();
+    let (blocked_tx, blocked_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let waiter = coro::spawn(move || {
+        // Bound to this M at its first suspension.
+        coro::yield_now();
+        // Its M blocks; the P goes on to another M, which starts the pair.
+        gmp_exec::block_in_place(|| {
+            blocked_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+        });
+        // Back without a P: runnable again only on this M, which waits for one.
+        coro::yield_now();
+        ran_tx.send(()).unwrap();
+    });
+    recv(&blocked_rx, "the waiting coroutine blocked its M");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ping_tx, ping_rx) = chan::bounded::<()>(1);
+    let (pong_tx, pong_rx) = chan::bounded::<()>(1);
+    let (playing_tx, playing_rx) = mpsc::channel();
+    let s = stop.clone();
+    let ping = coro::spawn(move || {
+        let mut rounds = 0u64;
+        while !s.load(SeqCst) {
+            coro::wait(ping_tx.send(())).unwrap();
+            coro::wait(pong_rx.recv()).unwrap();
+            rounds += 1;
+            if rounds == 1_000 {
+                playing_tx.send(()).unwrap();
+            }
+        }
+    });
+    let pong = coro::spawn(move || {
+        while coro::wait(ping_rx.recv()).is_ok() {
+            if coro::wait(pong_tx.send(())).is_err() {
+                break;
+            }
+        }
+    });
+    recv(&playing_rx, "the pair ping-pongs on the other M");
+    go_tx.send(()).unwrap();
+    let ran = ran_rx.recv_timeout(PATIENCE);
+    stop.store(true, SeqCst);
+    ping.join().unwrap();
+    pong.join().unwrap();
+    waiter.join().unwrap();
+    ran.expect("coroutines busy on one M starved a coroutine bound to another");
+}

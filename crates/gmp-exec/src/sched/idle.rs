@@ -153,6 +153,15 @@ impl Shared {
         lock(&self.idle.set).midle.len()
     }
 
+    /// Registers `m` as a started M (loom model setup: models start no
+    /// threads through `new_m`).
+    #[cfg(all(test, loom))]
+    pub(crate) fn model_register_m(&self, m: &Arc<M>) {
+        let mut set = lock(&self.idle.set);
+        set.allm.push(m.clone());
+        self.ms.insert(m);
+    }
+
     /// Takes P `p` off the idle list as if an M had wired it (loom model setup).
     #[cfg(all(test, loom))]
     pub(crate) fn model_take_p(&self, p: usize) {
@@ -192,8 +201,8 @@ impl Shared {
             if set.shutdown {
                 return None;
             }
-            // SeqCst: pairs with `M::mail` (the sender then takes this lock).
-            if m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0 {
+            if m.note_parking() || m.own_mail_len.load(Relaxed) > 0 {
+                m.parking.store(false, Relaxed);
                 // Bound Gs wait for this very M: get a P now, or queue for one.
                 if let Some(p) = self.p_or_queue_for_one(&mut set, m) {
                     return Some((p, false));
@@ -213,6 +222,8 @@ impl Shared {
         } else {
             m.park()
         };
+        // Off the idle lists now (whoever woke it took it off).
+        m.parking.store(false, Relaxed);
         if let Wake::P { p, .. } = wake {
             trace::record(Kind::Unpark, self.id, p as u32, m.id as u32, 0, 0, 0);
         }
@@ -308,8 +319,9 @@ impl Shared {
                 return wake;
             }
             self.poll_blocking(m.id as u32, &mut wakers, &mut tasks);
-            // SeqCst: pairs with `M::mail`.
-            let mail = m.mailbox_len.load(SeqCst) > 0 || m.own_mail_len.load(Relaxed) > 0;
+            // A sender that mailed this M saw it `parking` and takes it off the
+            // idle list (`wake_locked_m`); this check only spares that round.
+            let mail = m.mailbox_len.load(Relaxed) > 0 || m.own_mail_len.load(Relaxed) > 0;
             if tasks.is_empty() && !mail {
                 continue;
             }

@@ -17,7 +17,7 @@
 //! (`stop_locked`).
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::Relaxed;
 
 use gmp_core::runq::StealRunnext;
 
@@ -133,13 +133,36 @@ impl Worker {
         }
     }
 
-    /// Whether an M with bound Gs waits for a P and this M could give it
-    /// one: it has no bound G of its own runnable, nor one it is locked to.
+    /// Whether an M with bound Gs waits for a P and this M should give it
+    /// its own: at once if this M has no bound G of its own runnable (it
+    /// loses nothing), or once it has kept the P for a time slice
+    /// (`retake_after`, Go's 10 ms `forcePreemptNS`) since it first saw
+    /// another M waiting. Then it queues for a P itself, with its bound Gs
+    /// (`stop_m`): Ms with runnable bound Gs take turns on the Ps as Gs take
+    /// turns on one, so the coroutines of a busy M cannot starve those of
+    /// another (which can run on no other thread), and a burst of wakes spread
+    /// over several Ms keeps every P busy until the last ones. An M locked to
+    /// one G keeps its P: it runs nothing else, and its G is the one waiting.
     pub(super) fn locked_m_may_want_p(&self) -> bool {
-        self.shared.idle.lockedm_waiting.load(Relaxed) != 0
-            && self.own_mail.borrow().is_empty()
-            && self.m.mailbox_len.load(Relaxed) == 0
-            && self.exclusive.get() == 0
+        if self.shared.idle.lockedm_waiting.load(Relaxed) == 0 {
+            self.slice_start.set(None);
+            return false;
+        }
+        if self.exclusive.get() != 0 {
+            return false;
+        }
+        if self.own_mail.borrow().is_empty() && self.m.mailbox_len.load(Relaxed) == 0 {
+            return true;
+        }
+        // Real time, not the runtime's clock: a test may pause that one.
+        let now = std::time::Instant::now();
+        match self.slice_start.get() {
+            None => {
+                self.slice_start.set(Some(now));
+                false
+            }
+            Some(since) => now.duration_since(since) >= self.shared.config.time_slice(),
+        }
     }
 
     /// `lock_os_thread`'s wait: the locked G is not runnable, so give the P
@@ -330,6 +353,9 @@ impl Worker {
                 task.shutdown();
             }
         }
+        // From now on, mail for this M goes back to its sender, which drops it
+        // (`schedule_bound`); what came in meanwhile is dropped here.
+        drop(self.m.close_mailbox());
     }
 }
 
@@ -348,37 +374,61 @@ impl Shared {
         let Some(task) = task else {
             return;
         };
-        // Touches `self` after the hand-over (`wake_locked_m`): see
-        // `keep_alive`.
-        let _alive = self.keep_alive();
-        match self.find_m(m) {
-            Some(target) => {
-                target.mail(task);
-                self.wake_locked_m(&target);
+        let Some(target) = self.ms.get(m) else {
+            // A G is bound by the M that runs it, which the table holds.
+            debug_assert!(false, "G bound to M {m}, which never started");
+            let _alive = self.keep_alive();
+            drop(task);
+            return;
+        };
+        match target.mail(task) {
+            Ok((mailbox, parking)) => {
+                if !parking {
+                    // The M runs, and serves its mailbox before it parks.
+                    return;
+                }
+                // Touches `self` after the hand-over (`wake_locked_m`): see
+                // `keep_alive`. Taken while the mailbox is still locked, so
+                // the M cannot have run the G yet.
+                let _alive = self.keep_alive();
+                drop(mailbox);
+                self.wake_locked_m(target);
             }
             // Its M is gone (shutdown): the G can never run again. Dropping the
             // notified reference cancels it (a started coroutine's stack is
             // leaked rather than unwound on the wrong thread).
-            None => drop(task),
+            Err(task) => {
+                let _alive = self.keep_alive();
+                drop(task);
+            }
         }
     }
 
-    /// Makes sure M `m`, which just got mail, will run it: if it is parked on
-    /// the idle list, it gets an idle P and wakes, or, with no P idle, queues
-    /// for the next one (Go's `startlockedm` from the other side). A running M
-    /// checks its mailbox on its own.
-    pub(crate) fn wake_locked_m(&self, m: &Arc<M>) {
+    /// Makes sure M `m`, which just got mail and may be parking, will run it:
+    /// if it is parked on the idle list, it gets an idle P and wakes, or, with
+    /// no P idle, queues for the next one (Go's `startlockedm` from the other
+    /// side). An M that is no longer on the list was woken by someone else,
+    /// and serves its mailbox on its own.
+    pub(crate) fn wake_locked_m(&self, m: &M) {
         let mut set = lock(&self.idle.set);
-        if let Some(pos) = set.midle.iter().position(|x| Arc::ptr_eq(x, m)) {
-            set.midle.swap_remove(pos);
-        } else if let Some(pos) = set.lockedm_parked.iter().position(|x| Arc::ptr_eq(x, m)) {
-            set.lockedm_parked.swap_remove(pos);
-        } else {
-            return;
+        if let Some(pos) = set.midle.iter().position(|x| std::ptr::eq(&**x, m)) {
+            let m = set.midle.swap_remove(pos);
+            self.wake_mailed(set, m);
+        } else if let Some(pos) = set
+            .lockedm_parked
+            .iter()
+            .position(|x| std::ptr::eq(&**x, m))
+        {
+            let m = set.lockedm_parked.swap_remove(pos);
+            self.wake_mailed(set, m);
         }
-        if let Some(p) = self.p_or_queue_for_one(&mut set, m) {
+    }
+
+    /// `wake_locked_m` for an M it took off an idle list.
+    fn wake_mailed(&self, mut set: crate::sync::MutexGuard<'_, super::idle::IdleSet>, m: Arc<M>) {
+        if let Some(p) = self.p_or_queue_for_one(&mut set, &m) {
             drop(set);
-            self.unpark_m(m, Wake::P { p, spinning: false });
+            self.unpark_m(&m, Wake::P { p, spinning: false });
         }
     }
 
@@ -395,8 +445,7 @@ impl Shared {
             // Only mail from other threads can hold a G for this M: the
             // caller just emptied the M's own mailbox (the locked G, or while
             // it waits, any G bound here), and only this M adds to it.
-            // SeqCst: pairs with `M::mail`.
-            if m.mailbox_len.load(SeqCst) > 0 {
+            if m.note_parking() {
                 if let Some(p) = self.p_or_queue_for_one(&mut set, m) {
                     return Some((p, false));
                 }
@@ -404,7 +453,9 @@ impl Shared {
                 set.lockedm_parked.push(m.clone());
             }
         }
-        match m.park() {
+        let wake = m.park();
+        m.parking.store(false, Relaxed);
+        match wake {
             Wake::P { p, spinning } => Some((p, spinning)),
             Wake::Exit => None,
         }

@@ -12,13 +12,15 @@
 
 use std::collections::VecDeque;
 use std::panic::Location;
-use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::time::Instant;
 
 use crate::metrics::MStats;
 use crate::task::Notified;
 
-use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
+use crate::sync::{
+    fence, lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard,
+};
 
 use super::barrier;
 use super::idle::{pidle_get, pidle_put, IdleSet};
@@ -27,6 +29,7 @@ use super::idle::{pidle_get, pidle_put, IdleSet};
 use loom::sync::atomic::AtomicPtr;
 #[cfg(not(loom))]
 use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::AtomicPtr as StdAtomicPtr;
 
 use super::Shared;
 
@@ -80,14 +83,30 @@ pub(crate) struct M {
     /// Gs bound to this M (started coroutines) that were woken on other
     /// threads, waiting for this M to run them (Go's `lockedg` handed to its
     /// `lockedm`). `mailbox_len` mirrors the length for a lock-free check.
-    pub(crate) mailbox: Mutex<VecDeque<Notified>>,
+    pub(crate) mailbox: Mutex<Mailbox>,
     pub(crate) mailbox_len: AtomicUsize,
+    /// True from just before this M parks on the idle lists (`midle`, or
+    /// `lockedm_parked` for a locked M) until it wakes again; false while it
+    /// runs. A waker that mails this M a bound G takes the idle lock to wake
+    /// it only when this is set (`Shared::schedule_bound`). Written only by
+    /// the M itself. Its store, a SeqCst fence and the M's re-check of
+    /// `mailbox_len`, against the waker's `mailbox_len` store, a fence and its
+    /// load of this flag, are a StoreLoad pair (rule 3's shape): one of the
+    /// two sees the other (`Shared::note_parking`, `M::mail`).
+    pub(crate) parking: AtomicBool,
     /// Length of the M's own lock-free mailbox (bound Gs it woke itself),
     /// mirrored here so that `stop_m` never parks an M that has some.
     pub(crate) own_mail_len: AtomicUsize,
     /// This M parks in the network poller rather than on its note, so a wake
     /// must also interrupt the poll (see `netpoll.rs`).
     pub(crate) in_poller: AtomicBool,
+}
+
+/// The mailbox other threads post an M's bound Gs to.
+pub(crate) struct Mailbox {
+    queue: VecDeque<Notified>,
+    /// The M exited: nothing will take mail any more.
+    closed: bool,
 }
 
 const EXIT: usize = 1;
@@ -122,8 +141,12 @@ impl M {
             born: Instant::now(),
             in_release: AtomicBool::new(false),
             poll_seen_ns: AtomicU64::new(0),
-            mailbox: Mutex::new(VecDeque::new()),
+            mailbox: Mutex::new(Mailbox {
+                queue: VecDeque::new(),
+                closed: false,
+            }),
             mailbox_len: AtomicUsize::new(0),
+            parking: AtomicBool::new(false),
             own_mail_len: AtomicUsize::new(0),
             in_poller: AtomicBool::new(false),
         }
@@ -178,13 +201,40 @@ impl M {
         }
     }
 
-    /// Queues a G bound to this M (from any thread).
-    pub(crate) fn mail(&self, task: Notified) {
+    /// Queues a G bound to this M (from any thread), unless the M has exited:
+    /// then the G comes back. On success, says whether the M may be parking
+    /// (and so needs a wake), and returns the mailbox still locked: while the
+    /// caller holds it, the M cannot take the G, so the caller may still rely
+    /// on what its notified reference kept alive.
+    pub(crate) fn mail(&self, task: Notified) -> Result<(MutexGuard<'_, Mailbox>, bool), Notified> {
         let mut mailbox = lock(&self.mailbox);
-        mailbox.push_back(task);
-        // SeqCst: pairs with the parking M's re-check in `stop_m` (under the
-        // idle lock, which the sender takes next).
-        self.mailbox_len.store(mailbox.len(), SeqCst);
+        if mailbox.closed {
+            return Err(task);
+        }
+        mailbox.queue.push_back(task);
+        self.mailbox_len.store(mailbox.queue.len(), Relaxed);
+        // The waker's half of the StoreLoad pair with `parking` (see there):
+        // the M re-checks `mailbox_len` past a fence of its own after setting
+        // `parking`, so either it sees this G and does not park, or this load
+        // sees it parking. Fences rather than SeqCst accesses, which loom
+        // models only as acquire/release.
+        fence(SeqCst);
+        let parking = self.parking.load(Relaxed);
+        Ok((mailbox, parking))
+    }
+
+    /// The M, about to park on an idle list (under the idle lock), marks
+    /// itself `parking`; then, past the fence that pairs with `mail`'s, says
+    /// whether mail came in meanwhile (it must not park then). With mail, the
+    /// mark is taken back.
+    pub(crate) fn note_parking(&self) -> bool {
+        self.parking.store(true, Relaxed);
+        fence(SeqCst);
+        let mail = self.mailbox_len.load(Relaxed) > 0;
+        if mail {
+            self.parking.store(false, Relaxed);
+        }
+        mail
     }
 
     /// Moves every G in this M's mailbox to the back of `own` (its own
@@ -194,8 +244,18 @@ impl M {
             return;
         }
         let mut mailbox = lock(&self.mailbox);
-        own.append(&mut mailbox);
+        own.append(&mut mailbox.queue);
         self.mailbox_len.store(0, Relaxed);
+    }
+
+    /// The exiting M's last word on its mailbox: later mail comes back to its
+    /// sender (`mail`), and what is left now is returned, for the caller to
+    /// drop outside the lock (dropping a G may wake another).
+    pub(crate) fn close_mailbox(&self) -> VecDeque<Notified> {
+        let mut mailbox = lock(&self.mailbox);
+        mailbox.closed = true;
+        self.mailbox_len.store(0, Relaxed);
+        std::mem::take(&mut mailbox.queue)
     }
 
     /// The M noticed that sysmon took its P.
@@ -417,6 +477,7 @@ impl Shared {
                 } else {
                     set.allm.push(m.clone());
                     set.allm_version += 1;
+                    shared.ms.insert(&m);
                     true
                 }
             };
@@ -471,15 +532,6 @@ impl Shared {
         }
     }
 
-    /// The live M numbered `id`.
-    pub(crate) fn find_m(&self, id: usize) -> Option<Arc<M>> {
-        lock(&self.idle.set)
-            .allm
-            .iter()
-            .find(|m| m.id == id)
-            .cloned()
-    }
-
     /// (Ms alive, Ms parked, every live M) for metrics and diagnostics.
     pub(crate) fn ms_snapshot(&self) -> (usize, usize, Vec<Arc<M>>) {
         let set = lock(&self.idle.set);
@@ -494,6 +546,116 @@ impl Shared {
         }
         *version = set.allm_version;
         Some(set.allm.clone())
+    }
+}
+
+/// Every M by id, for a waker to find a bound G's M without a lock (Go keeps
+/// a pointer to the M in the G itself, `g.lockedm`; a task here has 16 bits
+/// for its M's id, rule 7 of the scheduler essay).
+///
+/// Two levels, so that a runtime with a few Ms pays for one chunk of slots
+/// rather than for all `MAX_THREADS`: `chunks[id / CHUNK]` points to a chunk
+/// (null until an M with an id in it starts), whose slot `id % CHUNK` holds a
+/// strong reference to the M with that id (from `Arc::into_raw`), or null.
+///
+/// # Invariants
+///
+/// * Chunks and slots are written only under the idle lock (`insert`); a
+///   chunk, once published, lives until the table is dropped.
+/// * The M in a slot stays allocated until `insert` replaces it with a newer
+///   M of the same id, or the table is dropped. An id is reused only after its
+///   M exited before shutdown (`free_m_ids`), and such an M exits only when
+///   every G bound to it has completed (`may_exit_tainted`): no G still bound
+///   to it is left to be woken, so no lookup of that id can be in flight for
+///   the old M. At shutdown, exited Ms keep their slots (no id is reused).
+///
+/// The pointers are std's atomics even in loom builds: no model races an
+/// insert with a lookup (Ms are registered before a model's threads start),
+/// and a thousand loom atomics per model runtime would only slow the models.
+pub(crate) struct MTable {
+    chunks: Box<[StdAtomicPtr<MChunk>]>,
+}
+
+/// Slots per chunk of the M table.
+const CHUNK: usize = 64;
+
+struct MChunk {
+    slots: [StdAtomicPtr<M>; CHUNK],
+}
+
+impl MTable {
+    pub(crate) fn new() -> MTable {
+        let n = crate::config::MAX_THREADS.div_ceil(CHUNK);
+        MTable {
+            chunks: (0..n)
+                .map(|_| StdAtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    /// Records `m` under its id, replacing an M of that id that exited.
+    /// Called only under the idle lock (first invariant).
+    pub(crate) fn insert(&self, m: &Arc<M>) {
+        let chunk = &self.chunks[m.id / CHUNK];
+        let mut c = chunk.load(Acquire);
+        if c.is_null() {
+            let fresh = Box::new(MChunk {
+                slots: std::array::from_fn(|_| StdAtomicPtr::new(std::ptr::null_mut())),
+            });
+            c = Box::into_raw(fresh);
+            // Release: a reader that sees the chunk sees its null slots.
+            chunk.store(c, Release);
+        }
+        // SAFETY: a published chunk is never freed before the table (first
+        // invariant), and `c` is one.
+        let slot = unsafe { &(*c).slots[m.id % CHUNK] };
+        // Release: a reader that loads the pointer sees the M's fields.
+        let old = slot.swap(Arc::into_raw(m.clone()).cast_mut(), AcqRel);
+        if !old.is_null() {
+            // SAFETY: `old` came from `Arc::into_raw` in an earlier insert and
+            // the slot owned that reference; its M exited with no G left
+            // bound to it, so nothing reads it any more (second invariant).
+            drop(unsafe { Arc::from_raw(old) });
+        }
+    }
+
+    /// The M numbered `id`, if one ever started. The caller must be waking a
+    /// live G bound to that M (second invariant), and must keep the runtime
+    /// alive while it uses the reference.
+    #[inline]
+    pub(crate) fn get(&self, id: usize) -> Option<&M> {
+        // Acquire, both: pair with the Release publications in `insert`.
+        let c = self.chunks.get(id / CHUNK)?.load(Acquire);
+        if c.is_null() {
+            return None;
+        }
+        // SAFETY: a published chunk lives as long as the table.
+        let m = unsafe { &(*c).slots[id % CHUNK] }.load(Acquire);
+        // SAFETY: a non-null slot holds a strong reference, and the M it
+        // points to stays allocated while its bound Gs can be woken (second
+        // invariant); the caller wakes one of them.
+        unsafe { m.as_ref() }
+    }
+}
+
+impl Drop for MTable {
+    fn drop(&mut self) {
+        for chunk in self.chunks.iter() {
+            let c = chunk.load(Acquire);
+            if c.is_null() {
+                continue;
+            }
+            // SAFETY: the chunk came from `Box::into_raw` in `insert`, and the
+            // table is going away: nothing else reads it now.
+            let chunk = unsafe { Box::from_raw(c) };
+            for slot in &chunk.slots {
+                let m = slot.load(Acquire);
+                if !m.is_null() {
+                    // SAFETY: the slot owns this reference (`insert`).
+                    drop(unsafe { Arc::from_raw(m) });
+                }
+            }
+        }
     }
 }
 

@@ -240,6 +240,8 @@ pub(crate) struct Shared {
     nprocs: AtomicUsize,
     pub(crate) global: Global<Notified>,
     pub(crate) idle: Idle,
+    /// Every M by id: how a waker finds a bound G's M (`m.rs`).
+    pub(crate) ms: m::MTable,
     /// The steal order for each count of Ps (`orders[n - 1]` for `n`).
     orders: Box<[StealOrder]>,
     pub(crate) goids: GoidGen,
@@ -385,6 +387,7 @@ impl Shared {
         Ok(Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             idle: Idle::new(procs, capacity),
+            ms: m::MTable::new(),
             config,
             ps,
             nprocs: AtomicUsize::new(procs),

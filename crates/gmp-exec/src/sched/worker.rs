@@ -65,6 +65,10 @@ pub(crate) struct Worker {
     /// How many `lock_os_thread` calls of the locked G are not undone yet
     /// (Go's `m.lockedExt`).
     pub(super) lock_depth: Cell<u32>,
+    /// When this M, holding its P with bound Gs of its own to run, first saw
+    /// another M with bound Gs wait for a P (`locked_m_may_want_p`); cleared
+    /// when it gets a P and when nobody waits.
+    pub(super) slice_start: Cell<Option<Instant>>,
     /// Reused buffers for netpoll and timer batches.
     pub(super) wakers: RefCell<Vec<Waker>>,
     pub(super) batch: RefCell<Vec<Notified>>,
@@ -123,6 +127,7 @@ pub(crate) fn run(shared: &Arc<Shared>, m: &Arc<M>, p: usize, spinning: bool) {
         behind_queue: Cell::new(false),
         exclusive: Cell::new(0),
         lock_depth: Cell::new(0),
+        slice_start: Cell::new(None),
         wakers: RefCell::new(Vec::new()),
         batch: RefCell::new(Vec::new()),
     };
@@ -288,6 +293,7 @@ impl Worker {
         self.shared.ps[p].claim(p, self.m.id);
         self.m.wire(p);
         self.p.set(Some(p));
+        self.slice_start.set(None);
     }
 
     /// Go's `schedule`, forever: find a G, run it.
