@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p gmp-benches --bench echo` (options after `--`:
 //! `--procs 1,2`, `--rounds 7`, `--round-trips 1000`, `--runtimes gmp,tokio`,
-//! `--no-go`).
+//! `--no-go`, `--pin 0:1` to run the servers on CPU 0 and the load generator
+//! on CPU 1).
 //!
 //! One load generator drives every server, identically: a plain std program
 //! with blocking sockets — 64 connections shared by 4 threads, each thread
@@ -195,6 +196,9 @@ struct Go {
 impl Go {
     /// Builds the Go server; `Err` with the reason if that is not possible.
     fn build() -> Result<std::path::PathBuf, String> {
+        if let Some(dir) = std::env::var_os(gmp_benches::GO_DIR_ENV) {
+            return Ok(std::path::Path::new(&dir).join("echo"));
+        }
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/echo");
         let exe = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gmp-go-echo");
         let out = Command::new("go")
@@ -304,6 +308,7 @@ fn options() -> Options {
             "--round-trips" => o.round_trips = cli::number(args.next(), "--round-trips"),
             "--runtimes" => o.runtimes = Some(cli::list(args.next(), "--runtimes")),
             "--no-go" => o.go = false,
+            "--pin" => cli::pin(args.next()),
             // cargo bench passes --bench; ignore it and anything unknown.
             _ => {}
         }

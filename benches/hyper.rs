@@ -20,7 +20,8 @@
 //! `cargo bench -p gmp-benches --bench hyper` (options after `--`:
 //! `--procs 1,2`, `--rounds 7`, `--requests 1000` per connection and round,
 //! `--connections 64`, `--runtimes gmp,tokio,axum-gmp,axum-tokio,axum-compat`,
-//! `--metrics` to print gmp's scheduler counters).
+//! `--metrics` to print gmp's scheduler counters, `--pin 0:1` to run the
+//! servers on CPU 0 and the load generator on CPU 1).
 //!
 //! One load generator drives both servers identically: a plain std program
 //! with blocking sockets — keep-alive connections shared by 4 threads, each
@@ -353,6 +354,7 @@ fn options() -> Options {
             "--connections" => o.connections = cli::number(args.next(), "--connections"),
             "--runtimes" => o.runtimes = Some(cli::list(args.next(), "--runtimes")),
             "--metrics" => o.metrics = true,
+            "--pin" => cli::pin(args.next()),
             // cargo bench passes --bench; ignore it and anything unknown.
             _ => {}
         }

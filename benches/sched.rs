@@ -330,30 +330,21 @@ fn run_all(opts: &Options, table: &mut Table) {
 }
 
 fn go_results(opts: &Options, table: &mut Table) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/sched");
     let procs: Vec<String> = opts.procs.iter().map(|p| p.to_string()).collect();
-    let out = Command::new("go")
-        .args([
-            "run",
-            ".",
-            "-procs",
-            &procs.join(","),
-            "-reps",
-            &opts.reps.to_string(),
-        ])
-        .current_dir(dir)
+    let out = gmp_benches::go_program("sched")
+        .args(["-procs", &procs.join(","), "-reps", &opts.reps.to_string()])
         .output();
     let out = match out {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
             eprintln!(
-                "SKIPPED Go: `go run` failed: {}",
+                "SKIPPED Go: the Go program failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
             return;
         }
         Err(e) => {
-            eprintln!("SKIPPED Go: cannot run `go` ({e}); apt-get install golang-go");
+            eprintln!("SKIPPED Go: cannot run the Go program ({e}); apt-get install golang-go, or set GMP_BENCH_GO_DIR");
             return;
         }
     };
@@ -387,10 +378,8 @@ fn memory_results(table: &mut Table) {
             ),
         }
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/sched");
-    if let Ok(out) = Command::new("go")
-        .args(["run", ".", "-park-memory"])
-        .current_dir(dir)
+    if let Ok(out) = gmp_benches::go_program("sched")
+        .arg("-park-memory")
         .output()
     {
         if let Ok(v) = String::from_utf8_lossy(&out.stdout).trim().parse::<f64>() {

@@ -3,7 +3,8 @@
 //! procs.
 //!
 //! `cargo bench -p gmp-benches --bench stackful` (options after `--`:
-//! `--procs 1,2`, `--reps 5`, `--no-go`, `--no-memory`).
+//! `--procs 1,2`, `--reps 5`, `--shapes wake_million,ping_pong`, `--no-go`,
+//! `--no-memory`).
 //!
 //! Every cell runs in a child process of its own (may's worker count is fixed
 //! once per process), runtimes interleaved, and is the median of the
@@ -51,7 +52,55 @@ fn warm(shape: fn() -> f64) -> f64 {
     if std::env::var_os("GMP_BENCH_COLD").is_some() {
         eprintln!("cold run: {cold:.1}");
     }
-    shape()
+    TIMED_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
+    let timed = shape();
+    TIMED_RUN.store(false, std::sync::atomic::Ordering::Relaxed);
+    timed
+}
+
+/// Set while [`warm`] runs a shape for its figure (not the warm-up).
+static TIMED_RUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// With `GMP_BENCH_PERF_CTL` naming `perf record --control fifo:`'s control
+/// FIFO (and `-D -1`, which starts with events off), profiles only the timed
+/// phase of the timed run of the shapes that call this:
+/// `perf_control("enable")` before it, `"disable"` after.
+fn perf_control(cmd: &str) {
+    if !TIMED_RUN.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    if let Some(path) = std::env::var_os("GMP_BENCH_PERF_CTL") {
+        use std::io::Write;
+        let mut fifo = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .expect("GMP_BENCH_PERF_CTL: open the control FIFO");
+        writeln!(fifo, "{cmd}").expect("GMP_BENCH_PERF_CTL: write");
+    }
+}
+
+/// The shapes this run measures: all of them, or those named by `--shapes`
+/// (a comma-separated list the parent passes to its children in
+/// [`SHAPES_ENV`]).
+const SHAPES_ENV: &str = "GMP_BENCH_SHAPES";
+
+fn selected(shape: &str) -> bool {
+    match std::env::var(SHAPES_ENV) {
+        Ok(list) => list.split(',').any(|s| s == shape),
+        Err(_) => true,
+    }
+}
+
+/// A shape: its name and the function that runs it once, returning its figure.
+type Shape = (&'static str, fn() -> f64);
+
+/// Runs each selected shape with [`warm`] and collects its figure.
+fn run_shapes(shapes: &[Shape]) -> Vec<(&'static str, f64)> {
+    shapes
+        .iter()
+        .filter(|(name, _)| selected(name))
+        .map(|&(name, shape)| (name, warm(shape)))
+        .collect()
 }
 
 mod gmp_side {
@@ -71,47 +120,60 @@ mod gmp_side {
 
     pub fn shapes(procs: usize) -> Vec<(&'static str, f64)> {
         in_coroutine(procs, || {
-            vec![
-                ("spawn_join", warm(spawn_join)),
-                ("yield_many", warm(yield_many)),
-                ("chained_spawn", warm(chained_spawn)),
-                ("ping_pong", warm(ping_pong)),
-                ("ping_pong_tokio_mpsc", warm(ping_pong_tokio_mpsc)),
-                ("wake_million", warm(wake_million)),
-            ]
+            run_shapes(&[
+                ("spawn_join", spawn_join),
+                ("yield_many", yield_many),
+                ("chained_spawn", chained_spawn),
+                ("ping_pong", ping_pong),
+                ("ping_pong_tokio_mpsc", ping_pong_tokio_mpsc),
+                ("wake_million", wake_million),
+            ])
         })
+    }
+
+    /// What the `wake_million` Gs share. Go's closures capture it by
+    /// reference; so do these (`&'static`, leaked once per run, a few bytes),
+    /// so the per-G cost is the runtime's and one atomic decrement, as in Go,
+    /// not three reference counts bouncing between cores at each G's end.
+    struct Countdown {
+        left: std::sync::atomic::AtomicUsize,
+        parked: std::sync::atomic::AtomicUsize,
+        done: gmp_exec::chan::Sender<()>,
     }
 
     fn wake_million() -> f64 {
         use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-        use std::sync::Arc;
-        let left = Arc::new(AtomicUsize::new(WAKE));
-        let parked = Arc::new(AtomicUsize::new(0));
         let (done_tx, done_rx) = gmp_exec::chan::bounded::<()>(1);
-        let done_tx = Arc::new(done_tx);
+        let shared: &'static Countdown = Box::leak(Box::new(Countdown {
+            left: AtomicUsize::new(WAKE),
+            parked: AtomicUsize::new(0),
+            done: done_tx,
+        }));
         let mut txs = Vec::with_capacity(WAKE);
         for _ in 0..WAKE {
             let (tx, rx) = gmp_exec::chan::bounded::<()>(1);
             txs.push(tx);
-            let (left, parked, done) = (left.clone(), parked.clone(), done_tx.clone());
             drop(coro::spawn(move || {
-                parked.fetch_add(1, Relaxed);
+                shared.parked.fetch_add(1, Relaxed);
                 coro::wait(rx.recv()).unwrap();
-                if left.fetch_sub(1, Relaxed) == 1 {
-                    done.try_send(()).unwrap();
+                if shared.left.fetch_sub(1, Relaxed) == 1 {
+                    shared.done.try_send(()).unwrap();
                 }
             }));
         }
         // Every G started and parked on its channel (or about to).
-        while parked.load(Relaxed) < WAKE {
+        while shared.parked.load(Relaxed) < WAKE {
             coro::yield_now();
         }
+        perf_control("enable");
         let start = Instant::now();
         for tx in &txs {
             tx.try_send(()).unwrap();
         }
         coro::wait(done_rx.recv()).unwrap();
-        start.elapsed().as_nanos() as f64 / WAKE as f64
+        let per = start.elapsed().as_nanos() as f64 / WAKE as f64;
+        perf_control("disable");
+        per
     }
 
     fn spawn_join() -> f64 {
@@ -244,12 +306,12 @@ mod may_side {
     pub fn shapes(procs: usize) -> Vec<(&'static str, f64)> {
         may::config().set_workers(procs);
         go(|| {
-            vec![
-                ("spawn_join", warm(spawn_join)),
-                ("yield_many", warm(yield_many)),
-                ("chained_spawn", warm(chained_spawn)),
-                ("ping_pong", warm(ping_pong)),
-            ]
+            run_shapes(&[
+                ("spawn_join", spawn_join),
+                ("yield_many", yield_many),
+                ("chained_spawn", chained_spawn),
+                ("ping_pong", ping_pong),
+            ])
         })
         .join()
         .unwrap()
@@ -387,32 +449,31 @@ fn child(args: &[String], limit: Duration) -> Option<String> {
 }
 
 fn go_results(procs: &[usize], reps: usize, table: &mut Table) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/go/sched");
     let procs: Vec<String> = procs.iter().map(|p| p.to_string()).collect();
-    let run = |extra: &[&str]| {
-        Command::new("go")
-            .args(["run", "."])
-            .args(extra)
-            .current_dir(dir)
-            .output()
-    };
+    let run = |extra: &[&str]| gmp_benches::go_program("sched").args(extra).output();
+    // The Go program calls `spawn_join` `spawn_many_local`.
+    let shapes = std::env::var(SHAPES_ENV)
+        .map(|list| list.replace("spawn_join", "spawn_many_local"))
+        .unwrap_or_default();
     let out = match run(&[
         "-procs",
         &procs.join(","),
         "-reps",
         &reps.to_string(),
         "-stackful",
+        "-shapes",
+        &shapes,
     ]) {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
             eprintln!(
-                "SKIPPED Go: `go run` failed: {}",
+                "SKIPPED Go: the Go program failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
             return;
         }
         Err(e) => {
-            eprintln!("SKIPPED Go: cannot run `go` ({e}); apt-get install golang-go");
+            eprintln!("SKIPPED Go: cannot run the Go program ({e}); apt-get install golang-go, or set GMP_BENCH_GO_DIR");
             return;
         }
     };
@@ -428,6 +489,9 @@ fn go_results(procs: &[usize], reps: usize, table: &mut Table) {
                 table.record(shape, p, "Go", v);
             }
         }
+    }
+    if !selected("park_memory") {
+        return;
     }
     if let Ok(out) = run(&["-park-memory"]) {
         if let Ok(v) = String::from_utf8_lossy(&out.stdout).trim().parse() {
@@ -472,6 +536,10 @@ fn main() {
         .map(|v| v.split(',').map(|p| p.parse().expect("--procs")).collect())
         .unwrap_or_else(|| vec![1, 2]);
     let reps: usize = value("--reps").map_or(5, |v| v.parse().expect("--reps"));
+    if let Some(shapes) = value("--shapes") {
+        // Read by the children this process starts.
+        std::env::set_var(SHAPES_ENV, shapes);
+    }
 
     let runtimes = ["gmp", "may"];
     let mut table = Table::new(&["gmp", "may", "Go"]);
@@ -503,7 +571,7 @@ fn main() {
             table.record(&shape, p, rt, median(vs));
         }
     }
-    if !args.iter().any(|a| a == "--no-memory") {
+    if !args.iter().any(|a| a == "--no-memory") && selected("park_memory") {
         for rt in runtimes {
             let mut n = PARKED;
             loop {

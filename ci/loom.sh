@@ -3,7 +3,8 @@
 # preemptions. CI runs bound 2 (minutes); bound 3 explores far more and takes
 # much longer: `LOOM_MAX_PREEMPTIONS=3 ci/loom.sh`.
 #   gmp-core   tests/loom_runq.rs      local ring and global queue
-#   gmp-exec   src/loom_tests.rs       task state machine, M park/unpark, retake
+#   gmp-exec   src/loom_tests.rs       task state machine, M park/unpark, retake,
+#                                      a bound G mailed to a parking M
 #   gmp-netpoll tests/loom_timers.rs   timer heap; plus its --lib loom_ models
 set -euo pipefail
 cd "$(dirname "$0")/.."

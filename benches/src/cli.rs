@@ -2,8 +2,63 @@
 //! flags and the closed-loop load generator of the socket benchmarks.
 
 use std::str::FromStr;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::Instant;
+
+/// The CPUs the load generator's threads run on, once `pin` set them.
+static LOAD_CPUS: OnceLock<Vec<usize>> = OnceLock::new();
+
+/// `--pin SERVER:LOAD` (each a comma-separated CPU list, e.g. `--pin 0:1`):
+/// the servers run on the first set and the load generator on the second, so
+/// neither steals the other's cores. Call it before any server starts: the
+/// calling thread's affinity is set to the server CPUs, and every thread it
+/// starts from then on (runtime threads, the Go server's process) inherits
+/// it; the load generator's threads move to the load CPUs as they start.
+/// Exits with a message where affinity cannot be set (not Linux, or a CPU the
+/// process may not use), as the figures would not be what was asked for.
+pub fn pin(value: Option<String>) {
+    let value = value.unwrap_or_else(|| panic!("--pin takes SERVER_CPUS:LOAD_CPUS"));
+    let (server, load) = value
+        .split_once(':')
+        .unwrap_or_else(|| panic!("--pin takes SERVER_CPUS:LOAD_CPUS, got {value:?}"));
+    let server: Vec<usize> = list(Some(server.to_string()), "--pin (server CPUs)");
+    let load: Vec<usize> = list(Some(load.to_string()), "--pin (load CPUs)");
+    if let Err(e) = set_affinity(&server) {
+        eprintln!("--pin: cannot run the servers on CPUs {server:?}: {e}");
+        std::process::exit(2);
+    }
+    LOAD_CPUS.set(load).expect("--pin given twice");
+    eprintln!(
+        "pinned: servers on CPUs {server:?}, load generator on {:?}",
+        LOAD_CPUS.get().unwrap()
+    );
+}
+
+/// Moves the calling thread to `cpus`.
+#[cfg(target_os = "linux")]
+fn set_affinity(cpus: &[usize]) -> std::io::Result<()> {
+    // SAFETY: `cpu_set_t` is plain data, valid all zero; CPU_SET writes
+    // inside it for any index below CPU_SETSIZE (checked first), and
+    // sched_setaffinity(0, ..) reads it for the calling thread only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus {
+            if cpu >= libc::CPU_SETSIZE as usize {
+                return Err(std::io::Error::other(format!("CPU {cpu} is out of range")));
+            }
+            libc::CPU_SET(cpu, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_affinity(_cpus: &[usize]) -> std::io::Result<()> {
+    Err(std::io::Error::other("CPU affinity is set on Linux only"))
+}
 
 /// The value of a number flag (`--rounds 7`); panics with the flag's name if
 /// it is missing or not a number.
@@ -56,6 +111,9 @@ where
             let mut state = state();
             let start = start.clone();
             std::thread::spawn(move || {
+                if let Some(cpus) = LOAD_CPUS.get() {
+                    set_affinity(cpus).expect("--pin: move a load generator thread");
+                }
                 let first = t * per_thread;
                 start.wait();
                 for round in 0..rounds {

@@ -25,6 +25,25 @@ unsafe impl gmp_core::Item for Token {
 pub mod cli;
 pub mod rt;
 
+/// Names a directory of prebuilt Go programs for the side-by-side rows (one
+/// binary per folder of `benches/go`, named after it: `sched`, `echo`), for a
+/// machine without a Go toolchain; `benches/device/build.sh` stages them.
+pub const GO_DIR_ENV: &str = "GMP_BENCH_GO_DIR";
+
+/// The Go program `benches/go/<name>`, ready for its arguments: the prebuilt
+/// binary in [`GO_DIR_ENV`] if that is set, else `go run .` in its folder.
+pub fn go_program(name: &str) -> std::process::Command {
+    match std::env::var_os(GO_DIR_ENV) {
+        Some(dir) => std::process::Command::new(std::path::Path::new(&dir).join(name)),
+        None => {
+            let mut cmd = std::process::Command::new("go");
+            cmd.args(["run", "."])
+                .current_dir(format!("{}/go/{name}", env!("CARGO_MANIFEST_DIR")));
+            cmd
+        }
+    }
+}
+
 /// The median of `samples` (the mean of the middle two for an even count).
 pub fn median(mut samples: Vec<f64>) -> f64 {
     assert!(!samples.is_empty(), "median of no samples");

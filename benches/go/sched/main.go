@@ -161,11 +161,21 @@ func median(xs []float64) float64 {
 	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	procsFlag := flag.String("procs", "1,2", "comma-separated GOMAXPROCS values")
 	reps := flag.Int("reps", 7, "runs per cell")
 	park := flag.Bool("park-memory", false, "measure bytes per parked goroutine")
 	stackful := flag.Bool("stackful", false, "add the stackful benchmark's wake_million shape")
+	only := flag.String("shapes", "", "comma-separated shapes to run (default: all)")
 	flag.Parse()
 	if *park {
 		fmt.Printf("%.1f\n", parkMemory())
@@ -193,6 +203,9 @@ func main() {
 		}
 		runtime.GOMAXPROCS(procs)
 		for _, s := range shapes {
+			if *only != "" && !contains(strings.Split(*only, ","), s.name) {
+				continue
+			}
 			s.f() // warm-up
 			xs := make([]float64, *reps)
 			for i := range xs {

@@ -117,7 +117,12 @@
 //! 4. **A started coroutine G runs only on its M.** Once bound, it is never
 //!    put on a P's run queue (a thief could take it): its wakes go to its M's
 //!    mailbox ([`locked`]), and its M serves that mailbox within the limits of
-//!    "Where an M looks", step 2.
+//!    "Where an M looks", step 2. A waker on another thread finds the M in a
+//!    table by id and takes the idle lock only if the M is parking (a
+//!    StoreLoad pair of its own, [`m`]). Since the Gs cannot move to a P that
+//!    is free, the Ms take turns on the Ps instead: an M whose bound Gs wait
+//!    for a P gets one within a time slice (`retake_after`, Go's 10 ms) from
+//!    an M busy with bound Gs of its own, which then queues for the next.
 //! 5. **A G woken during its own poll is requeued once, after the poll**
 //!    (rule 5 of the [task essay](crate::task)), at the tail of the ring, or in
 //!    its M's mailbox if it is bound.
@@ -167,7 +172,7 @@
 //! | [`park`] | readying a G a waker woke (parking is the task harness returning `Pending`) | `goready`, `ready`, `gopark` (its scheduler half) |
 //! | [`locked`] | Gs bound to an M: started coroutines and `lock_os_thread` | `lockOSThread`, `startlockedm`, `stoplockedm` |
 //! | [`syscall`] | blocking calls and taking a P back; handing a P on | `entersyscall`, `entersyscallblock`, `exitsyscall`, `handoffp` |
-//! | [`m`] | the M itself and making Ms | `m`, `newm`, `startm`, `mstart` (entry) |
+//! | [`m`] | the M itself, making Ms, and the table that finds an M by id | `m`, `allm`, `newm`, `startm`, `mstart` (entry) |
 //! | [`idle`] | idle Ps and Ms, the spinning count, parking an M | `pidleget`/`pidleput`, `wakep`, `stopm` |
 //! | [`resize`] | changing the number of Ps while Gs run | `procresize` (`GOMAXPROCS(n)`), `destroy` |
 //! | [`netpoll`] | the poller and the timers as the scheduler drives them | `netpoll`, `wakeNetPoller` |
