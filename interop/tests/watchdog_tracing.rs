@@ -1,8 +1,10 @@
 //! With gmp's `tracing` feature (forwarded to gmp-exec), sysmon's watchdog
 //! reports a G that holds its M too long as a `tracing` event — `WARN`,
-//! target `gmp::watchdog` — instead of a line on stderr.
+//! target `gmp::watchdog` — instead of a line on stderr; with no subscriber
+//! installed, on stderr still (the reports must not vanish).
 //!
-//! A process of its own: the subscriber is the global default.
+//! A process of its own: the subscriber is the global default. The case
+//! without one runs in a child process of this test binary.
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -49,17 +51,23 @@ impl Subscriber for Events {
     fn exit(&self, _: &Id) {}
 }
 
-#[test]
-fn watchdog_reports_go_to_tracing() {
-    tracing::subscriber::set_global_default(Events).expect("no other subscriber");
+/// Runs a G that blocks its M for 200 ms with no marker, on a runtime whose
+/// watchdog reports polls past 20 ms.
+fn block_an_m_past_the_watchdog() -> gmp::Runtime {
     let rt = gmp::Runtime::builder()
         .procs(1)
         .watchdog(Some(Duration::from_millis(20)))
         .build()
         .unwrap();
-    // A G that blocks its M for 200 ms with no marker.
     rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(200)) }))
         .unwrap();
+    rt
+}
+
+#[test]
+fn watchdog_reports_go_to_tracing() {
+    tracing::subscriber::set_global_default(Events).expect("no other subscriber");
+    let rt = block_an_m_past_the_watchdog();
     let deadline = Instant::now() + Duration::from_secs(60);
     let report = loop {
         let found = EVENTS
@@ -81,4 +89,31 @@ fn watchdog_reports_go_to_tracing() {
     assert_eq!(report.0, Level::WARN);
     assert!(report.2.contains("watchdog: G"), "{}", report.2);
     assert!(rt.metrics().watchdog_reports >= 1);
+}
+
+const CHILD: &str = "GMP_INTEROP_WATCHDOG_CHILD";
+
+#[test]
+fn watchdog_reports_reach_stderr_without_a_subscriber() {
+    if std::env::var_os(CHILD).is_some() {
+        // The child: no subscriber was ever installed in this process.
+        let rt = block_an_m_past_the_watchdog();
+        assert!(rt.metrics().watchdog_reports >= 1);
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "watchdog_reports_reach_stderr_without_a_subscriber",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the child failed:\n{stderr}");
+    assert!(
+        stderr.contains("gmp: watchdog: G"),
+        "no watchdog report on stderr:\n{stderr}"
+    );
 }

@@ -393,7 +393,8 @@ impl Builder {
 
     /// How long one poll may last before sysmon's watchdog reports its G (id,
     /// spawn site, duration) on stderr, or through `tracing` with the
-    /// `tracing` feature (default 100 ms). `None` turns the watchdog off.
+    /// `tracing` feature once a subscriber is installed (default 100 ms).
+    /// `None` turns the watchdog off.
     ///
     /// ```
     /// use std::time::Duration;

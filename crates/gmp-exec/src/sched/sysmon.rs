@@ -488,9 +488,15 @@ impl RateLimit {
     }
 }
 
+/// A report goes through `tracing` with the `tracing` feature when sysmon's
+/// thread has a subscriber (the process's global default); with none, and
+/// without the feature, on stderr, so turning the feature on never makes the
+/// reports vanish.
 fn emit(line: String) {
     #[cfg(feature = "tracing")]
-    tracing::warn!(target: "gmp::watchdog", "{line}");
-    #[cfg(not(feature = "tracing"))]
+    if tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>()) {
+        tracing::warn!(target: "gmp::watchdog", "{line}");
+        return;
+    }
     eprintln!("{line}");
 }

@@ -594,12 +594,15 @@ where
     make_service.call(addr).await.map_err(Into::into)
 }
 
-/// Reports a server event on stderr, or through `tracing` with the `tracing`
-/// feature.
+/// Reports a server event through `tracing` with the `tracing` feature when
+/// this thread has a subscriber (global, or scoped); with none, and without
+/// the feature, on stderr, so the events never vanish.
 fn report(line: fmt::Arguments<'_>) {
     #[cfg(feature = "tracing")]
-    tracing::error!(target: "gmp::hyper", "{line}");
-    #[cfg(not(feature = "tracing"))]
+    if tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>()) {
+        tracing::error!(target: "gmp::hyper", "{line}");
+        return;
+    }
     eprintln!("{line}");
 }
 
