@@ -66,6 +66,23 @@ trait Server {
     }
 }
 
+/// A server whose column needs nothing beyond its name and address, running
+/// on `R`, a runtime kept alive (and shut down on drop) with it.
+struct Running<R> {
+    name: &'static str,
+    addr: SocketAddr,
+    _rt: R,
+}
+
+impl<R> Server for Running<R> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 /// gmp: an accept loop spawning a G per connection; hyper reads and writes
 /// the gmp `TcpStream` directly.
 struct Gmp {
@@ -125,43 +142,31 @@ impl Server for Gmp {
 }
 
 /// tokio: the same loop with tokio's sockets behind hyper-util's `TokioIo`.
-struct Tokio {
-    _rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-}
-
-impl Tokio {
-    fn start(procs: usize) -> Tokio {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(procs)
-            .enable_io()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    stream.set_nodelay(true).unwrap();
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = http1::Builder::new()
-                        .serve_connection(io, service_fn(hello))
-                        .await;
-                });
-            }
-        });
-        Tokio { _rt: rt, addr }
-    }
-}
-
-impl Server for Tokio {
-    fn name(&self) -> &'static str {
-        "tokio"
-    }
-    fn addr(&self) -> SocketAddr {
-        self.addr
+fn start_tokio(procs: usize) -> Running<tokio::runtime::Runtime> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(procs)
+        .enable_io()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                stream.set_nodelay(true).unwrap();
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = http1::Builder::new()
+                    .serve_connection(io, service_fn(hello))
+                    .await;
+            });
+        }
+    });
+    Running {
+        name: "tokio",
+        addr,
+        _rt: rt,
     }
 }
 
@@ -171,92 +176,56 @@ fn axum_app() -> axum::Router {
 }
 
 /// gmp-native axum: `gmp::hyper::serve` (a G per connection).
-struct AxumGmp {
-    _rt: gmp::Runtime,
-    addr: SocketAddr,
-}
-
-impl AxumGmp {
-    fn start(procs: usize) -> AxumGmp {
-        let rt = gmp::Runtime::builder().procs(procs).build().unwrap();
-        let listener = rt
-            .block_on(gmp::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(rt.spawn(gmp::hyper::serve(listener, axum_app()).into_future()));
-        AxumGmp { _rt: rt, addr }
-    }
-}
-
-impl Server for AxumGmp {
-    fn name(&self) -> &'static str {
-        "axum-gmp"
-    }
-    fn addr(&self) -> SocketAddr {
-        self.addr
+fn start_axum_gmp(procs: usize) -> Running<gmp::Runtime> {
+    let rt = gmp::Runtime::builder().procs(procs).build().unwrap();
+    let listener = rt
+        .block_on(gmp::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(rt.spawn(gmp::hyper::serve(listener, axum_app()).into_future()));
+    Running {
+        name: "axum-gmp",
+        addr,
+        _rt: rt,
     }
 }
 
 /// axum on plain tokio: `axum::serve`, `procs` workers.
-struct AxumTokio {
-    _rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-}
-
-impl AxumTokio {
-    fn start(procs: usize) -> AxumTokio {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(procs)
-            .enable_io()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
-        AxumTokio { _rt: rt, addr }
-    }
-}
-
-impl Server for AxumTokio {
-    fn name(&self) -> &'static str {
-        "axum-tokio"
-    }
-    fn addr(&self) -> SocketAddr {
-        self.addr
+fn start_axum_tokio(procs: usize) -> Running<tokio::runtime::Runtime> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(procs)
+        .enable_io()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
+    Running {
+        name: "axum-tokio",
+        addr,
+        _rt: rt,
     }
 }
 
 /// axum's own `axum::serve` in a gmp runtime, in the tokio compatibility
 /// mode: the accept loop is a G, the connections are tokio tasks.
-struct AxumCompat {
-    _rt: gmp::Runtime,
-    addr: SocketAddr,
-}
-
-impl AxumCompat {
-    fn start(procs: usize) -> AxumCompat {
-        let rt = gmp::Runtime::builder()
-            .procs(procs)
-            .tokio_compat(true)
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
-        AxumCompat { _rt: rt, addr }
-    }
-}
-
-impl Server for AxumCompat {
-    fn name(&self) -> &'static str {
-        "axum-compat"
-    }
-    fn addr(&self) -> SocketAddr {
-        self.addr
+fn start_axum_compat(procs: usize) -> Running<gmp::Runtime> {
+    let rt = gmp::Runtime::builder()
+        .procs(procs)
+        .tokio_compat(true)
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
+    Running {
+        name: "axum-compat",
+        addr,
+        _rt: rt,
     }
 }
 
@@ -377,16 +346,16 @@ fn main() {
             servers.push(Box::new(Gmp::start(procs, opts.metrics)));
         }
         if wanted("tokio") {
-            servers.push(Box::new(Tokio::start(procs)));
+            servers.push(Box::new(start_tokio(procs)));
         }
         if wanted("axum-gmp") {
-            servers.push(Box::new(AxumGmp::start(procs)));
+            servers.push(Box::new(start_axum_gmp(procs)));
         }
         if wanted("axum-tokio") {
-            servers.push(Box::new(AxumTokio::start(procs)));
+            servers.push(Box::new(start_axum_tokio(procs)));
         }
         if wanted("axum-compat") {
-            servers.push(Box::new(AxumCompat::start(procs)));
+            servers.push(Box::new(start_axum_compat(procs)));
         }
         // Warm-up: connections, thread pools, caches.
         for s in &servers {
