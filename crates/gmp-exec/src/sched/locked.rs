@@ -374,15 +374,18 @@ impl Shared {
         let Some(task) = task else {
             return;
         };
-        let Some(target) = self.ms.get(m) else {
-            // A G is bound by the M that runs it, which the table holds.
-            debug_assert!(false, "G bound to M {m}, which never started");
-            let _alive = self.keep_alive();
-            drop(task);
-            return;
+        let mailed = match self.ms.get(m) {
+            Some(target) => target
+                .mail(task)
+                .map(|(mailbox, parking)| (target, mailbox, parking)),
+            None => {
+                // A G is bound by the M that runs it, which the table holds.
+                debug_assert!(false, "G bound to M {m}, which never started");
+                Err(task)
+            }
         };
-        match target.mail(task) {
-            Ok((mailbox, parking)) => {
+        match mailed {
+            Ok((target, mailbox, parking)) => {
                 if !parking {
                     // The M runs, and serves its mailbox before it parks.
                     return;
@@ -411,21 +414,14 @@ impl Shared {
     /// and serves its mailbox on its own.
     pub(crate) fn wake_locked_m(&self, m: &M) {
         let mut set = lock(&self.idle.set);
-        if let Some(pos) = set.midle.iter().position(|x| std::ptr::eq(&**x, m)) {
-            let m = set.midle.swap_remove(pos);
-            self.wake_mailed(set, m);
-        } else if let Some(pos) = set
-            .lockedm_parked
-            .iter()
-            .position(|x| std::ptr::eq(&**x, m))
-        {
-            let m = set.lockedm_parked.swap_remove(pos);
-            self.wake_mailed(set, m);
-        }
-    }
-
-    /// `wake_locked_m` for an M it took off an idle list.
-    fn wake_mailed(&self, mut set: crate::sync::MutexGuard<'_, super::idle::IdleSet>, m: Arc<M>) {
+        let is_m = |x: &Arc<M>| std::ptr::eq(&**x, m);
+        let m = if let Some(pos) = set.midle.iter().position(is_m) {
+            set.midle.swap_remove(pos)
+        } else if let Some(pos) = set.lockedm_parked.iter().position(is_m) {
+            set.lockedm_parked.swap_remove(pos)
+        } else {
+            return;
+        };
         if let Some(p) = self.p_or_queue_for_one(&mut set, &m) {
             drop(set);
             self.unpark_m(&m, Wake::P { p, spinning: false });
