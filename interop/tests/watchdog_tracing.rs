@@ -7,8 +7,8 @@
 //! without one runs in a child process of this test binary.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -16,6 +16,8 @@ use tracing::{Event, Level, Metadata, Subscriber};
 
 /// Every event: its level, target and message.
 static EVENTS: Mutex<Vec<(Level, String, String)>> = Mutex::new(Vec::new());
+/// Signalled on every new event.
+static NEW_EVENT: Condvar = Condvar::new();
 
 struct Events;
 
@@ -46,6 +48,7 @@ impl Subscriber for Events {
             .lock()
             .unwrap()
             .push((*meta.level(), meta.target().to_string(), message.0));
+        NEW_EVENT.notify_all();
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
@@ -68,24 +71,23 @@ fn block_an_m_past_the_watchdog() -> gmp::Runtime {
 fn watchdog_reports_go_to_tracing() {
     tracing::subscriber::set_global_default(Events).expect("no other subscriber");
     let rt = block_an_m_past_the_watchdog();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let report = loop {
-        let found = EVENTS
-            .lock()
-            .unwrap()
+    let watchdog = |events: &mut Vec<(Level, String, String)>| {
+        !events
             .iter()
-            .find(|(_, target, _)| target == "gmp::watchdog")
-            .cloned();
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no watchdog event within 60 s; events: {:?}",
-            EVENTS.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(5));
+            .any(|(_, target, _)| target == "gmp::watchdog")
     };
+    let (events, waited) = NEW_EVENT
+        .wait_timeout_while(EVENTS.lock().unwrap(), Duration::from_secs(60), watchdog)
+        .unwrap();
+    assert!(
+        !waited.timed_out(),
+        "no watchdog event within 60 s; events: {events:?}"
+    );
+    let report = events
+        .iter()
+        .find(|(_, target, _)| target == "gmp::watchdog")
+        .cloned()
+        .unwrap();
     assert_eq!(report.0, Level::WARN);
     assert!(report.2.contains("watchdog: G"), "{}", report.2);
     assert!(rt.metrics().watchdog_reports >= 1);
