@@ -108,7 +108,8 @@ mod sys;
 
 #[cfg(any(unix, windows))]
 pub use coroutine::{
-    check, current_id, is_being_dropped, is_in_coroutine, on_m_stack, suspend, Coroutine, Resumed,
+    check, current_id, is_being_dropped, is_in_coroutine, on_m_stack, prefetch_stack, suspend,
+    Coroutine, Resumed,
 };
 #[cfg(any(unix, windows))]
 pub use stack::{Stack, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};

@@ -70,6 +70,7 @@ use std::io;
 use std::panic::Location;
 use std::pin::{pin, Pin};
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
 use gmp_coro::{Coroutine, Resumed};
@@ -165,6 +166,10 @@ where
                         w.bind_current_task();
                     }
                 });
+                // Where its M prefetches the G's stack from before resuming
+                // it (`take_bound`): noted once, as it never changes.
+                let at = co.resume_hint();
+                crate::task::current::with(|h| h.map(|h| h.resume_at.store(at, Relaxed)));
                 Poll::Pending
             }
             Resumed::Finished(out) => {

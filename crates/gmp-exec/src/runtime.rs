@@ -369,8 +369,11 @@ impl Builder {
     }
 
     /// How long one poll may hold its P before sysmon marks its G for
-    /// preemption and, if other Gs wait, hands the P to another M (Go's 10 ms
-    /// `forcePreemptNS`; default 10 ms). `None` turns both off.
+    /// preemption (Go's 10 ms `forcePreemptNS`; default 10 ms) and, if other
+    /// Gs wait and the G is still in that poll at sysmon's next look (it
+    /// ignored the mark: a blocking call, a loop without
+    /// [`preempt_check!`](crate::preempt_check)), hands the P to another M.
+    /// A G that yields at the mark keeps its P. `None` turns both off.
     ///
     /// It is also the slice for which an M busy with coroutines of its own
     /// keeps its P while coroutines started on another M wait for one (they

@@ -285,6 +285,56 @@ fn a_preempted_coroutine_lets_the_queues_go_first() {
     }
 }
 
+/// Go preempts a G that runs too long and never takes its P; sysmon here
+/// also hands the P to another M, for a G that blocks its thread, but only
+/// if the marked G is still in the same poll a look later. A coroutine that
+/// yields at the mark (`preempt_check!`) keeps its P: the G queued behind it
+/// runs on the same M, and nothing is retaken. Before, the P went at the
+/// very look that marked the spinner, so the queued G ran on another M every
+/// time (and a spawning loop left its coroutines bound to that M). A trial
+/// can miss only if the spinner's thread is descheduled for the whole look
+/// between the mark and its check, hence several; all of them failed before.
+#[cfg(all(feature = "coro", any(unix, windows)))]
+#[test]
+fn a_coroutine_that_yields_at_the_mark_keeps_its_p() {
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        let rt = Runtime::builder()
+            .procs(1)
+            .retake_after(Some(Duration::from_millis(2)))
+            .build()
+            .unwrap();
+        let spinner = {
+            let _in = rt.enter();
+            gmp_exec::coro::spawn(move || {
+                let me = std::thread::current().id();
+                let (tx, rx) = mpsc::channel();
+                // Queued on this P, behind the spinner.
+                gmp_exec::spawn(async move {
+                    let _ = tx.send(std::thread::current().id());
+                });
+                let start = std::time::Instant::now();
+                loop {
+                    gmp_exec::preempt_check!();
+                    if let Ok(queued) = rx.try_recv() {
+                        return (me, queued);
+                    }
+                    assert!(start.elapsed() < PATIENCE, "the queued G never ran");
+                }
+            })
+        };
+        let (spinner_m, queued_m) = spinner.join().unwrap();
+        let m = rt.metrics();
+        outcomes.push((spinner_m == queued_m, m.retakes, m.preempt_marks));
+    }
+    assert!(
+        outcomes
+            .iter()
+            .any(|&(same_m, retakes, marks)| same_m && retakes == 0 && marks >= 1),
+        "(queued G ran on the spinner's M, retakes, preemption marks) per trial: {outcomes:?}"
+    );
+}
+
 /// Coroutines stay on the M that started them, so an M whose own coroutines
 /// keep each other busy never runs out of work. Here one M's pair ping-pongs
 /// forever on the only P while a coroutine bound to another M (the one that

@@ -19,10 +19,14 @@
 //!    without a thief looking at it.
 //! 3. **Long poll** (more than `retake_after`, 10 ms by default): the G is
 //!    marked for preemption — its cooperative budget runs out at its next gmp
-//!    leaf future — and, if other Gs wait to run and no P is idle (so step 2
-//!    cannot help), the M loses its P (Go's `handoffp`), so the rest of that P's
-//!    queue runs on another M. The M finishes its poll without a P and then
-//!    takes one back (`exitsyscall`).
+//!    leaf future, and `preempt_check!` yields — and, if it is still in the
+//!    same poll at a later look (it ignored the mark: a blocking call, a loop
+//!    without a check), other Gs wait to run and no P is idle (so step 2
+//!    cannot help), the M loses its P (Go's `handoffp`), so the rest of that
+//!    P's queue runs on another M. The M finishes its poll without a P and
+//!    then takes one back (`exitsyscall`). Go never takes the P of a running
+//!    G, it only preempts it; a look's grace keeps that for every G that
+//!    cooperates.
 //! 4. **Watchdog**: a poll longer than `watchdog_after` (100 ms by default) is
 //!    reported, once while it lasts and once with its total when it ends:
 //!    the G's id, spawn site, the M, how long.
@@ -100,6 +104,8 @@ struct View {
     looks: u32,
     syscall_looks: u32,
     reported: bool,
+    /// This poll's G was marked for preemption at an earlier look.
+    marked: bool,
     g: u64,
     loc: *const Location<'static>,
 }
@@ -294,6 +300,7 @@ impl Shared {
             looks: 0,
             syscall_looks: 0,
             reported: false,
+            marked: false,
             g,
             loc: std::ptr::null(),
         });
@@ -309,6 +316,7 @@ impl Shared {
                 looks: 0,
                 syscall_looks: 0,
                 reported: false,
+                marked: false,
                 g,
                 loc: m.cur_loc.load(Relaxed),
             };
@@ -348,6 +356,9 @@ impl Shared {
         // 3. Long poll: preemption mark, and a retake if anything waits.
         if let Some(limit) = self.config.retake_after {
             if held >= limit {
+                // Asked at an earlier look and still in the same poll: the G
+                // did not reach a point that honours the mark.
+                let ignored = std::mem::replace(&mut view.marked, true);
                 if !m.preempt.load(Relaxed) {
                     m.preempt.store(true, Relaxed);
                     self.stats.preempt_marks.add(1);
@@ -355,13 +366,18 @@ impl Shared {
                     trace::record(Kind::Preempt, self.id, pp, m.id as u32, g, 0, 0);
                     acted = true;
                 }
-                // Retake only if other Gs wait and no idle P could run them: with
-                // an idle P, step 2's spinner takes the queued Gs, and the long
-                // poll keeps its P (and its local spawns and wakes).
+                // Retake only if the G ignored the mark for a look (Go only
+                // preempts a running G; a G that yields at the mark, through its
+                // budget or `preempt_check!`, keeps its P and the Gs it started,
+                // which a coroutine G's spawns would otherwise leave bound to the
+                // M that takes the P), and only if other Gs wait and no idle P
+                // could run them: with an idle P, step 2's spinner takes the
+                // queued Gs, and the long poll keeps its P (and its local spawns
+                // and wakes).
                 let waiting =
                     p != NO_P && (!self.ps[p].stealer.is_empty() || !self.global.is_empty());
                 let no_idle_p = self.idle.npidle.load(Relaxed) == 0;
-                if waiting && no_idle_p && self.retake(m, p, ticks) {
+                if ignored && waiting && no_idle_p && self.retake(m, p, ticks) {
                     self.stats.retakes.add(1);
                     acted = true;
                 }

@@ -102,6 +102,12 @@ pub(crate) struct Header {
     /// What the G waits on, for dumps (`wait.rs`). A plain std atomic even
     /// under loom: a hint no protocol depends on.
     pub(crate) wait: std::sync::atomic::AtomicU64,
+    /// A coroutine G's `gmp_coro::Coroutine::resume_hint`, written by its M
+    /// when the G first suspends and read by that M to prefetch the G's
+    /// stack one G before it resumes it (`take_bound`); 0 for an async G. A
+    /// plain std atomic even under loom: a hint, read only by the thread that
+    /// writes it.
+    pub(crate) resume_at: std::sync::atomic::AtomicUsize,
 }
 
 /// The monomorphised operations of one cell type.
@@ -230,6 +236,7 @@ where
             location,
             join_waker: UnsafeCell::new(None),
             wait: std::sync::atomic::AtomicU64::new(0),
+            resume_at: std::sync::atomic::AtomicUsize::new(0),
         });
         std::ptr::addr_of_mut!((*cell).scheduler).write(scheduler);
         std::ptr::addr_of_mut!((*cell).stage).write(UnsafeCell::new(Stage::Running(future)));
