@@ -591,16 +591,12 @@ pub fn suspend() {
     unsafe { &*yielder }.suspend(());
 }
 
-/// How far below a coroutine's [`resume_hint`](Coroutine::resume_hint)
-/// [`prefetch_stack`] reaches: the frames of a coroutine parked a few calls
-/// deep (a G in `coro::wait` on a channel suspends about 320 bytes below it)
-/// and the registers the switch saved under them.
-const PREFETCH_BELOW: usize = 512;
-
 /// Asks the CPU to bring into its cache the stack lines that resuming a
 /// suspended coroutine reads first: the registers the switch saved and the
-/// frames it returns through, from [`PREFETCH_BELOW`] bytes under `at`, the
-/// coroutine's [`resume_hint`](Coroutine::resume_hint), to a line above it.
+/// frames it returns through, from 512 bytes under `at`, the coroutine's
+/// [`resume_hint`](Coroutine::resume_hint), to a line above it: the frames of
+/// a coroutine parked a few calls deep (a G in `coro::wait` on a channel
+/// suspends about 320 bytes below its hint) and the registers saved under them.
 /// A scheduler calls it for the coroutine it resumes *next*, while it still
 /// runs the current one: a parked coroutine's stack has usually left every
 /// cache, and its first touch after the switch (a load on the critical path,
@@ -629,8 +625,9 @@ pub fn prefetch_stack(at: usize) {
         use std::arch::x86::{_mm_prefetch, _MM_HINT_T0};
         #[cfg(target_arch = "x86_64")]
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let first = at.saturating_sub(PREFETCH_BELOW) & !63;
-        for line in 0..=PREFETCH_BELOW / 64 {
+        const BELOW: usize = 512;
+        let first = at.saturating_sub(BELOW) & !63;
+        for line in 0..=BELOW / 64 {
             // SAFETY: a prefetch is a hint that never faults and has no
             // effect the program can observe, whatever the address.
             unsafe { _mm_prefetch::<_MM_HINT_T0>((first + line * 64) as *const i8) };
