@@ -516,6 +516,8 @@ fn prefetch_next(mail: &std::collections::VecDeque<Notified>) {
     if mail.len() < PREFETCH_QUEUE {
         return;
     }
+    // Without coroutines every hint is 0.
+    #[cfg(all(feature = "coro", any(unix, windows)))]
     if let Some(next) = mail.front() {
         gmp_coro::prefetch_stack(next.header().resume_at.load(Relaxed));
     }
