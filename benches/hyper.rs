@@ -143,15 +143,7 @@ impl Server for Gmp {
 
 /// tokio: the same loop with tokio's sockets behind hyper-util's `TokioIo`.
 fn start_tokio(procs: usize) -> Running<tokio::runtime::Runtime> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(procs)
-        .enable_io()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (rt, listener, addr) = gmp_benches::tokio_listener(procs);
     rt.spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(async move {
@@ -192,15 +184,7 @@ fn start_axum_gmp(procs: usize) -> Running<gmp::Runtime> {
 
 /// axum on plain tokio: `axum::serve`, `procs` workers.
 fn start_axum_tokio(procs: usize) -> Running<tokio::runtime::Runtime> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(procs)
-        .enable_io()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (rt, listener, addr) = gmp_benches::tokio_listener(procs);
     drop(rt.spawn(axum::serve(listener, axum_app()).into_future()));
     Running {
         name: "axum-tokio",

@@ -25,6 +25,28 @@ unsafe impl gmp_core::Item for Token {
 pub mod cli;
 pub mod rt;
 
+/// A tokio multi-thread runtime with `procs` workers and, on it, a TCP
+/// listener on a free loopback port: how every tokio server of the socket
+/// benchmarks (`echo`, `hyper`) starts.
+pub fn tokio_listener(
+    procs: usize,
+) -> (
+    tokio::runtime::Runtime,
+    tokio::net::TcpListener,
+    std::net::SocketAddr,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(procs)
+        .enable_io()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    (rt, listener, addr)
+}
+
 /// Names a directory of prebuilt Go programs for the side-by-side rows (one
 /// binary per folder of `benches/go`, named after it: `sched`, `echo`), for a
 /// machine without a Go toolchain; `benches/device/build.sh` stages them.
