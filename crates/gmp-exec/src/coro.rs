@@ -159,17 +159,22 @@ where
                 // binding, and until it suspends nothing can requeue it (a
                 // wake while it runs only marks it, rule 5 of the task essay),
                 // so no wake can miss the binding. `lock_os_thread` may have
-                // bound it already.
-                Worker::with_current(|w| {
-                    let w = w.expect("a coroutine G is polled by an M");
-                    if crate::task::current::with(|h| h.is_some_and(|h| h.bound_m().is_none())) {
-                        w.bind_current_task();
-                    }
-                });
-                // Where its M prefetches the G's stack from before resuming
-                // it (`take_bound`): noted once, as it never changes.
+                // bound it already. Its header also notes, once (it never
+                // changes), where its M prefetches the G's stack from before
+                // resuming it (`take_bound`).
                 let at = co.resume_hint();
-                crate::task::current::with(|h| h.map(|h| h.resume_at.store(at, Relaxed)));
+                let unbound = crate::task::current::with(|h| {
+                    h.is_some_and(|h| {
+                        h.resume_at.store(at, Relaxed);
+                        h.bound_m().is_none()
+                    })
+                });
+                if unbound {
+                    Worker::with_current(|w| {
+                        w.expect("a coroutine G is polled by an M")
+                            .bind_current_task();
+                    });
+                }
                 Poll::Pending
             }
             Resumed::Finished(out) => {

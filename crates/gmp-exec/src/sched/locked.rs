@@ -499,18 +499,19 @@ pub(crate) enum GiveP {
 /// holds the working lines of (a KiB or so each: the top of the stack, the
 /// task cell, what it waits on), so its own lines have left the cache. Below
 /// it the prefetches cost more than they save: 200 coroutines yielding in
-/// turn (`yield_many`) took 36 ns a yield with them, 31 without.
+/// turn (`yield_many`) took 45 ns a yield with them, 37 without (medians of 8
+/// interleaved runs).
 const PREFETCH_QUEUE: usize = 1024;
 
 /// While the M runs one bound G, gets the next two ready in the cache: the
-/// next G's stack (where it suspended, read from its header) and the header
-/// of the one after (which the next call reads that hint from), once the
-/// queue is long enough for them to be cold ([`PREFETCH_QUEUE`]). Gs in this
-/// queue run back to back, each starting with cold loads the CPU cannot see
-/// coming (the first, the switch onto the G's stack, was a third of the time);
-/// started one G early, those loads overlap the current G's work. Waking a
-/// million parked coroutines (`benches/stackful.rs`, `wake_million`): 470 →
-/// 340 ns per G at 1 proc, 340 → 280 at 2.
+/// next G's stack (from the hint its header holds, `resume_at`) and the
+/// header of the one after (which the next call reads that hint from), once
+/// the queue is long enough for them to be cold ([`PREFETCH_QUEUE`]). Gs in
+/// this queue run back to back, each starting with cold loads the CPU cannot
+/// see coming (the first, the switch onto the G's stack, was a third of the
+/// time); started one G early, those loads overlap the current G's work.
+/// Waking a million parked coroutines (`benches/stackful.rs`,
+/// `wake_million`): about 490 → 360 ns per G at 1 proc, 370 → 300 at 2.
 #[inline]
 fn prefetch_next(mail: &std::collections::VecDeque<Notified>) {
     if mail.len() < PREFETCH_QUEUE {
