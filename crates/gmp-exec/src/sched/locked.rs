@@ -501,6 +501,7 @@ pub(crate) enum GiveP {
 /// it the prefetches cost more than they save: 200 coroutines yielding in
 /// turn (`yield_many`) took 45 ns a yield with them, 37 without (medians of 8
 /// interleaved runs).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 const PREFETCH_QUEUE: usize = 1024;
 
 /// While the M runs one bound G, gets the next two ready in the cache: the
@@ -512,27 +513,34 @@ const PREFETCH_QUEUE: usize = 1024;
 /// time); started one G early, those loads overlap the current G's work.
 /// Waking a million parked coroutines (`benches/stackful.rs`,
 /// `wake_million`): about 490 → 360 ns per G at 1 proc, 370 → 300 at 2.
+///
+/// Only x86 and x86-64 have a stable prefetch; elsewhere it does nothing, and
+/// reads no header either (that load would only move a miss earlier).
 #[inline]
 fn prefetch_next(mail: &std::collections::VecDeque<Notified>) {
-    if mail.len() < PREFETCH_QUEUE {
-        return;
-    }
-    // Without coroutines every hint is 0.
-    #[cfg(all(feature = "coro", any(unix, windows)))]
-    if let Some(next) = mail.front() {
-        gmp_coro::prefetch_stack(next.header().resume_at.load(Relaxed));
-    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if let Some(after) = mail.get(1) {
+    {
         #[cfg(target_arch = "x86")]
         use std::arch::x86::{_mm_prefetch, _MM_HINT_T0};
         #[cfg(target_arch = "x86_64")]
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let cell = std::ptr::from_ref(after.header()).cast::<i8>();
-        // The header and the start of the stage (a coroutine's handle).
-        for offset in [0, 64, 128] {
-            // SAFETY: a prefetch never faults and has no observable effect.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(cell.wrapping_add(offset)) };
+        if mail.len() < PREFETCH_QUEUE {
+            return;
+        }
+        // Without coroutines every hint is 0.
+        #[cfg(all(feature = "coro", any(unix, windows)))]
+        if let Some(next) = mail.front() {
+            gmp_coro::prefetch_stack(next.header().resume_at.load(Relaxed));
+        }
+        if let Some(after) = mail.get(1) {
+            let cell = std::ptr::from_ref(after.header()).cast::<i8>();
+            // The header and the start of the stage (a coroutine's handle).
+            for offset in [0, 64, 128] {
+                // SAFETY: a prefetch never faults and has no observable effect.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(cell.wrapping_add(offset)) };
+            }
         }
     }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    let _ = mail;
 }
