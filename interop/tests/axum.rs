@@ -15,7 +15,9 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::Router;
-use common::{app, connect, get_request, read, run, runtime, send, AppState, Error, Item};
+use common::{
+    app, connect, connect_watched, get_request, read, run, runtime, send, AppState, Error, Item,
+};
 use gmp::hyper::GmpExecutor;
 use gmp::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use hyper::Request;
@@ -125,8 +127,9 @@ fn graceful_shutdown_finishes_the_requests_in_flight_and_refuses_new_ones() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        let state = AppState::default();
         let server = gmp::spawn(
-            gmp::hyper::serve(listener, app(AppState::default()))
+            gmp::hyper::serve(listener, app(state.clone()))
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
                 })
@@ -138,7 +141,7 @@ fn graceful_shutdown_finishes_the_requests_in_flight_and_refuses_new_ones() {
         let mut busy = connect(addr).await.unwrap();
         let slow =
             gmp::spawn(async move { send(&mut busy, get_request(addr, "/slow?ms=300")).await });
-        gmp::time::sleep(Duration::from_millis(50)).await;
+        state.slow_started.notified().await;
         stop.send(()).unwrap();
 
         // The request in flight is answered; then the server finishes.
@@ -294,7 +297,7 @@ fn a_listener_that_fails_for_good_ends_serve_and_its_connections_are_told_to_fin
             };
             let server =
                 gmp::spawn(gmp::hyper::serve(listener, app(AppState::default())).into_future());
-            let mut sender = connect(addr).await.unwrap();
+            let (mut sender, conn) = connect_watched(addr).await.unwrap();
             let (status, _) = send(&mut sender, get_request(addr, "/")).await.unwrap();
             assert_eq!(status, 200);
             // Break it; the next connection attempt makes it accept, and fail.
@@ -307,12 +310,9 @@ fn a_listener_that_fails_for_good_ends_serve_and_its_connections_are_told_to_fin
                 .unwrap_err();
             assert_eq!(err.to_string(), "the listener broke");
             // The open keep-alive connection was told to finish: it closes.
-            let closed = gmp::time::timeout(Duration::from_secs(30), async {
-                while !sender.is_closed() {
-                    gmp::time::sleep(Duration::from_millis(5)).await;
-                }
-            })
-            .await;
+            let closed = gmp::time::timeout(Duration::from_secs(30), conn).await;
+            // The client held its end until now: the server closed it.
+            drop(sender);
             assert!(closed.is_ok(), "the idle connection was closed");
         },
     );
@@ -325,17 +325,14 @@ fn aborting_the_server_closes_its_listener_and_tells_connections_to_finish() {
         let addr = listener.local_addr().unwrap();
         let server =
             gmp::spawn(gmp::hyper::serve(listener, app(AppState::default())).into_future());
-        let mut sender = connect(addr).await.unwrap();
+        let (mut sender, conn) = connect_watched(addr).await.unwrap();
         let (status, _) = send(&mut sender, get_request(addr, "/")).await.unwrap();
         assert_eq!(status, 200);
         server.abort();
         assert!(server.await.unwrap_err().is_cancelled());
-        let closed = gmp::time::timeout(Duration::from_secs(10), async {
-            while !sender.is_closed() {
-                gmp::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
+        let closed = gmp::time::timeout(Duration::from_secs(10), conn).await;
+        // The client held its end until now: the server closed it.
+        drop(sender);
         assert!(closed.is_ok(), "the idle connection was closed");
         let refused = TcpStream::connect(addr).await.unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);

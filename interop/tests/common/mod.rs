@@ -69,10 +69,13 @@ where
     }
 }
 
-/// The app's shared state: how many requests its handlers have seen.
+/// The app's shared state: how many requests its handlers have seen, and a
+/// signal that a `/slow` request has started (a permit is kept if nobody
+/// waits yet), for a test that must act while one is in flight.
 #[derive(Clone, Default)]
 pub struct AppState {
     pub hits: Arc<AtomicUsize>,
+    pub slow_started: Arc<tokio::sync::Notify>,
 }
 
 /// The JSON the app echoes.
@@ -122,10 +125,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/slow",
-            get(|Query(w): Query<Wait>| async move {
-                gmp::time::sleep(Duration::from_millis(w.ms)).await;
-                format!("waited {} ms", w.ms)
-            }),
+            get(
+                |State(s): State<AppState>, Query(w): Query<Wait>| async move {
+                    s.slow_started.notify_one();
+                    gmp::time::sleep(Duration::from_millis(w.ms)).await;
+                    format!("waited {} ms", w.ms)
+                },
+            ),
         )
         .route(
             "/panic",
@@ -141,11 +147,25 @@ pub fn app(state: AppState) -> Router {
 
 /// An HTTP/1 connection to `addr` on gmp's sockets.
 pub async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<String>, Error> {
+    Ok(connect_watched(addr).await?.0)
+}
+
+/// [`connect`], with the G that drives the connection: it finishes when the
+/// connection closes, which a test awaits instead of polling
+/// `SendRequest::is_closed`.
+pub async fn connect_watched(
+    addr: SocketAddr,
+) -> Result<
+    (
+        http1::SendRequest<String>,
+        gmp::JoinHandle<hyper::Result<()>>,
+    ),
+    Error,
+> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = http1::handshake(stream).await?;
-    gmp::spawn(conn);
-    Ok(sender)
+    Ok((sender, gmp::spawn(conn)))
 }
 
 /// Sends one request and returns the status and the body.
