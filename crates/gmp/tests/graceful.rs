@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Far above what a healthy run needs; a hang fails the test instead.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -16,6 +16,10 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// child.
 #[path = "../../../examples/graceful.rs"]
 mod example;
+
+/// A bounded wait for the child's exit, shared with gmp-exec's tests.
+#[path = "../../gmp-exec/tests/common/child_exit.rs"]
+mod child_exit;
 
 const CHILD: &str = "GMP_GRACEFUL_EXAMPLE_CHILD";
 
@@ -119,15 +123,6 @@ fn a_signal_stops_accepting_finishes_the_request_in_flight_and_exits_0(signal: &
         "all connections finished; bye"
     );
 
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server did not exit");
-        // Polling a process, not synchronising with one: there is no
-        // portable wait with a timeout for a child.
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = child_exit::wait_within(&mut child.0, PATIENCE).expect("the server did not exit");
     assert!(status.success(), "the server exited with {status}");
 }

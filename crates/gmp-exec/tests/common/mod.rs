@@ -11,6 +11,9 @@
 //! unwinding that would otherwise print it.
 #![allow(dead_code)] // each test file uses a different part
 
+#[cfg(unix)]
+mod child_exit;
+
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -119,20 +122,11 @@ pub fn output_within(what: &str, cmd: &mut Command) -> Output {
     };
     let stdout = drain(Box::new(child.stdout.take().unwrap()));
     let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        // Polling a process, not synchronising with one: there is no
-        // portable wait with a timeout for a child.
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = exit_within(&mut child);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let stdout = stdout.join().unwrap();
     let stderr = stderr.join().unwrap();
     match status {
@@ -148,4 +142,25 @@ pub fn output_within(what: &str, cmd: &mut Command) -> Output {
             String::from_utf8_lossy(&stderr)
         )),
     }
+}
+
+/// The child's exit status once it exits, within [`PATIENCE`]; `None` if it
+/// still runs then.
+#[cfg(unix)]
+fn exit_within(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    child_exit::wait_within(child, PATIENCE)
+}
+
+/// Elsewhere (these tests are only type-checked off Unix) by polling: std has
+/// no wait with a timeout, and no `waitid` to build one on.
+#[cfg(not(unix))]
+fn exit_within(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
 }
