@@ -49,6 +49,7 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
+use crate::metrics::SharedCounter;
 use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex};
 use crate::trace::{self, Kind};
 
@@ -333,8 +334,9 @@ impl Shared {
             if view.syscall_looks >= 2 && p != NO_P {
                 let quiet = self.ps[p].stealer.is_empty()
                     && self.idle.spinning() + self.idle.npidle.load(Relaxed) > 0;
-                if (!quiet || held >= SYSCALL_FORCE) && self.retake(m, p, ticks) {
-                    self.stats.syscall_retakes.add(1);
+                if (!quiet || held >= SYSCALL_FORCE)
+                    && self.retake(m, p, ticks, &self.stats.syscall_retakes)
+                {
                     acted = true;
                 }
             }
@@ -360,8 +362,10 @@ impl Shared {
                 // did not reach a point that honours the mark.
                 let ignored = std::mem::replace(&mut view.marked, true);
                 if !m.preempt.load(Relaxed) {
-                    m.preempt.store(true, Relaxed);
+                    // Counted before it is set, as a retake is (`retake`): a G
+                    // that yields at the mark lets others run at once.
                     self.stats.preempt_marks.add(1);
+                    m.preempt.store(true, Relaxed);
                     let pp = if p == NO_P { trace::NO_P } else { p as u32 };
                     trace::record(Kind::Preempt, self.id, pp, m.id as u32, g, 0, 0);
                     acted = true;
@@ -377,8 +381,8 @@ impl Shared {
                 let waiting =
                     p != NO_P && (!self.ps[p].stealer.is_empty() || !self.global.is_empty());
                 let no_idle_p = self.idle.npidle.load(Relaxed) == 0;
-                if ignored && waiting && no_idle_p && self.retake(m, p, ticks) {
-                    self.stats.retakes.add(1);
+                if ignored && waiting && no_idle_p && self.retake(m, p, ticks, &self.stats.retakes)
+                {
                     acted = true;
                 }
             }
@@ -430,9 +434,14 @@ impl Shared {
     }
 
     /// Go's `retake` + `handoffp`: takes P `p` from M `m`, which is still in the
-    /// poll numbered `ticks`, and gives it to another M. False if the M moved on
-    /// (or gave the P up) first.
-    fn retake(&self, m: &M, p: usize, ticks: u64) -> bool {
+    /// poll numbered `ticks`, and gives it to another M, counting it in
+    /// `count`. False if the M moved on (or gave the P up) first.
+    ///
+    /// The count goes up before the handoff: the M that takes the P may run a
+    /// queued G at once, and whoever waited for that G must find the retake
+    /// that let it run already counted (a test reads `Metrics::retakes` right
+    /// after the G ends).
+    fn retake(&self, m: &M, p: usize, ticks: u64, count: &SharedCounter) -> bool {
         {
             let _held = lock(&m.p_lock);
             if m.p.load(Relaxed) != p || m.ticks.load(Relaxed) != ticks {
@@ -452,6 +461,7 @@ impl Shared {
         }
         let g = m.cur_g.load(Relaxed);
         trace::record(Kind::Retake, self.id, p as u32, m.id as u32, g, 0, 0);
+        count.add(1);
         self.handoff_p(p);
         true
     }
