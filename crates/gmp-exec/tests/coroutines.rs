@@ -373,10 +373,19 @@ fn a_coroutine_that_ignores_the_mark_loses_its_p_and_is_reported() {
         // first and the result after, with no newline in between.
         println!("\nspawned G {}", spinner.id());
         recv(&started_rx, "the spinning coroutine started");
+        // Stops the spinner on the way out, an assertion's panic included, so
+        // that a failing child exits with its message instead of spinning on.
+        struct Stop(Arc<AtomicBool>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, SeqCst);
+            }
+        }
+        let stop = Stop(stop);
         let ran = rt.block_on(rt.spawn(async { 42 })).unwrap();
         assert_eq!(ran, 42);
         assert!(rt.metrics().retakes >= 1);
-        stop.store(true, SeqCst);
+        drop(stop);
         spinner.join().unwrap();
         return;
     }
